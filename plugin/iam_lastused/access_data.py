@@ -1,0 +1,121 @@
+"""The access-data format: one `GetServiceLastAccessedDetails` response per ARN.
+
+An access-data file is a JSON object mapping each ARN to exactly what
+`aws iam get-service-last-accessed-details --job-id ...` prints for it, so a user
+can build one with the AWS CLI alone. `fetch` writes the same, and the report
+cache stores each entry in the same shape.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import catalog
+from .model import AccessReport, ActionAccess, ReportFailure, ServiceAccess
+
+
+class AccessDataError(Exception):
+    """The access-data file cannot be used at all."""
+
+
+def to_json_value(response: Mapping[str, Any]) -> dict[str, Any]:
+    """A boto3 response as the AWS CLI prints it: ISO-8601 dates, no ResponseMetadata."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, Mapping):
+            return {k: convert(v) for k, v in value.items() if k != "ResponseMetadata"}
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        return value
+
+    return convert(response)
+
+
+def parse_date(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        text = str(value).strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def report_from_response(arn: str, response: Mapping[str, Any]) -> AccessReport | ReportFailure:
+    """Read one response; a job that did not complete, or a malformed entry, is a failure."""
+    status = response.get("JobStatus")
+    if status == "FAILED":
+        error = response.get("Error") or {}
+        detail = error.get("Message") or error.get("Code") or "no reason given"
+        return ReportFailure(arn, f"the last-accessed job failed: {detail}")
+    if status != "COMPLETED":
+        return ReportFailure(arn, f"the last-accessed job is not complete (JobStatus {status!r})")
+    try:
+        services = tuple(_service(entry) for entry in response.get("ServicesLastAccessed") or [])
+        completed = parse_date(response.get("JobCompletionDate"))
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        return ReportFailure(arn, f"malformed report: {exc}")
+    return AccessReport(arn=arn, services=services, completed=completed)
+
+
+def _service(entry: Mapping[str, Any]) -> ServiceAccess:
+    namespace = str(entry["ServiceNamespace"]).lower()
+    tracked = entry.get("TrackedActionsLastAccessed")
+    actions = None
+    if tracked is not None:
+        actions = tuple(
+            ActionAccess(
+                name=str(action["ActionName"]),
+                last_accessed=parse_date(action.get("LastAccessedTime")),
+                region=action.get("LastAccessedRegion"),
+            )
+            for action in tracked
+        )
+    return ServiceAccess(
+        namespace=namespace,
+        name=str(entry.get("ServiceName") or catalog.service_name(namespace)),
+        last_accessed=parse_date(entry.get("LastAuthenticated")),
+        region=entry.get("LastAuthenticatedRegion"),
+        actions=actions,
+    )
+
+
+def load_access_data(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AccessDataError(f"{path}: cannot read access data: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise AccessDataError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise AccessDataError(
+            f"{path}: access data must be a JSON object mapping each ARN to its "
+            "get-service-last-accessed-details output"
+        )
+    return data
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all."""
+    directory = path.parent if str(path.parent) else Path(".")
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=directory, prefix=f".{path.name}.", delete=False
+    ) as tmp:
+        try:
+            tmp.write(text)
+        except BaseException:
+            tmp.close()
+            os.unlink(tmp.name)
+            raise
+    os.replace(tmp.name, path)

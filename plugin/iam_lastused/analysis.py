@@ -1,0 +1,136 @@
+"""Joining principals with their reports: pure functions, no I/O.
+
+A service in a report is `used` if last accessed within `stale_days`, `stale`
+if accessed longer ago, `unused` if never accessed in the tracking period, and
+`not-granted` if the code no longer grants it (the code is what will be
+deployed, so a grant it already removes is not a finding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from . import catalog
+from .model import (
+    AccessReport,
+    ActionResult,
+    Grant,
+    Location,
+    Principal,
+    PrincipalResult,
+    ReportFailure,
+    ServiceAccess,
+    ServiceResult,
+    State,
+    Statement,
+)
+
+
+def statement_services(statement: Statement) -> set[str]:
+    if statement.effect != "Allow":
+        return set()
+    if statement.not_actions:
+        return catalog.services_for_not_actions(statement.not_actions)
+    return catalog.services_for_actions(statement.actions)
+
+
+def granted_services(grants: Sequence[Grant]) -> tuple[dict[str, list[Location]], bool]:
+    """Each service the grants allow, with the statements that allow it, and
+    whether that list is complete (False when a grant's statements are unknown)."""
+    granted: dict[str, list[Location]] = {}
+    complete = True
+    for grant in grants:
+        if not grant.known:
+            complete = False
+        for statement in grant.statements:
+            for namespace in statement_services(statement):
+                granted.setdefault(namespace, [])
+                if statement.location not in granted[namespace]:
+                    granted[namespace].append(statement.location)
+    return granted, complete
+
+
+def _state(last_accessed: datetime | None, cutoff: datetime) -> State:
+    if last_accessed is None:
+        return "unused"
+    return "used" if last_accessed >= cutoff else "stale"
+
+
+def _service_result(
+    service: ServiceAccess,
+    cutoff: datetime,
+    granted: dict[str, list[Location]] | None,
+    complete: bool,
+    unknown_grants: tuple[Location, ...],
+) -> ServiceResult:
+    state = _state(service.last_accessed, cutoff)
+    granted_by: tuple[Location, ...] = ()
+    if granted is not None:
+        if service.namespace in granted:
+            granted_by = tuple(granted[service.namespace])
+        elif complete:
+            state = "not-granted"
+        else:
+            granted_by = unknown_grants
+    actions = None
+    if service.actions is not None:
+        actions = tuple(
+            ActionResult(
+                name=action.name,
+                state="not-granted" if state == "not-granted" else _state(action.last_accessed, cutoff),
+                last_accessed=action.last_accessed,
+                region=action.region,
+            )
+            for action in service.actions
+        )
+    return ServiceResult(
+        namespace=service.namespace,
+        name=service.name,
+        state=state,
+        last_accessed=service.last_accessed,
+        region=service.region,
+        granted_by=granted_by,
+        actions=actions,
+    )
+
+
+def analyze_principal(
+    principal: Principal,
+    outcome: AccessReport | ReportFailure | None,
+    now: datetime,
+    stale_days: int,
+) -> PrincipalResult:
+    if principal.unresolved:
+        return PrincipalResult(principal, "unresolved", error=principal.unresolved)
+    if principal.deployed is False or principal.arn is None:
+        return PrincipalResult(principal, "not-deployed")
+    if outcome is None:
+        return PrincipalResult(principal, "no-data", error="no report for this ARN in the access data")
+    if isinstance(outcome, ReportFailure):
+        if outcome.not_found:
+            return PrincipalResult(principal, "not-deployed")
+        return PrincipalResult(principal, "error", error=outcome.message)
+
+    cutoff = now - timedelta(days=stale_days)
+    granted, complete = (None, False)
+    unknown: tuple[Location, ...] = ()
+    if principal.grants is not None:
+        granted, complete = granted_services(principal.grants)
+        unknown = tuple(grant.location for grant in principal.grants if not grant.known)
+    services = tuple(
+        _service_result(service, cutoff, granted, complete, unknown)
+        for service in sorted(outcome.services, key=lambda s: s.namespace)
+    )
+    return PrincipalResult(principal, "analyzed", services=services)
+
+
+def analyze(
+    principals: Sequence[Principal],
+    outcomes: Mapping[str, AccessReport | ReportFailure],
+    now: datetime,
+    stale_days: int,
+) -> tuple[PrincipalResult, ...]:
+    return tuple(
+        analyze_principal(p, outcomes.get(p.arn) if p.arn else None, now, stale_days) for p in principals
+    )

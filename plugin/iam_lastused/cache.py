@@ -1,0 +1,62 @@
+"""A small on-disk JSON cache in the user's cache directory.
+
+Entries are written atomically (temporary file, then rename), so a reader sees
+a whole entry or none. Anything unreadable is treated as a miss, and a cache
+directory that cannot be written only costs the speed-up: the cache is never a
+reason for a run to fail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+
+def cache_dir() -> Path:
+    override = os.environ.get("IAM_LASTUSED_CACHE_DIR")
+    return Path(override) if override else Path(platformdirs.user_cache_dir("iam-lastused"))
+
+
+def _entry_path(namespace: str, key: str) -> Path:
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return cache_dir() / namespace / f"{digest}.json"
+
+
+def load(namespace: str, key: str, max_age_seconds: float | None = None) -> Any | None:
+    """The value stored under `key`, or None if absent, expired or unreadable."""
+    path = _entry_path(namespace, key)
+    try:
+        if max_age_seconds is not None and time.time() - path.stat().st_mtime > max_age_seconds:
+            return None
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        return None
+    return entry.get("value")
+
+
+def store(namespace: str, key: str, value: Any) -> bool:
+    """Store `value` under `key`; False if the cache could not be written."""
+    path = _entry_path(namespace, key)
+    tmp_name = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False
+        ) as tmp:
+            tmp_name = tmp.name
+            json.dump({"key": key, "value": value}, tmp)
+        os.replace(tmp_name, path)
+        return True
+    except (OSError, TypeError, ValueError):
+        if tmp_name:
+            Path(tmp_name).unlink(missing_ok=True)
+        return False

@@ -1,0 +1,229 @@
+"""The `iam-lastused` command line.
+
+Exit codes: 0 no finding at the `--fail-on` level; 1 findings at or above it;
+2 usage error, or nothing could be analysed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import __version__, reports
+from .access_data import AccessDataError, load_access_data, report_from_response, write_atomically
+from .analysis import analyze
+from .model import AccessReport, InputError, Principal, ReportFailure, RunResult, SourceResult
+from .render.json_report import render_json
+from .render.text import render_text
+from .resolve import principal_from_arn
+
+RENDERERS: dict[str, Callable[[RunResult], str]] = {"text": render_text, "json": render_json}
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("common options")
+    group.add_argument("--access-data", type=Path, metavar="FILE",
+                       help="take reports from this file (offline: no AWS call is made)")
+    group.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    group.add_argument("--output", type=Path, metavar="FILE", help="write the report here, not to stdout")
+    group.add_argument("--stale-days", type=int, default=90, metavar="N",
+                       help="a service last used more than N days ago is stale (default 90)")
+    group.add_argument("--granularity", choices=["service", "action"], default="service")
+    group.add_argument("--profile", help="AWS named profile")
+    group.add_argument("--region", help="AWS region for the API endpoint")
+    group.add_argument("--account-id", help="AWS account of principals named in code (default: from STS)")
+    group.add_argument("--fail-on", choices=["never", "stale", "unused"], default="never",
+                       help="exit 1 when a finding at or above this level is found (default never)")
+    group.add_argument("--no-cache", action="store_true", help="ignore and do not update the report cache")
+    group.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+                       help="give up on reports not complete after this long (default 600)")
+    group.add_argument("--quiet", action="store_true", help="no progress and no warnings on stderr")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iam-lastused",
+        description="Show which AWS services each IAM principal is granted but has never used.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _common_options()
+    check = commands.add_parser("check", parents=[common], help="analyse deployed principals by ARN")
+    check.add_argument("arns", nargs="+", metavar="ARN")
+    fetch = commands.add_parser(
+        "fetch", parents=[common], help="save reports from AWS as an access-data file"
+    )
+    fetch.add_argument("arns", nargs="+", metavar="ARN")
+    return parser
+
+
+def _show_progress(args: argparse.Namespace) -> bool:
+    return (
+        not args.quiet
+        and args.format == "text"
+        and sys.stderr.isatty()
+        and not os.environ.get("CI")
+    )
+
+
+def _warn(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(f"iam-lastused: {message}", file=sys.stderr)
+
+
+def _fetch_live(args: argparse.Namespace, arns: list[str]) -> dict[str, dict | ReportFailure]:
+    settings = reports.EngineSettings(
+        granularity=args.granularity, timeout=args.timeout, use_cache=not args.no_cache
+    )
+    try:
+        client = reports.make_client(args.profile, args.region)
+    except Exception as exc:  # botocore raises several unrelated types for a bad profile or region
+        raise UsageError(f"cannot set up AWS: {exc}") from None
+    if not _show_progress(args):
+        return reports.fetch_reports(client, arns, settings)
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=None) as bar:
+        task = bar.add_task("Last-accessed reports", total=len(arns))
+        return reports.fetch_reports(
+            client, arns, settings, progress=lambda done, total: bar.update(task, completed=done)
+        )
+
+
+def _outcomes(args: argparse.Namespace, arns: list[str]) -> dict[str, AccessReport | ReportFailure]:
+    """The report or failure for each ARN that has one, from the access data or from AWS."""
+    if args.access_data:
+        try:
+            data = load_access_data(args.access_data)
+        except AccessDataError as exc:
+            raise UsageError(str(exc)) from None
+        raw = {arn: data[arn] for arn in arns if arn in data}
+    elif arns:
+        try:
+            raw = _fetch_live(args, arns)
+        except reports.CredentialsMissing:
+            _warn(args, "no AWS credentials found: usage data skipped (set a profile, or use --access-data)")
+            return {arn: ReportFailure(arn, "no AWS credentials") for arn in arns}
+    else:
+        raw = {}
+    return {
+        arn: value if isinstance(value, ReportFailure) else report_from_response(arn, value)
+        for arn, value in raw.items()
+    }
+
+
+def _warn_failures(args: argparse.Namespace, outcomes: dict[str, AccessReport | ReportFailure]) -> None:
+    """Each distinct failure once, however many principals it hit."""
+    counts = Counter(
+        o.message for o in outcomes.values() if isinstance(o, ReportFailure) and not o.not_found
+    )
+    for message, count in counts.items():
+        if message != "no AWS credentials":
+            _warn(args, f"{message} ({count} principal{'s' if count != 1 else ''} not analysed)")
+
+
+def run_analysis(args: argparse.Namespace, found: SourceResult) -> RunResult:
+    arns = [p.arn for p in found.principals if p.arn and not p.unresolved and p.deployed is not False]
+    outcomes = _outcomes(args, list(dict.fromkeys(arns)))
+    _warn_failures(args, outcomes)
+    now = datetime.now(timezone.utc)
+    return RunResult(
+        stale_days=args.stale_days,
+        now=now,
+        principals=analyze(found.principals, outcomes, now, args.stale_days),
+        errors=found.errors,
+        notes=found.notes,
+    )
+
+
+def exit_code(run: RunResult, fail_on: str) -> int:
+    if not any(p.status in ("analyzed", "not-deployed") for p in run.principals):
+        return EXIT_USAGE if (run.principals or run.errors) else EXIT_OK
+    levels = {"never": set(), "stale": {"stale", "unused"}, "unused": {"unused"}}[fail_on]
+    found = any(s.state in levels for p in run.principals for s in p.services)
+    return EXIT_FINDINGS if found else EXIT_OK
+
+
+def _emit(args: argparse.Namespace, text: str) -> None:
+    if args.output:
+        try:
+            write_atomically(args.output, text)
+        except OSError as exc:
+            raise UsageError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+
+
+def _principals_from_arns(arns: Sequence[str]) -> SourceResult:
+    principals: list[Principal] = []
+    errors: list[InputError] = []
+    for arn in arns:
+        found = principal_from_arn(arn)
+        (errors if isinstance(found, InputError) else principals).append(found)  # type: ignore[arg-type]
+    return SourceResult(principals=tuple(principals), errors=tuple(errors))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    run = run_analysis(args, _principals_from_arns(args.arns))
+    _emit(args, RENDERERS[args.format](run))
+    return exit_code(run, args.fail_on)
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    if not args.output:
+        raise UsageError("fetch needs --output FILE for the access-data file")
+    if args.access_data:
+        raise UsageError("fetch gets reports from AWS; it cannot take --access-data")
+    found = _principals_from_arns(args.arns)
+    for error in found.errors:
+        _warn(args, error.message)
+    arns = [p.arn for p in found.principals if p.arn]
+    try:
+        raw = _fetch_live(args, arns) if arns else {}
+    except reports.CredentialsMissing:
+        raise UsageError("no AWS credentials found: set a profile or the standard AWS variables") from None
+    saved = reports.only_reports(raw)
+    for arn, outcome in raw.items():
+        if isinstance(outcome, ReportFailure):
+            _warn(args, f"{arn}: {outcome.message}")
+    if not saved:
+        _warn(args, "no report could be fetched; nothing written")
+        return EXIT_USAGE
+    _emit(args, json.dumps(saved, indent=2) + "\n")
+    _warn(args, f"saved {len(saved)} of {len(arns)} reports to {args.output}")
+    return EXIT_OK if len(saved) == len(arns) and not found.errors else EXIT_USAGE
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"check": cmd_check, "fetch": cmd_fetch}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.stale_days < 0:
+        parser.error("--stale-days must be 0 or more")
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"iam-lastused: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("iam-lastused: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

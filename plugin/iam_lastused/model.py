@@ -1,0 +1,155 @@
+"""The typed model every stage shares: sources produce `Principal`s, the report
+engine produces `AccessReport`s, analysis joins the two into `PrincipalResult`s,
+and renderers turn a `RunResult` into text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Kind = Literal["role", "user", "group", "policy"]
+Source = Literal["arn", "terraform", "terraform-plan", "cloudformation"]
+Status = Literal["analyzed", "not-deployed", "no-data", "unresolved", "error"]
+State = Literal["used", "stale", "unused", "not-granted"]
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class InputError:
+    """Bad input that was skipped; the run carries on with the rest."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One `Allow` or `Deny` policy statement, with its action patterns as written."""
+
+    location: Location
+    effect: str = "Allow"
+    actions: tuple[str, ...] = ()
+    not_actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One way a principal holds permissions: an inline policy, a managed policy
+    defined in the code, or an attachment of a policy the code does not define
+    (such as an AWS managed policy, whose statements are then unknown)."""
+
+    location: Location
+    statements: tuple[Statement, ...] = ()
+    policy_arn: str | None = None
+    known: bool = True
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An IAM role, user, group or managed policy, as a source found it.
+
+    `arn` is set once resolution knows it; `unresolved` says why it cannot be.
+    `grants` is None when the source cannot know what the principal is granted
+    (a bare ARN), in which case the AWS report's list of services stands.
+    """
+
+    address: str
+    source: Source
+    kind: Kind
+    location: Location | None = None
+    arn: str | None = None
+    name: str | None = None
+    path: str = "/"
+    grants: tuple[Grant, ...] | None = None
+    unresolved: str | None = None
+    deployed: bool | None = None
+
+
+@dataclass(frozen=True)
+class ActionAccess:
+    name: str
+    last_accessed: datetime | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceAccess:
+    namespace: str
+    name: str
+    last_accessed: datetime | None = None
+    region: str | None = None
+    actions: tuple[ActionAccess, ...] | None = None
+
+
+@dataclass(frozen=True)
+class AccessReport:
+    """A completed last-accessed job for one ARN."""
+
+    arn: str
+    services: tuple[ServiceAccess, ...]
+    completed: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReportFailure:
+    """Why no report could be had for one ARN. `not_found` means IAM has no such
+    entity, which for code not yet applied is the expected answer."""
+
+    arn: str
+    message: str
+    not_found: bool = False
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    name: str
+    state: State
+    last_accessed: datetime | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceResult:
+    namespace: str
+    name: str
+    state: State
+    last_accessed: datetime | None = None
+    region: str | None = None
+    granted_by: tuple[Location, ...] = ()
+    actions: tuple[ActionResult, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PrincipalResult:
+    principal: Principal
+    status: Status
+    error: str | None = None
+    services: tuple[ServiceResult, ...] = ()
+
+    def namespaces_in(self, state: State) -> list[str]:
+        return sorted(s.namespace for s in self.services if s.state == state)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    stale_days: int
+    now: datetime
+    principals: tuple[PrincipalResult, ...]
+    errors: tuple[InputError, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """What one source read from the input: principals, and the input it had to skip."""
+
+    principals: tuple[Principal, ...] = ()
+    errors: tuple[InputError, ...] = ()
+    notes: tuple[str, ...] = ()

@@ -1,0 +1,74 @@
+"""The JSON report, schema_version 1 (documented in the README).
+
+Later versions may add fields; the fields here keep their names and meaning.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from ..model import ActionResult, Location, PrincipalResult, RunResult, ServiceResult
+
+SCHEMA_VERSION = 1
+
+
+def _date(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _location(location: Location) -> dict[str, Any]:
+    return {"file": location.file, "line": location.line}
+
+
+def _action(action: ActionResult) -> dict[str, Any]:
+    return {
+        "name": action.name,
+        "state": action.state,
+        "last_accessed": _date(action.last_accessed),
+        "last_accessed_region": action.region,
+    }
+
+
+def _service(service: ServiceResult) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "namespace": service.namespace,
+        "name": service.name,
+        "state": service.state,
+        "last_accessed": _date(service.last_accessed),
+        "last_accessed_region": service.region,
+        "granted_by": [_location(loc) for loc in service.granted_by],
+    }
+    if service.actions is not None:
+        entry["actions"] = [_action(a) for a in service.actions]
+    return entry
+
+
+def principal_json(result: PrincipalResult) -> dict[str, Any]:
+    principal = result.principal
+    location = principal.location
+    return {
+        "address": principal.address,
+        "source": principal.source,
+        "file": location.file if location else None,
+        "line": location.line if location else None,
+        "kind": principal.kind,
+        "arn": principal.arn,
+        "status": result.status,
+        "error": result.error,
+        "services": [_service(s) for s in result.services],
+        "unused_services": result.namespaces_in("unused"),
+        "stale_services": result.namespaces_in("stale"),
+    }
+
+
+def render_json(run: RunResult) -> str:
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "stale_days": run.stale_days,
+        "principals": [principal_json(p) for p in run.principals],
+        "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in run.errors],
+        "notes": list(run.notes),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

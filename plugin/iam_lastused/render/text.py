@@ -1,0 +1,88 @@
+"""The terminal report: one block per principal, unused and stale services first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..model import Location, PrincipalResult, RunResult, ServiceResult
+from .escape import terminal_safe
+
+_STATUS_LINES = {
+    "not-deployed": "not deployed yet: no usage history",
+    "no-data": "no report for this ARN in the access data",
+}
+
+
+def _where(location: Location | None) -> str:
+    if location is None:
+        return ""
+    line = f":{location.line}" if location.line else ""
+    return terminal_safe(f"{location.file}{line}")
+
+
+def _days_ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return ""
+    days = (now - when).days
+    return "today" if days <= 0 else f"{days} day{'s' if days != 1 else ''} ago"
+
+
+def _service_line(service: ServiceResult, now: datetime) -> str:
+    label = f"  {service.state:<7} {terminal_safe(service.namespace):<22} {terminal_safe(service.name)}"
+    details = []
+    if service.state == "stale":
+        details.append(f"last used {_days_ago(service.last_accessed, now)}")
+    if service.granted_by:
+        details.append("granted at " + ", ".join(_where(loc) for loc in service.granted_by))
+    return label + (f"  ({'; '.join(details)})" if details else "")
+
+
+def _principal_block(result: PrincipalResult, now: datetime) -> list[str]:
+    principal = result.principal
+    heading = f"{principal.kind} {terminal_safe(principal.address)}"
+    if principal.arn and principal.arn != principal.address:
+        heading += f"  [{terminal_safe(principal.arn)}]"
+    where = _where(principal.location)
+    lines = [heading + (f"  {where}" if where else "")]
+    if result.status != "analyzed":
+        reason = f"{result.status}: {terminal_safe(result.error or '')}"
+        lines.append("  " + _STATUS_LINES.get(result.status, reason))
+        return lines
+    granted = [s for s in result.services if s.state != "not-granted"]
+    unused = [s for s in granted if s.state == "unused"]
+    stale = [s for s in granted if s.state == "stale"]
+    lines.append(
+        f"  {len(granted)} service{'s' if len(granted) != 1 else ''} granted: "
+        f"{len(granted) - len(unused) - len(stale)} used, {len(unused)} never used, {len(stale)} stale"
+    )
+    lines.extend(_service_line(s, now) for s in unused + stale)
+    removed = len(result.services) - len(granted)
+    if removed:
+        lines.append(f"  ({removed} service{'s' if removed != 1 else ''} no longer granted by the code)")
+    return lines
+
+
+def render_text(run: RunResult) -> str:
+    lines: list[str] = []
+    for result in run.principals:
+        lines.extend(_principal_block(result, run.now))
+        lines.append("")
+    analyzed = [p for p in run.principals if p.status == "analyzed"]
+    unused = sum(len(p.namespaces_in("unused")) for p in analyzed)
+    stale = sum(len(p.namespaces_in("stale")) for p in analyzed)
+    lines.append(
+        f"{len(run.principals)} principal{'s' if len(run.principals) != 1 else ''}, "
+        f"{len(analyzed)} analysed: {unused} never-used and {stale} stale service grants "
+        f"(stale: not used in {run.stale_days} days)"
+    )
+    for note in run.notes:
+        lines.append(f"note: {terminal_safe(note)}")
+    for error in run.errors:
+        lines.append(f"error: {terminal_safe(format_error(error.message, error.file, error.line))}")
+    return "\n".join(lines) + "\n"
+
+
+def format_error(message: str, file: str | None, line: int | None) -> str:
+    if not file:
+        return message
+    return f"{file}:{line}: {message}" if line else f"{file}: {message}"

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from botocore.handlers import BUILTIN_HANDLERS
+from moto import mock_aws
+from moto.core.models import botocore_stubber
+
+from fake_last_accessed import LastAccessedFake
+from iam_lastused.cli import main
+
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Fake credentials, no profile or config from the machine, a private cache."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "CI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+    monkeypatch.setenv("IAM_LASTUSED_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture
+def iam() -> Iterator[Any]:
+    """moto's IAM (and STS, CloudFormation): the AWS of the test suite."""
+    with mock_aws():
+        yield boto3.client("iam")
+
+
+@pytest.fixture
+def last_accessed(iam: Any) -> Iterator[LastAccessedFake]:
+    """botocore calls every `before-send` hook, so the fake wraps moto's: it answers
+    the two last-accessed operations and passes every other request on to moto."""
+    fake = LastAccessedFake()
+    index = next(i for i, (event, hook, *_) in enumerate(BUILTIN_HANDLERS) if hook is botocore_stubber)
+
+    def answer(request: Any, **kwargs: Any) -> Any:
+        return fake(request, **kwargs) or botocore_stubber(request, **kwargs)
+
+    BUILTIN_HANDLERS[index] = ("before-send", answer)
+    try:
+        yield fake
+    finally:
+        BUILTIN_HANDLERS[index] = ("before-send", botocore_stubber)
+
+
+@dataclass
+class CliRun:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):
+    def run(*argv: str) -> CliRun:
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return CliRun(code, captured.out, captured.err)
+
+    return run
+
+
+def make_role(iam: Any, name: str, path: str = "/") -> str:
+    return iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
