@@ -1,0 +1,672 @@
+"""IAM principals and what they are granted, read from Terraform source.
+
+Terraform is read per module directory, following local module calls, and
+evaluated as far as it can be without planning: variables (defaults, var files,
+module arguments), locals, templates, references between resources. Whatever
+depends on apply stays unknown, and says why. Each file's parse is cached by
+its content, so a second scan of an unchanged tree skips python-hcl2.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from iam_lastused import cache
+from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult
+from iam_lastused.sources.terraform_values import (
+    Block,
+    Expr,
+    Namespace,
+    PolicyDoc,
+    Text,
+    Unknown,
+    document_from_block,
+    evaluate,
+    hcl_attributes,
+    hcl_blocks,
+    json_blocks,
+    policy_document,
+    tag,
+    text,
+)
+
+CACHE_NAMESPACE = "terraform-parse"
+_CACHE_FORMAT = "terraform-parse/2"
+
+_PRINCIPAL_KINDS = {
+    "aws_iam_role": "role",
+    "aws_iam_user": "user",
+    "aws_iam_group": "group",
+    "aws_iam_policy": "policy",
+}
+_KIND_TYPES = {kind: resource_type for resource_type, kind in _PRINCIPAL_KINDS.items()}
+_INLINE_POLICIES = {
+    "aws_iam_role_policy": "role",
+    "aws_iam_user_policy": "user",
+    "aws_iam_group_policy": "group",
+}
+_ATTACHMENTS = {
+    "aws_iam_role_policy_attachment": "role",
+    "aws_iam_user_policy_attachment": "user",
+    "aws_iam_group_policy_attachment": "group",
+}
+_RESOURCE_TYPES = {
+    *_PRINCIPAL_KINDS,
+    *_INLINE_POLICIES,
+    *_ATTACHMENTS,
+    "aws_iam_policy_attachment",
+    "aws_iam_role_policy_attachments_exclusive",
+    "aws_iam_user_group_membership",
+    "aws_iam_group_membership",
+}
+_MODULE_META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
+
+Key = tuple["_Instance", str, str]
+
+
+def scan_terraform(paths: Sequence[Path], var_files: Sequence[Path] = ()) -> SourceResult:
+    """Principals defined by the Terraform in `paths` (files or directories); the var
+    files set the variables of the root modules."""
+    with _fewer_collections():
+        scan = _Scan()
+        variables = scan.read_var_files(var_files)
+        walked = scan.discover(paths)
+        called = {callee for real in walked for callee in scan.local_calls(real) if callee != real}
+        for real in walked:
+            if real not in called:
+                scan.instantiate_root(real, variables)
+        instantiated = {instance.module.real for instance in scan.instances}
+        for real in walked:
+            if real not in instantiated:  # only modules in a cycle of calls are left
+                scan.instantiate_root(real, variables)
+                instantiated.update(instance.module.real for instance in scan.instances)
+        return SourceResult(tuple(_principals(scan)), tuple(scan.errors), tuple(scan.notes))
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """A scan keeps every file's parse, many small containers that live to the end;
+    at the default threshold the garbage collector walks them over and over, which
+    triples the time of a scan from the cache."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50_000, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+# ---------------------------------------------------------------------------
+# Files and module directories
+# ---------------------------------------------------------------------------
+
+
+def _is_terraform(name: str) -> bool:
+    return name.endswith((".tf", ".tf.json"))
+
+
+def _keep_block(kind: str, labels: list[str]) -> bool:
+    if kind == "resource":
+        return bool(labels) and labels[0] in _RESOURCE_TYPES
+    if kind == "data":
+        return labels[:1] == ["aws_iam_policy_document"]
+    return kind in ("variable", "locals", "module", "output")
+
+
+def _parse(name: str, data: bytes) -> dict[str, Any]:
+    """The blocks of one file as plain JSON-able data, or why it cannot be read."""
+    try:
+        source = data.decode("utf-8")
+        blocks = (
+            json_blocks(source, _keep_block) if name.endswith(".json") else hcl_blocks(source, _keep_block)
+        )
+    except Exception as exc:  # python-hcl2 and lark raise many types; each means this file is unreadable
+        message, line = _describe(exc)
+        return {"error": f"cannot parse: {message}", "line": line}
+    return {"blocks": blocks}
+
+
+def _describe(exc: Exception) -> tuple[str, int | None]:
+    """A parse error's first line of text, and the line it points at if it has one."""
+    line = getattr(exc, "line", None) or getattr(exc, "lineno", None)
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__), (line if isinstance(line, int) and line > 0 else None)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    """A file's parse, from the cache when its content has been parsed before."""
+    data = path.read_bytes()
+    key = f"{_CACHE_FORMAT}:{hashlib.sha256(data).hexdigest()}"
+    cached = cache.load(CACHE_NAMESPACE, key)
+    if isinstance(cached, dict):
+        return cached
+    parsed = _parse(path.name, data)
+    cache.store(CACHE_NAMESPACE, key, parsed)
+    return parsed
+
+
+@dataclass
+class _Module:
+    real: Path
+    display: str
+    files: list[tuple[str, list[Block]]]
+
+    def blocks(self, kind: str) -> Iterator[tuple[str, Block]]:
+        for file, blocks in self.files:
+            for block in blocks:
+                if block["type"] == kind:
+                    yield file, block
+
+
+def _local_source(block: Block) -> str | None:
+    source = block["attrs"].get("source")
+    if source and source[0] == "l" and isinstance(source[1], str) and source[1].startswith(("./", "../")):
+        return source[1]
+    return None
+
+
+def _source_kind(source: str) -> str:
+    if source.startswith(("git::", "git@", "github.com/", "bitbucket.org/")):
+        return "git"
+    if "::" in source or source.startswith(("http://", "https://")):
+        return "remote"
+    return "registry"
+
+
+class _Scan:
+    def __init__(self) -> None:
+        self.errors: dict[InputError, None] = {}
+        self.notes: dict[str, None] = {}
+        self.modules: dict[Path, _Module] = {}
+        self.instances: list[_Instance] = []
+        self.texts: dict[Path, Text | Unknown] = {}
+
+    def error(self, error: InputError) -> None:
+        self.errors[error] = None
+
+    def note(self, note: str) -> None:
+        self.notes[note] = None
+
+    def discover(self, paths: Sequence[Path]) -> list[Path]:
+        """The module directories under `paths`, loaded; .terraform and other dot
+        directories are skipped, and each real directory is visited once."""
+        seen: set[Path] = set()
+        found = []
+        for path in paths:
+            if path.is_file():
+                walk: Iterator[tuple[str, list[str], list[str]]] = iter([(str(path.parent), [], [path.name])])
+            elif path.is_dir():
+                walk = os.walk(path, followlinks=True)
+            else:
+                self.error(InputError("no such file or directory", str(path)))
+                continue
+            for directory, subdirectories, names in walk:
+                real = Path(directory).resolve()
+                subdirectories[:] = sorted(name for name in subdirectories if not name.startswith("."))
+                if real in seen:
+                    subdirectories[:] = []
+                    continue
+                seen.add(real)
+                if any(_is_terraform(name) for name in names):
+                    self.module(real, directory)
+                    found.append(real)
+        return found
+
+    def module(self, real: Path, display: str) -> _Module:
+        if real not in self.modules:
+            files = []
+            for path in sorted(real.iterdir()):
+                if _is_terraform(path.name) and path.is_file():
+                    file = str(Path(display) / path.name)
+                    parsed = _load(path)
+                    if "error" in parsed:
+                        self.error(InputError(parsed["error"], file, parsed["line"]))
+                    files.append((file, parsed.get("blocks", [])))
+            self.modules[real] = _Module(real, str(Path(display)), files)
+        return self.modules[real]
+
+    def local_calls(self, real: Path) -> list[Path]:
+        module = self.modules[real]
+        sources = (_local_source(block) for _, block in module.blocks("module"))
+        return [(real / source).resolve() for source in sources if source]
+
+    def read_var_files(self, var_files: Sequence[Path]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for path in var_files:
+            try:
+                source = path.read_text(encoding="utf-8")
+                if path.name.endswith(".json"):
+                    values.update(json.loads(source))
+                else:
+                    scope = _VarFileScope(self, str(path))
+                    attributes = hcl_attributes(source)
+                    values.update({name: evaluate(expr, scope) for name, expr in attributes.items()})
+            except Exception as exc:  # unreadable or unparsable: python-hcl2 and lark raise many types
+                message, line = _describe(exc)
+                self.error(InputError(f"cannot read var file: {message}", str(path), line))
+        return values
+
+    def read(self, instance: _Instance, value: str, file: str, line: int | None) -> Text | Unknown:
+        """The text of a file named in file()/templatefile(), relative to the module."""
+        path = Path(value) if Path(value).is_absolute() else instance.module.real / value
+        real = path.resolve()
+        if real not in self.texts:
+            try:
+                display = str(Path(instance.module.display) / real.relative_to(instance.module.real))
+            except ValueError:
+                display = str(path)
+            try:
+                self.texts[real] = text(real.read_text(encoding="utf-8"), file=display, line=1)
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                self.error(InputError(f"cannot read {value}: {reason}", file, line))
+                self.texts[real] = Unknown(f"{value} cannot be read")
+        return self.texts[real]
+
+    def instantiate_root(self, real: Path, variables: dict[str, Any]) -> None:
+        inputs = {name: (lambda value=value: value) for name, value in variables.items()}
+        self.instantiate(self.modules[real], "", inputs, (real,))
+
+    def instantiate(
+        self, module: _Module, prefix: str, inputs: dict[str, Callable[[], Any]], stack: tuple[Path, ...]
+    ) -> _Instance:
+        instance = _Instance(self, module, prefix, inputs)
+        self.instances.append(instance)
+        for file, block in module.blocks("module"):
+            name = block["labels"][0]
+            instance.children[name] = self.call(instance, name, file, block, stack)
+        return instance
+
+    def call(
+        self, caller: _Instance, name: str, file: str, block: Block, stack: tuple[Path, ...]
+    ) -> _Instance | None:
+        address = f"{caller.prefix}module.{name}"
+        source_expr = block["attrs"].get("source")
+        source = evaluate(source_expr, _Scope(caller, file)) if source_expr else Unknown("no source")
+        if not isinstance(source, str):
+            self.note(f"{address}: module source is not a literal; not followed")
+            return None
+        local = _local_source(block)
+        if local is None:
+            self.note(f"{address}: {_source_kind(source)} source {source} not followed")
+            return None
+        real = (caller.module.real / local).resolve()
+        if real in stack:
+            self.note(f"{address}: module source {local} is a module cycle; not followed")
+            return None
+        if not real.is_dir():
+            self.error(InputError(f"{address}: module source {local} not found", file, block["line"]))
+            return None
+        module = self.module(real, os.path.normpath(os.path.join(caller.module.display, local)))
+        scope = _Scope(caller, file)
+        inputs = {
+            argument: (lambda expr=expr: evaluate(expr, scope))
+            for argument, expr in block["attrs"].items()
+            if argument not in _MODULE_META_ARGUMENTS
+        }
+        instances = "count" in block["attrs"] or "for_each" in block["attrs"]
+        prefix = f"{address}{'[*]' if instances else ''}."
+        return self.instantiate(module, prefix, inputs, (*stack, real))
+
+
+# ---------------------------------------------------------------------------
+# Module instances: the evaluation scope of one module call
+# ---------------------------------------------------------------------------
+
+_BUSY = object()
+
+
+class _VarFileScope:
+    """A .tfvars file: literal values only."""
+
+    def __init__(self, scan: _Scan, file: str) -> None:
+        self.scan = scan
+        self.file = file
+
+    def root(self, name: str) -> Any:
+        return Unknown(f"{name} cannot be referenced in a var file")
+
+    def read(self, path: str, line: int | None) -> Text | Unknown:
+        return Unknown("file() in a var file is not evaluated")
+
+    def error(self, error: InputError) -> None:
+        self.scan.error(error)
+
+
+class _Scope:
+    """Expressions written in one file of one module instance."""
+
+    def __init__(self, instance: _Instance, file: str) -> None:
+        self.instance = instance
+        self.file = file
+
+    def root(self, name: str) -> Any:
+        return self.instance.root(name)
+
+    def read(self, path: str, line: int | None) -> Text | Unknown:
+        return self.instance.scan.read(self.instance, path, self.file, line)
+
+    def error(self, error: InputError) -> None:
+        self.instance.scan.error(error)
+
+
+def _indexed(blocks: Iterator[tuple[str, Block]]) -> dict[str, tuple[str, Block]]:
+    return {block["labels"][0]: (file, block) for file, block in blocks if block["labels"]}
+
+
+class _Instance:
+    def __init__(
+        self, scan: _Scan, module: _Module, prefix: str, inputs: dict[str, Callable[[], Any]]
+    ) -> None:
+        self.scan = scan
+        self.module = module
+        self.prefix = prefix
+        self.inputs = inputs
+        self.children: dict[str, _Instance | None] = {}
+        self.variables = _indexed(module.blocks("variable"))
+        self.outputs = _indexed(module.blocks("output"))
+        self.locals = {
+            name: (file, expr)
+            for file, block in module.blocks("locals")
+            for name, expr in block["attrs"].items()
+        }
+        self.resources = {
+            (block["labels"][0], block["labels"][1]): (file, block)
+            for file, block in module.blocks("resource")
+            if len(block["labels"]) == 2
+        }
+        self.documents = {
+            block["labels"][1]: (file, block)
+            for file, block in module.blocks("data")
+            if len(block["labels"]) == 2
+        }
+        self._memo: dict[tuple[str, ...], Any] = {}
+
+    def _once(self, key: tuple[str, ...], compute: Callable[[], Any]) -> Any:
+        """A memoised value; one that depends on itself is unknown rather than a loop."""
+        if key in self._memo:
+            value = self._memo[key]
+            return Unknown(f"{'.'.join(key)} refers to itself") if value is _BUSY else value
+        self._memo[key] = _BUSY
+        value = compute()
+        self._memo[key] = value
+        return value
+
+    def root(self, name: str) -> Any:
+        namespaces: dict[str, Callable[[str], Any]] = {
+            "var": self.var,
+            "local": self.local,
+            "path": self.path,
+            "module": self.module_outputs,
+            "data": self.data,
+        }
+        if name in namespaces:
+            return Namespace(namespaces[name])
+        if name in ("count", "each"):
+            return Namespace(lambda attr: Unknown(f"{name}.{attr} differs per instance"))
+        if name in _RESOURCE_TYPES:
+            return Namespace(lambda resource_name: self.resource(name, resource_name))
+        return Unknown(f"{name} is known only after apply")
+
+    def var(self, name: str) -> Any:
+        return self._once(("var", name), lambda: self._variable(name))
+
+    def _variable(self, name: str) -> Any:
+        if name in self.inputs:
+            return self.inputs[name]()
+        if name not in self.variables:
+            return Unknown(f"var.{name} is not declared")
+        file, block = self.variables[name]
+        if "default" in block["attrs"]:
+            return evaluate(block["attrs"]["default"], _Scope(self, file))
+        return Unknown(f"var.{name} has no default")
+
+    def local(self, name: str) -> Any:
+        if name not in self.locals:
+            return Unknown(f"local.{name} is not defined")
+        file, expr = self.locals[name]
+        return self._once(("local", name), lambda: evaluate(expr, _Scope(self, file)))
+
+    def path(self, name: str) -> Any:
+        if name == "module":
+            return str(self.module.real)
+        if name == "cwd":
+            return os.getcwd()
+        return Unknown(f"path.{name} is not evaluated")
+
+    def module_outputs(self, name: str) -> Any:
+        if name not in self.children:
+            return Unknown(f"module.{name} is not defined")
+        child = self.children[name]
+        if child is None:
+            return Unknown(f"module.{name} is not followed")
+        return Namespace(child.output, instances=True)
+
+    def output(self, name: str) -> Any:
+        if name not in self.outputs:
+            return Unknown(f"output {name} is not defined")
+        file, block = self.outputs[name]
+        value = block["attrs"].get("value", ["u", f"output {name} has no value"])
+        return self._once(("output", name), lambda: evaluate(value, _Scope(self, file)))
+
+    def data(self, data_type: str) -> Any:
+        if data_type != "aws_iam_policy_document":
+            return Unknown(f"data.{data_type} is read at apply")
+        return Namespace(self._document_reference)
+
+    def _document_reference(self, name: str) -> Any:
+        if name not in self.documents:
+            return Unknown(f"data.aws_iam_policy_document.{name} is not defined")
+
+        def attribute(attr: str) -> Any:
+            if attr in ("json", "minified_json"):
+                return self.document(name)
+            return Unknown(f"data.aws_iam_policy_document.{name}.{attr} is not evaluated")
+
+        return Namespace(attribute, instances=True)
+
+    def document(self, name: str) -> PolicyDoc:
+        file, block = self.documents[name]
+        return self._once(("document", name), lambda: document_from_block(block, _Scope(self, file)))
+
+    def resource(self, resource_type: str, name: str) -> Any:
+        if (resource_type, name) not in self.resources:
+            return Unknown(f"{resource_type}.{name} is not defined")
+        return Namespace(lambda attr: self.attribute(resource_type, name, attr), instances=True)
+
+    def attribute(self, resource_type: str, name: str, attr: str) -> Any:
+        key: Key = (self, resource_type, name)
+        kind = _PRINCIPAL_KINDS.get(resource_type)
+        if (attr == "name" and kind) or (attr == "id" and kind in ("role", "user", "group")):
+            return tag(self.name(resource_type, name), key)
+        return Unknown(f"{resource_type}.{name}.{attr} is known only after apply", key)
+
+    def name(self, resource_type: str, name: str) -> Any:
+        """A principal's name, or Unknown with the reason it is not known."""
+        file, block = self.resources[(resource_type, name)]
+        return self._once(("name", resource_type, name), lambda: self._name(block["attrs"], file))
+
+    def _name(self, attrs: dict[str, Expr], file: str) -> Any:
+        if "name" not in attrs:
+            if "name_prefix" in attrs:
+                return Unknown("name_prefix: the final name is chosen at apply")
+            return Unknown("no name: the name is chosen at apply")
+        value = evaluate(attrs["name"], _Scope(self, file))
+        if isinstance(value, Unknown):
+            return Unknown(f"name is computed: {value.reason}")
+        if value is None:
+            return Unknown("no name: the name is chosen at apply")
+        if isinstance(value, (dict, list)):
+            return Unknown("name is not a string")
+        return value if isinstance(value, str) else str(value)
+
+    def policy(self, name: str) -> PolicyDoc:
+        """The document of an aws_iam_policy defined in this module."""
+        file, block = self.resources[("aws_iam_policy", name)]
+        expr = block["attrs"].get("policy")
+        if expr is None:
+            return PolicyDoc(known=False)
+        location = Location(file, block["lines"]["policy"])
+        scope = _Scope(self, file)
+        return self._once(
+            ("policy", name), lambda: policy_document(evaluate(expr, scope), location, self.scan.error)
+        )
+
+
+# ---------------------------------------------------------------------------
+# Principals and grants
+# ---------------------------------------------------------------------------
+
+
+def _address(instance: _Instance, resource_type: str, name: str) -> str:
+    _, block = instance.resources[(resource_type, name)]
+    instances = "count" in block["attrs"] or "for_each" in block["attrs"]
+    return f"{instance.prefix}{resource_type}.{name}{'[*]' if instances else ''}"
+
+
+class _Grants:
+    """Grants found so far, by principal, and the group memberships of users."""
+
+    def __init__(self, scan: _Scan) -> None:
+        self.scan = scan
+        self.by_principal: dict[Key, list[Grant]] = {}
+        self.memberships: list[tuple[Key, Key]] = []
+
+    def add(self, keys: list[Key], grants: list[Grant]) -> None:
+        for key in keys:
+            self.by_principal.setdefault(key, []).extend(grants)
+
+    def targets(self, instance: _Instance, value: Any, kind: str, where: str) -> list[Key]:
+        """The principals of `kind` that a role/user/group argument names."""
+        if isinstance(value, list):
+            return [key for item in value for key in self.targets(instance, item, kind, where)]
+        resource = getattr(value, "resource", None)
+        resource_type = _KIND_TYPES[kind]
+        if resource is not None and resource[1] == resource_type:
+            return [resource]
+        if isinstance(value, str):
+            matches: list[Key] = [
+                (instance, resource_type, name)
+                for candidate_type, name in instance.resources
+                if candidate_type == resource_type and instance.name(resource_type, name) == value
+            ]
+            if not matches:
+                self.scan.note(f"{where}: {kind} {value} is not defined in the tree")
+            return matches
+        reason = value.reason if isinstance(value, Unknown) else f"not a {kind} name"
+        self.scan.note(f"{where}: the {kind} is not known: {reason}")
+        return []
+
+    def attached(self, value: Any, location: Location, where: str) -> list[Grant]:
+        """Grants for a policy_arn argument: an in-tree policy's statements or an ARN."""
+        if isinstance(value, list):
+            return [grant for item in value for grant in self.attached(item, location, where)]
+        resource = getattr(value, "resource", None)
+        if resource is not None and resource[1] == "aws_iam_policy":
+            return [_grant(resource[0].policy(resource[2]), location)]
+        if isinstance(value, str):
+            return [Grant(location, policy_arn=str(value), known=False)]
+        reason = value.reason if isinstance(value, Unknown) else "not an ARN"
+        self.scan.note(f"{where}: the policy ARN is not known: {reason}")
+        return [Grant(location, known=False)]
+
+
+def _grant(document: PolicyDoc, location: Location) -> Grant:
+    return Grant(location, tuple(statement for _, statement in document.statements), known=document.known)
+
+
+def _document_grant(value: Any, location: Location, scan: _Scan) -> Grant:
+    return _grant(policy_document(value, location, scan.error), location)
+
+
+def _collect(
+    grants: _Grants, instance: _Instance, resource_type: str, name: str, file: str, block: Block
+) -> None:
+    scope = _Scope(instance, file)
+    attrs, lines = block["attrs"], block["lines"]
+    where = f"{instance.prefix}{resource_type}.{name}"
+    location = Location(file, block["line"])
+    key: Key = (instance, resource_type, name)
+
+    def value(attr: str) -> Any:
+        return evaluate(attrs[attr], scope) if attr in attrs else Unknown(f"{attr} is not set")
+
+    if resource_type == "aws_iam_policy":
+        grants.add([key], [_grant(instance.policy(name), Location(file, lines.get("policy", block["line"])))])
+    elif resource_type == "aws_iam_role":
+        for inline in block["blocks"]:
+            if inline["type"] == "inline_policy" and "policy" in inline["attrs"]:
+                policy = evaluate(inline["attrs"]["policy"], scope)
+                grants.add([key], [_document_grant(policy, Location(file, inline["line"]), grants.scan)])
+        if "managed_policy_arns" in attrs:
+            arns_location = Location(file, lines["managed_policy_arns"])
+            grants.add([key], grants.attached(value("managed_policy_arns"), arns_location, where))
+    elif resource_type in _INLINE_POLICIES:
+        kind = _INLINE_POLICIES[resource_type]
+        targets = grants.targets(instance, value(kind), kind, where)
+        grants.add(targets, [_document_grant(value("policy"), location, grants.scan)])
+    elif resource_type in _ATTACHMENTS:
+        kind = _ATTACHMENTS[resource_type]
+        targets = grants.targets(instance, value(kind), kind, where)
+        grants.add(targets, grants.attached(value("policy_arn"), location, where))
+    elif resource_type == "aws_iam_policy_attachment":
+        attached = grants.attached(value("policy_arn"), location, where)
+        for kind in ("role", "user", "group"):
+            if f"{kind}s" in attrs:
+                grants.add(grants.targets(instance, value(f"{kind}s"), kind, where), attached)
+    elif resource_type == "aws_iam_role_policy_attachments_exclusive":
+        targets = grants.targets(instance, value("role_name"), "role", where)
+        grants.add(targets, grants.attached(value("policy_arns"), location, where))
+    elif resource_type == "aws_iam_user_group_membership":
+        users = grants.targets(instance, value("user"), "user", where)
+        groups = grants.targets(instance, value("groups"), "group", where)
+        grants.memberships.extend((user, group) for user in users for group in groups)
+    elif resource_type == "aws_iam_group_membership":
+        groups = grants.targets(instance, value("group"), "group", where)
+        users = grants.targets(instance, value("users"), "user", where)
+        grants.memberships.extend((user, group) for user in users for group in groups)
+
+
+def _path(instance: _Instance, file: str, block: Block) -> tuple[str, str | None]:
+    if "path" not in block["attrs"]:
+        return "/", None
+    value = evaluate(block["attrs"]["path"], _Scope(instance, file))
+    if isinstance(value, str):
+        return value, None
+    return "/", f"path is computed: {value.reason if isinstance(value, Unknown) else 'not a string'}"
+
+
+def _principals(scan: _Scan) -> Iterator[Principal]:
+    grants = _Grants(scan)
+    for instance in scan.instances:
+        for (resource_type, name), (file, block) in instance.resources.items():
+            _collect(grants, instance, resource_type, name, file, block)
+    by_principal = {key: list(found) for key, found in grants.by_principal.items()}
+    for user, group in grants.memberships:
+        by_principal.setdefault(user, []).extend(grants.by_principal.get(group, []))
+    for instance in scan.instances:
+        for (resource_type, name), (file, block) in instance.resources.items():
+            kind = _PRINCIPAL_KINDS.get(resource_type)
+            if kind is None:
+                continue
+            principal_name = instance.name(resource_type, name)
+            path, path_unresolved = _path(instance, file, block)
+            known_name = isinstance(principal_name, str)
+            yield Principal(
+                address=_address(instance, resource_type, name),
+                source="terraform",
+                kind=kind,  # type: ignore[arg-type]
+                location=Location(file, block["line"]),
+                name=str(principal_name) if known_name else None,
+                path=path,
+                grants=tuple(dict.fromkeys(by_principal.get((instance, resource_type, name), []))),
+                unresolved=path_unresolved if known_name else principal_name.reason,
+            )

@@ -1,0 +1,913 @@
+"""Terraform expressions for the Terraform source.
+
+Two halves. The first turns python-hcl2's rule tree (or a .tf.json document)
+into a small JSON-able form, which is what the parse cache stores: each
+expression is a list whose first item is a tag (`["l", value]` for a literal,
+`["a", base, name]` for `.name`, ...), each block a dict. The second evaluates
+that form. Whatever cannot be known before apply becomes `Unknown(reason)`, and
+the values that matter for policies keep where they came from, so a statement
+can be tied to its file:line and an attachment to the resource it names.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from json.decoder import scanstring
+from typing import Any, Protocol
+
+from hcl2.api import parses
+from hcl2.rules.base import AttributeRule, BlockRule
+from hcl2.rules.containers import ObjectElemKeyRule, ObjectRule, TupleRule
+from hcl2.rules.expressions import BinaryOpRule, ConditionalRule, ExprTermRule, UnaryOpRule
+from hcl2.rules.for_expressions import ForObjectExprRule, ForTupleExprRule
+from hcl2.rules.functions import FunctionCallRule
+from hcl2.rules.indexing import (
+    AttrSplatExprTermRule,
+    FullSplatExprTermRule,
+    GetAttrExprTermRule,
+    GetAttrRule,
+    IndexExprTermRule,
+    ShortIndexRule,
+)
+from hcl2.rules.literal_rules import FloatLitRule, IdentifierRule, IntLitRule, KeywordRule, LiteralValueRule
+from hcl2.rules.strings import HeredocTemplateRule, HeredocTrimTemplateRule, InterpolationRule, StringRule
+from hcl2.utils import process_escape_sequences
+
+from iam_lastused.model import InputError, Location, Statement
+
+Expr = list[Any]
+Block = dict[str, Any]
+KeepBlock = Callable[[str, list[str]], bool]
+
+# ---------------------------------------------------------------------------
+# HCL rule tree -> JSON-able form
+# ---------------------------------------------------------------------------
+
+
+def hcl_blocks(text: str, keep: KeepBlock) -> list[Block]:
+    """The top-level blocks of an HCL file that `keep(type, labels)` accepts."""
+    blocks = []
+    for node in parses(text).body.children:
+        if isinstance(node, BlockRule):
+            labels = [_label(label) for label in node.labels]
+            if keep(labels[0], labels[1:]):
+                blocks.append(_block(node, labels))
+    return blocks
+
+
+def hcl_attributes(text: str) -> dict[str, Expr]:
+    """The top-level attributes of an HCL file (a .tfvars file)."""
+    return {
+        _name(node.identifier): _expr(node.expression)
+        for node in parses(text).body.children
+        if isinstance(node, AttributeRule)
+    }
+
+
+def _line(node: Any) -> int | None:
+    return getattr(node._meta, "line", None)
+
+
+def _name(node: Any) -> str:
+    return str(node.token.value)
+
+
+def _label(node: Any) -> str:
+    if isinstance(node, StringRule):
+        return "".join(str(part.content.value) for part in node.string_parts)
+    return _name(node)
+
+
+def _block(node: BlockRule, labels: list[str]) -> Block:
+    attrs: dict[str, Expr] = {}
+    lines: dict[str, int | None] = {}
+    blocks: list[Block] = []
+    for child in node.body.children:
+        if isinstance(child, AttributeRule):
+            name = _name(child.identifier)
+            attrs[name] = _expr(child.expression)
+            lines[name] = _line(child)
+        elif isinstance(child, BlockRule):
+            blocks.append(_block(child, [_label(label) for label in child.labels]))
+    return {
+        "type": labels[0],
+        "labels": labels[1:],
+        "line": _line(node),
+        "attrs": attrs,
+        "lines": lines,
+        "blocks": blocks,
+    }
+
+
+def _expr(node: Any) -> Expr:
+    convert = _CONVERTERS.get(type(node))
+    return convert(node) if convert else ["u", "this kind of expression is not evaluated"]
+
+
+def _literal(node: Any) -> Expr:
+    return ["l", {"true": True, "false": False, "null": None}[str(node.token.value)]]
+
+
+def _string(node: StringRule) -> Expr:
+    parts: list[Any] = []
+    for part in node.string_parts:
+        content = part.content
+        kind = content.lark_name()
+        if isinstance(content, InterpolationRule):
+            parts.append(_expr(content.expression))
+        elif kind == "STRING_CHARS":
+            parts.append(process_escape_sequences(str(content.value)))
+        elif kind in ("ESCAPED_INTERPOLATION", "ESCAPED_DIRECTIVE"):
+            parts.append(str(content.value)[1:])
+        else:
+            parts.append(["u", "a template directive is not evaluated"])
+    return _template(parts)
+
+
+def _template(parts: list[Any]) -> Expr:
+    merged: list[Any] = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        elif part != "":
+            merged.append(part)
+    if all(isinstance(part, str) for part in merged):
+        return ["l", "".join(merged)]
+    return ["t", merged]
+
+
+_HEREDOC = re.compile(r"<<-?[A-Za-z][\w.-]*\r?\n(.*)", re.S)
+
+
+def _heredoc(node: HeredocTemplateRule) -> Expr:
+    match = _HEREDOC.match(str(node.heredoc.value))
+    lines = match.group(1).rstrip("\r\n").split("\n")[:-1] if match else []
+    if isinstance(node, HeredocTrimTemplateRule):
+        indents = [len(line) - len(line.lstrip(" ")) for line in lines if line.strip()]
+        lines = [line[min(indents, default=0) :] for line in lines]
+    line = _line(node)
+    return ["h", line + 1 if line else None, template_expr("\n".join(lines))]
+
+
+def _object(node: ObjectRule) -> Expr:
+    items = []
+    for element in node.elements:
+        key = element.key
+        if isinstance(key, ObjectElemKeyRule):
+            inner = key.value
+            if isinstance(inner, (IdentifierRule, KeywordRule, IntLitRule, FloatLitRule)):
+                key_expr: Expr = ["l", str(inner.token.value)]
+            else:
+                key_expr = _expr(inner)
+        else:
+            key_expr = _expr(key.expression)
+        items.append([key_expr, _expr(element.expression)])
+    return ["obj", items, _line(node)]
+
+
+def _index_expr(node: Any) -> Expr:
+    if isinstance(node, ShortIndexRule):
+        return ["l", int(node.index.value)]
+    return _expr(node.index_expression)
+
+
+def _splat(node: Any) -> Expr:
+    steps = [
+        ["a", _name(step.identifier)] if isinstance(step, GetAttrRule) else ["i", _index_expr(step)]
+        for step in node.children[1].children[1:]
+    ]
+    return ["s", _expr(node.children[0]), steps]
+
+
+def _call(node: FunctionCallRule) -> Expr:
+    name = "::".join(_name(identifier) for identifier in node.identifiers)
+    arguments = node.arguments
+    if arguments is not None and arguments.has_ellipsis:
+        return ["u", f"{name}() with expanded arguments is not evaluated"]
+    args = [_expr(arg) for arg in arguments.arguments] if arguments is not None else []
+    return ["c", name, args, _line(node)]
+
+
+def _binary(node: BinaryOpRule) -> Expr:
+    operator_name = str(node.binary_term.binary_operator.token.value).strip()
+    return ["op", operator_name, _expr(node.expr_term), _expr(node.binary_term.expr_term)]
+
+
+_CONVERTERS: dict[type, Callable[[Any], Expr]] = {
+    ExprTermRule: lambda node: _expr(node.expression),
+    StringRule: _string,
+    HeredocTemplateRule: _heredoc,
+    HeredocTrimTemplateRule: _heredoc,
+    IdentifierRule: lambda node: ["v", _name(node)],
+    LiteralValueRule: _literal,
+    IntLitRule: lambda node: ["l", int(node.token.value)],
+    FloatLitRule: lambda node: ["l", float(node.token.value)],
+    TupleRule: lambda node: ["tup", [_expr(element) for element in node.elements]],
+    ObjectRule: _object,
+    GetAttrExprTermRule: lambda node: ["a", _expr(node.expr_term), _name(node.get_attr.identifier)],
+    IndexExprTermRule: lambda node: ["i", _expr(node.children[0]), _index_expr(node.children[1])],
+    FullSplatExprTermRule: _splat,
+    AttrSplatExprTermRule: _splat,
+    FunctionCallRule: _call,
+    ConditionalRule: lambda node: ["?", _expr(node.condition), _expr(node.if_true), _expr(node.if_false)],
+    BinaryOpRule: _binary,
+    UnaryOpRule: lambda node: ["un", node.operator.strip(), _expr(node.expr_term)],
+    ForTupleExprRule: lambda node: ["u", "a for expression is not evaluated"],
+    ForObjectExprRule: lambda node: ["u", "a for expression is not evaluated"],
+}
+
+# ---------------------------------------------------------------------------
+# Templates outside quoted strings: heredocs, .tf.json strings, templatefile()
+# ---------------------------------------------------------------------------
+
+_TEMPLATE_MARK = re.compile(r"\$\$\{|%%\{|\$\{|%\{")
+_TRAVERSAL = re.compile(r"[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*\Z")
+
+
+def template_expr(text: str) -> Expr:
+    """A template's text as an expression; python-hcl2 leaves heredoc bodies unparsed."""
+    parts: list[Any] = []
+    position = 0
+    for match in _TEMPLATE_MARK.finditer(text):
+        start = match.start()
+        if start < position:
+            continue
+        parts.append(text[position:start])
+        mark = match.group()
+        if len(mark) == 3:
+            parts.append(mark[1:])
+            position = match.end()
+            continue
+        end = _closing_brace(text, match.end())
+        if end is None:
+            return ["u", "an unterminated interpolation"]
+        source = text[match.end() : end]
+        directive: Expr = ["u", "a template directive is not evaluated"]
+        parts.append(_interpolation(source) if mark == "${" else directive)
+        position = end + 1
+    parts.append(text[position:])
+    return _template(parts)
+
+
+def _closing_brace(text: str, start: int) -> int | None:
+    depth, quoted, escaped = 1, False, False
+    for index in range(start, len(text)):
+        char = text[index]
+        if quoted:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                quoted = False
+        elif char == '"':
+            quoted = True
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
+
+
+def _interpolation(source: str) -> Expr:
+    source = source.strip().strip("~").strip()
+    if _TRAVERSAL.match(source):
+        first, *rest = source.split(".")
+        expr: Expr = ["v", first]
+        for name in rest:
+            expr = ["a", expr, name]
+        return expr
+    try:
+        body = parses(f"x = {source}\n").body
+    except Exception:  # lark raises several exception types; any means the text is not an expression
+        return ["u", f"${{{source}}} cannot be parsed"]
+    attribute = next(node for node in body.children if isinstance(node, AttributeRule))
+    return _expr(attribute.expression)
+
+
+# ---------------------------------------------------------------------------
+# .tf.json -> the same form
+# ---------------------------------------------------------------------------
+
+_JSON_NESTED_BLOCKS = {"inline_policy", "statement", "dynamic"}
+
+
+def json_blocks(text: str, keep: KeepBlock) -> list[Block]:
+    """The top-level blocks of a Terraform JSON file (no line numbers: json keeps none)."""
+    blocks = []
+    for kind, body in _items(json.loads(text)):
+        if kind in ("resource", "data"):
+            for resource_type, named in _items(body):
+                for name, attrs in _items(named):
+                    blocks.extend(_json_block(kind, [resource_type, name], item) for item in _listed(attrs))
+        elif kind in ("module", "output", "variable"):
+            for name, attrs in _items(body):
+                blocks.extend(_json_block(kind, [name], item) for item in _listed(attrs))
+        elif kind == "locals":
+            blocks.extend(_json_block(kind, [], item) for item in _listed(body))
+    return [block for block in blocks if keep(block["type"], block["labels"])]
+
+
+def _items(value: Any) -> Iterator[tuple[str, Any]]:
+    for item in _listed(value):
+        yield from item.items()
+
+
+def _listed(value: Any) -> list[dict[str, Any]]:
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, dict)]
+
+
+def _json_block(kind: str, labels: list[str], attrs: dict[str, Any]) -> Block:
+    block: Block = {"type": kind, "labels": labels, "line": None, "attrs": {}, "lines": {}, "blocks": []}
+    for name, value in attrs.items():
+        if name == "//":
+            continue
+        if name in _JSON_NESTED_BLOCKS:
+            block["blocks"].extend(_json_nested(name, value))
+        elif kind == "variable" and name == "default":
+            block["attrs"][name] = ["l", value]
+        else:
+            block["attrs"][name] = _json_expr(value)
+        block["lines"][name] = None
+    return block
+
+
+def _json_nested(name: str, value: Any) -> list[Block]:
+    if name != "dynamic":
+        return [_json_block(name, [], item) for item in _listed(value)]
+    return [_json_block(name, [label], item) for label, body in _items(value) for item in _listed(body)]
+
+
+def _json_expr(value: Any) -> Expr:
+    if isinstance(value, str):
+        return template_expr(value) if "{" in value else ["l", value]
+    if isinstance(value, list):
+        return ["tup", [_json_expr(item) for item in value]]
+    if isinstance(value, dict):
+        return ["obj", [[["l", key], _json_expr(item)] for key, item in value.items()], None]
+    return ["l", value]
+
+
+# ---------------------------------------------------------------------------
+# Values
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value that cannot be known statically, and why. `resource` is the key of the
+    IAM resource it is an attribute of, when it is one (`aws_iam_policy.x.arn`)."""
+
+    reason: str
+    resource: Any = None
+
+
+class Text(str):
+    """A string that remembers where its text was written (so statements parsed from
+    it get their own file:line) or which resource it names (so an attachment whose
+    `role` is `aws_iam_role.x.name` finds that role). `holes` lists why parts of a
+    rendered template are unknown; each such part reads as HOLE."""
+
+    file: str | None = None
+    line: int | None = None
+    resource: Any = None
+    holes: tuple[str, ...] = ()
+
+
+HOLE = "${?}"
+
+
+def text(
+    value: str,
+    file: str | None = None,
+    line: int | None = None,
+    resource: Any = None,
+    holes: tuple[str, ...] = (),
+) -> Text:
+    result = Text(value)
+    result.file, result.line, result.resource, result.holes = file, line, resource, holes
+    return result
+
+
+class HclObject(dict):  # type: ignore[type-arg]
+    """An object expression's value, with the place it was written."""
+
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """The result of jsonencode(value), kept as the value so that an unknown part (a
+    computed Resource) does not hide the parts that are known (the actions)."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class PolicyDoc:
+    """A policy document's statements, each with its Sid (for source/override merging)."""
+
+    statements: tuple[tuple[str | None, Statement], ...] = ()
+    known: bool = True
+
+
+class Namespace:
+    """Something addressed by attribute (var, local, a module's outputs, a resource):
+    its members are computed when read. Indexing one that stands for count/for_each
+    instances gives the namespace itself: every instance has the same definition."""
+
+    def __init__(self, get: Callable[[str], Any], instances: bool = False) -> None:
+        self.get = get
+        self.instances = instances
+
+
+class Scope(Protocol):
+    file: str
+
+    def root(self, name: str) -> Any: ...
+
+    def read(self, path: str, line: int | None) -> Text | Unknown: ...
+
+    def error(self, error: InputError) -> None: ...
+
+
+class _TemplateScope:
+    """The scope of a templatefile() template: its variables and nothing else."""
+
+    def __init__(self, variables: Any, outer: Scope) -> None:
+        self.variables = variables if isinstance(variables, dict) else {}
+        self.outer = outer
+        self.file = outer.file
+
+    def root(self, name: str) -> Any:
+        return self.variables.get(name, Unknown(f"{name} is not passed to templatefile()"))
+
+    def read(self, path: str, line: int | None) -> Text | Unknown:
+        return self.outer.read(path, line)
+
+    def error(self, error: InputError) -> None:
+        self.outer.error(error)
+
+
+def evaluate(expr: Expr, scope: Scope) -> Any:
+    return _EVALUATORS[expr[0]](expr, scope)
+
+
+def _first_unknown(values: Iterable[Any]) -> Unknown | None:
+    return next((value for value in values if isinstance(value, Unknown)), None)
+
+
+def _get_attr(value: Any, name: str) -> Any:
+    if isinstance(value, Namespace):
+        return value.get(name)
+    if isinstance(value, Unknown):
+        return value
+    if isinstance(value, dict):
+        return value.get(name, Unknown(f"no attribute {name}"))
+    return Unknown(f"cannot read .{name} here")
+
+
+def _index(value: Any, key: Any) -> Any:
+    if isinstance(value, Namespace):
+        if value.instances:
+            return value
+        return value.get(key) if isinstance(key, str) else Unknown("not indexable")
+    unknown = _first_unknown((value, key))
+    if unknown:
+        return Unknown(unknown.reason)
+    if isinstance(value, list) and isinstance(key, int) and not isinstance(key, bool):
+        return value[key] if -len(value) <= key < len(value) else Unknown(f"index {key} out of range")
+    if isinstance(value, dict) and isinstance(key, str):
+        return value.get(key, Unknown(f"no key {key}"))
+    return Unknown("not indexable")
+
+
+def _apply_steps(value: Any, steps: list[Expr], scope: Scope) -> Any:
+    for step in steps:
+        value = _get_attr(value, step[1]) if step[0] == "a" else _index(value, evaluate(step[1], scope))
+    return value
+
+
+def _eval_splat(expr: Expr, scope: Scope) -> Any:
+    base = evaluate(expr[1], scope)
+    if isinstance(base, Unknown):
+        return base
+    items = base if isinstance(base, list) else [] if base is None else [base]
+    return [_apply_steps(item, expr[2], scope) for item in items]
+
+
+def _eval_object(expr: Expr, scope: Scope) -> Any:
+    result = HclObject()
+    result.location = Location(scope.file, expr[2])
+    for key_expr, value_expr in expr[1]:
+        key = evaluate(key_expr, scope)
+        if not isinstance(key, str):
+            return Unknown(key.reason if isinstance(key, Unknown) else "an object key is not a string")
+        result[str(key)] = evaluate(value_expr, scope)
+    return result
+
+
+def _as_string(value: Any) -> str | Unknown:
+    """The value as Terraform would interpolate it into a string."""
+    if isinstance(value, (str, Unknown)):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, Encoded):
+        return _json_text(value.value)
+    if isinstance(value, PolicyDoc):
+        return Unknown("a policy document's JSON is rendered by Terraform")
+    return Unknown("a collection is used as a string")
+
+
+def _json_text(value: Any) -> str | Unknown:
+    plain = _plain(value)
+    return plain if isinstance(plain, Unknown) else json.dumps(plain, separators=(",", ":"))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (Unknown, Namespace, PolicyDoc)):
+        return value if isinstance(value, Unknown) else Unknown("not a plain value")
+    if isinstance(value, Encoded):
+        return _json_text(value.value)
+    if isinstance(value, list):
+        items = [_plain(item) for item in value]
+        return _first_unknown(items) or items
+    if isinstance(value, dict):
+        entries = {key: _plain(item) for key, item in value.items()}
+        return _first_unknown(entries.values()) or entries
+    return str(value) if isinstance(value, str) else value
+
+
+def _render(parts: list[Any], scope: Scope) -> Any:
+    if len(parts) == 1 and not isinstance(parts[0], str):
+        return evaluate(parts[0], scope)
+    pieces = []
+    for part in parts:
+        piece = part if isinstance(part, str) else _as_string(evaluate(part, scope))
+        if isinstance(piece, Unknown):
+            return Unknown(piece.reason)
+        pieces.append(piece)
+    return "".join(pieces)
+
+
+def _render_with_holes(expr: Expr, scope: Scope, file: str | None, line: int | None) -> Any:
+    """A template rendered for use as a document: unknown parts become HOLE rather
+    than making the whole text unknown, so the rest of the JSON can still be read."""
+    parts = [expr[1]] if expr[0] == "l" else expr[1] if expr[0] == "t" else None
+    if parts is None:
+        return evaluate(expr, scope)
+    pieces, holes = [], []
+    for part in parts:
+        piece = part if isinstance(part, str) else _as_string(evaluate(part, scope))
+        if isinstance(piece, Unknown):
+            holes.append(piece.reason)
+            piece = HOLE
+        pieces.append(piece)
+    return text("".join(pieces), file=file, line=line, holes=tuple(holes))
+
+
+def _eval_heredoc(expr: Expr, scope: Scope) -> Any:
+    return _render_with_holes(expr[2], scope, scope.file, expr[1])
+
+
+def _eval_conditional(expr: Expr, scope: Scope) -> Any:
+    condition = evaluate(expr[1], scope)
+    if isinstance(condition, bool):
+        return evaluate(expr[2] if condition else expr[3], scope)
+    if isinstance(condition, Unknown):
+        if_true, if_false = evaluate(expr[2], scope), evaluate(expr[3], scope)
+        if if_true == if_false and not _first_unknown((if_true, if_false)):
+            return if_true
+        return Unknown(condition.reason)
+    return Unknown("a condition is not a bool")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "%": operator.mod,
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
+
+
+def _eval_binary(expr: Expr, scope: Scope) -> Any:
+    name, left, right = expr[1], evaluate(expr[2], scope), evaluate(expr[3], scope)
+    unknown = _first_unknown((left, right))
+    if unknown:
+        return Unknown(unknown.reason)
+    if name in ("==", "!="):
+        return (left == right) == (name == "==")
+    if name in ("&&", "||") and isinstance(left, bool) and isinstance(right, bool):
+        return (left and right) if name == "&&" else (left or right)
+    if name in _ARITHMETIC and _is_number(left) and _is_number(right):
+        try:
+            return _ARITHMETIC[name](left, right)
+        except ZeroDivisionError:
+            return Unknown("division by zero")
+    return Unknown(f"operator {name} on values it does not apply to")
+
+
+def _eval_unary(expr: Expr, scope: Scope) -> Any:
+    value = evaluate(expr[2], scope)
+    if isinstance(value, Unknown):
+        return Unknown(value.reason)
+    if expr[1] == "!" and isinstance(value, bool):
+        return not value
+    if expr[1] == "-" and _is_number(value):
+        return -value
+    return Unknown(f"operator {expr[1]} on a value it does not apply to")
+
+
+# ---------------------------------------------------------------------------
+# Functions
+# ---------------------------------------------------------------------------
+
+
+def _templatefile(args: list[Any], scope: Scope, line: int | None) -> Any:
+    content = scope.read(args[0], line)
+    if isinstance(content, Unknown):
+        return content
+    inner = _TemplateScope(args[1] if len(args) > 1 else {}, scope)
+    return _render_with_holes(template_expr(content), inner, content.file, 1)
+
+
+def _join(args: list[Any], scope: Scope, line: int | None) -> Any:
+    pieces = [_as_string(item) for item in args[1]]
+    return _first_unknown(pieces) or args[0].join(pieces)
+
+
+_FORMAT_VERB = re.compile(r"%%|%[sdv]")
+
+
+def _format(args: list[Any], scope: Scope, line: int | None) -> Any:
+    values = iter(args[1:])
+    pieces: list[str | Unknown] = []
+    position = 0
+    for match in _FORMAT_VERB.finditer(args[0]):
+        pieces.append(args[0][position : match.start()])
+        pieces.append("%" if match.group() == "%%" else _as_string(next(values)))
+        position = match.end()
+    pieces.append(args[0][position:])
+    unknown = _first_unknown(pieces)
+    return Unknown(unknown.reason) if unknown else "".join(str(piece) for piece in pieces)
+
+
+def _concat(args: list[Any], scope: Scope, line: int | None) -> Any:
+    if not all(isinstance(arg, list) for arg in args):
+        return Unknown("concat() of something that is not a list")
+    return [item for arg in args for item in arg]
+
+
+def _merge(args: list[Any], scope: Scope, line: int | None) -> Any:
+    if not all(isinstance(arg, dict) for arg in args):
+        return Unknown("merge() of something that is not an object")
+    return {key: value for arg in args for key, value in arg.items()}
+
+
+_FUNCTIONS: dict[str, Callable[[list[Any], Scope, int | None], Any]] = {
+    "jsonencode": lambda args, scope, line: Encoded(args[0]),
+    "jsondecode": lambda args, scope, line: json.loads(args[0]),
+    "file": lambda args, scope, line: scope.read(args[0], line),
+    "templatefile": _templatefile,
+    "concat": _concat,
+    "merge": _merge,
+    "tolist": lambda args, scope, line: args[0],
+    "toset": lambda args, scope, line: args[0],
+    "tostring": lambda args, scope, line: _as_string(args[0]),
+    "lower": lambda args, scope, line: args[0].lower(),
+    "upper": lambda args, scope, line: args[0].upper(),
+    "join": _join,
+    "format": _format,
+}
+
+
+def _eval_call(expr: Expr, scope: Scope) -> Any:
+    name, line = expr[1], expr[3]
+    function = _FUNCTIONS.get(name)
+    if function is None:
+        return Unknown(f"{name}() is not evaluated")
+    args = [evaluate(arg, scope) for arg in expr[2]]
+    unknown = None if name == "jsonencode" else _first_unknown(args)
+    if unknown:
+        return Unknown(unknown.reason)
+    try:
+        return function(args, scope, line)
+    except (TypeError, ValueError, AttributeError, IndexError, StopIteration):
+        return Unknown(f"{name}() cannot be evaluated with these arguments")
+
+
+_EVALUATORS: dict[str, Callable[[Expr, Scope], Any]] = {
+    "l": lambda expr, scope: expr[1],
+    "t": lambda expr, scope: _render(expr[1], scope),
+    "h": _eval_heredoc,
+    "v": lambda expr, scope: scope.root(expr[1]),
+    "a": lambda expr, scope: _get_attr(evaluate(expr[1], scope), expr[2]),
+    "i": lambda expr, scope: _index(evaluate(expr[1], scope), evaluate(expr[2], scope)),
+    "s": _eval_splat,
+    "tup": lambda expr, scope: [evaluate(item, scope) for item in expr[1]],
+    "obj": _eval_object,
+    "c": _eval_call,
+    "?": _eval_conditional,
+    "op": _eval_binary,
+    "un": _eval_unary,
+    "u": lambda expr, scope: Unknown(expr[1]),
+}
+
+# ---------------------------------------------------------------------------
+# Policy documents
+# ---------------------------------------------------------------------------
+
+
+def policy_document(value: Any, location: Location, report: Callable[[InputError], None]) -> PolicyDoc:
+    """The statements of a policy given as jsonencode(), JSON text or a policy document."""
+    if isinstance(value, PolicyDoc):
+        return value
+    if isinstance(value, Encoded):
+        return _statements(value.value, lambda index, statement: location)
+    if isinstance(value, str):
+        return _json_document(value, location, report)
+    return PolicyDoc(known=False)
+
+
+def _json_document(value: str, location: Location, report: Callable[[InputError], None]) -> PolicyDoc:
+    file, first_line = getattr(value, "file", None), getattr(value, "line", None)
+    try:
+        document = json.loads(value)
+    except json.JSONDecodeError as exc:
+        if not getattr(value, "holes", ()):
+            if file is None or first_line is None:
+                report(InputError(f"invalid policy JSON: {exc.msg}", location.file, location.line))
+            else:
+                report(InputError(f"invalid policy JSON: {exc.msg}", file, first_line + exc.lineno - 1))
+        return PolicyDoc(known=False)
+    if file is None or first_line is None:
+        return _statements(document, lambda index, statement: location)
+    offsets = _statement_offsets(value)
+    return _statements(
+        document,
+        lambda index, statement: Location(file, first_line + (offsets[index] if index < len(offsets) else 0)),
+    )
+
+
+def _skip_space(source: str, position: int) -> int:
+    while position < len(source) and source[position] in " \t\r\n":
+        position += 1
+    return position
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _statement_offsets(source: str) -> list[int]:
+    """How many lines into `source` each statement starts. json.loads keeps no
+    positions, so this walks the (already validated) top-level object by hand."""
+    position = _skip_space(source, 0)
+    if source[position : position + 1] != "{":
+        return []
+    position = _skip_space(source, position + 1)
+    while source[position : position + 1] == '"':
+        key, position = scanstring(source, position + 1)
+        position = _skip_space(source, _skip_space(source, position) + 1)
+        if key == "Statement":
+            return _element_offsets(source, position)
+        _, position = _DECODER.raw_decode(source, position)
+        position = _skip_space(source, position)
+        if source[position : position + 1] == ",":
+            position = _skip_space(source, position + 1)
+    return []
+
+
+def _element_offsets(source: str, position: int) -> list[int]:
+    if source[position] != "[":
+        return [source.count("\n", 0, position)]
+    offsets = []
+    position = _skip_space(source, position + 1)
+    while position < len(source) and source[position] != "]":
+        offsets.append(source.count("\n", 0, position))
+        _, position = _DECODER.raw_decode(source, position)
+        position = _skip_space(source, position)
+        if source[position : position + 1] == ",":
+            position = _skip_space(source, position + 1)
+    return offsets
+
+
+def _action_list(value: Any) -> tuple[tuple[str, ...], bool]:
+    if value is None:
+        return (), True
+    items = value if isinstance(value, list) else [value]
+    actions = tuple(item for item in items if isinstance(item, str) and HOLE not in item)
+    return actions, len(actions) == len(items)
+
+
+def _statements(document: Any, locate: Callable[[int, Any], Location]) -> PolicyDoc:
+    if not isinstance(document, dict):
+        return PolicyDoc(known=False)
+    raw = document.get("Statement", [])
+    raw = [raw] if isinstance(raw, dict) else raw
+    if not isinstance(raw, list):
+        return PolicyDoc(known=False)
+    known, statements = True, []
+    for index, item in enumerate(raw):
+        effect = item.get("Effect", "Allow") if isinstance(item, dict) else None
+        if not isinstance(effect, str) or HOLE in effect:
+            known = False
+            continue
+        actions, actions_known = _action_list(item.get("Action"))
+        not_actions, not_actions_known = _action_list(item.get("NotAction"))
+        known = known and actions_known and not_actions_known
+        location = item.location if isinstance(item, HclObject) and item.location else locate(index, item)
+        sid = item.get("Sid")
+        statement = Statement(location, effect, actions, not_actions)
+        statements.append((sid if isinstance(sid, str) else None, statement))
+    return PolicyDoc(tuple(statements), known)
+
+
+def document_from_block(block: Block, scope: Scope) -> PolicyDoc:
+    """A `data "aws_iam_policy_document"`, with its source and override documents merged
+    the way the provider does: by Sid, the later document winning."""
+    own, known = [], True
+    for statement_block in block["blocks"]:
+        if statement_block["type"] == "dynamic":
+            known = False
+        if statement_block["type"] != "statement":
+            continue
+        attrs = statement_block["attrs"]
+        effect = evaluate(attrs["effect"], scope) if "effect" in attrs else "Allow"
+        actions, actions_known = _block_actions(attrs.get("actions"), scope)
+        not_actions, not_actions_known = _block_actions(attrs.get("not_actions"), scope)
+        sid = evaluate(attrs["sid"], scope) if "sid" in attrs else None
+        if not isinstance(effect, str):
+            known = False
+            continue
+        known = known and actions_known and not_actions_known
+        location = Location(scope.file, statement_block["line"])
+        own.append((sid if isinstance(sid, str) else None, Statement(location, effect, actions, not_actions)))
+    location = Location(scope.file, block["line"])
+    sources, sources_known = _documents(block["attrs"].get("source_policy_documents"), scope, location)
+    overrides, overrides_known = _documents(block["attrs"].get("override_policy_documents"), scope, location)
+    merged = [statement for document in sources for statement in document.statements]
+    for document in [PolicyDoc(tuple(own)), *overrides]:
+        merged = _merge_statements(merged, document.statements)
+    return PolicyDoc(tuple(merged), known and sources_known and overrides_known)
+
+
+def _block_actions(expr: Expr | None, scope: Scope) -> tuple[tuple[str, ...], bool]:
+    if expr is None:
+        return (), True
+    value = evaluate(expr, scope)
+    if not isinstance(value, list):
+        return (), False
+    return _action_list(value)
+
+
+def _documents(expr: Expr | None, scope: Scope, location: Location) -> tuple[list[PolicyDoc], bool]:
+    if expr is None:
+        return [], True
+    value = evaluate(expr, scope)
+    if not isinstance(value, list):
+        return [], False
+    documents = [policy_document(item, location, scope.error) for item in value]
+    return documents, all(document.known for document in documents)
+
+
+def _merge_statements(
+    base: list[tuple[str | None, Statement]], later: Iterable[tuple[str | None, Statement]]
+) -> list[tuple[str | None, Statement]]:
+    merged = list(base)
+    for sid, statement in later:
+        same = next((index for index, (other, _) in enumerate(merged) if sid and other == sid), None)
+        if same is None:
+            merged.append((sid, statement))
+        else:
+            merged[same] = (sid, statement)
+    return merged
+
+
+def tag(value: Any, resource: Any) -> Any:
+    """The value marked as an attribute of `resource`."""
+    if isinstance(value, Unknown):
+        return replace(value, resource=resource)
+    if isinstance(value, str):
+        return text(value, resource=resource)
+    return value
