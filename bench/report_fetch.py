@@ -18,10 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from botocore.handlers import BUILTIN_HANDLERS  # noqa: E402
-from fake_last_accessed import LastAccessedFake  # noqa: E402
-
-from iam_lastused import reports  # noqa: E402
+from botocore.handlers import BUILTIN_HANDLERS
+from fake_last_accessed import LastAccessedFake
+from iam_lastused import reports
 
 
 def main() -> None:
@@ -31,7 +30,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="calls per second before throttling")
     args = parser.parse_args()
 
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
+    )
     os.environ["IAM_LASTUSED_CACHE_DIR"] = tempfile.mkdtemp()
     arns = [f"arn:aws:iam::123456789012:role/bench-{i}" for i in range(args.principals)]
     fake = LastAccessedFake(known_arns=set(arns), latency=args.latency, rate_limit=args.rate)

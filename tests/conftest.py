@@ -8,11 +8,10 @@ from typing import Any
 import boto3
 import pytest
 from botocore.handlers import BUILTIN_HANDLERS
-from moto import mock_aws
-from moto.core.models import botocore_stubber
-
 from fake_last_accessed import LastAccessedFake
 from iam_lastused.cli import main
+from moto import mock_aws
+from moto.core.models import botocore_stubber
 
 ACCOUNT = "123456789012"
 
@@ -44,8 +43,8 @@ def last_accessed(iam: Any) -> Iterator[LastAccessedFake]:
     fake = LastAccessedFake()
     index = next(i for i, (event, hook, *_) in enumerate(BUILTIN_HANDLERS) if hook is botocore_stubber)
 
-    def answer(request: Any, **kwargs: Any) -> Any:
-        return fake(request, **kwargs) or botocore_stubber(request, **kwargs)
+    def answer(**kwargs: Any) -> Any:
+        return fake(**kwargs) or botocore_stubber(**kwargs)
 
     BUILTIN_HANDLERS[index] = ("before-send", answer)
     try:

@@ -137,9 +137,11 @@ class LastAccessedFake:
             return _ok("GetServiceLastAccessedDetails", f"<JobStatus>IN_PROGRESS</JobStatus>{head}")
         done = f"<JobCompletionDate>{datetime.now().astimezone().isoformat()}</JobCompletionDate>"
         if job.arn in self.fail_arns:
-            error = "<Error><Message>The report could not be generated.</Message><Code>ReportFailed</Code></Error>"
+            error = ("<Error><Message>The report could not be generated.</Message>"
+                     "<Code>ReportFailed</Code></Error>")
             return _ok("GetServiceLastAccessedDetails", f"<JobStatus>FAILED</JobStatus>{head}{done}{error}")
-        entries = [self._service_xml(job, ns, when) for ns, when in sorted(self.activity.get(job.arn, {}).items())]
+        activity = sorted(self.activity.get(job.arn, {}).items())
+        entries = [self._service_xml(job, ns, when) for ns, when in activity]
         start = int(params.get("Marker") or 0)
         size = self.page_size or len(entries) or 1
         page, truncated = entries[start:start + size], start + size < len(entries)
@@ -151,7 +153,8 @@ class LastAccessedFake:
 
     def _service_xml(self, job: _Job, namespace: str, when: datetime | None) -> str:
         name = _SERVICES.get_service_name(namespace) if _SERVICES.service_exists(namespace) else namespace
-        xml = f"<ServiceName>{escape(name)}</ServiceName><ServiceNamespace>{escape(namespace)}</ServiceNamespace>"
+        xml = (f"<ServiceName>{escape(name)}</ServiceName>"
+               f"<ServiceNamespace>{escape(namespace)}</ServiceNamespace>")
         if when is None:
             xml += "<TotalAuthenticatedEntities>0</TotalAuthenticatedEntities>"
         else:

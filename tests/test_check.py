@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from conftest import make_role
 from iam_lastused import cache
 
@@ -19,7 +18,9 @@ LONG_AGO = NOW - timedelta(days=200)
 @pytest.fixture
 def worker(iam, last_accessed) -> str:
     arn = make_role(iam, "orders-worker", path="/service/")
-    last_accessed.activity[arn] = {"s3": RECENT, "sqs": RECENT, "dynamodb": None, "sns": None, "cloudwatch": LONG_AGO}
+    last_accessed.activity[arn] = {
+        "s3": RECENT, "sqs": RECENT, "dynamodb": None, "sns": None, "cloudwatch": LONG_AGO,
+    }
     return arn
 
 
@@ -147,7 +148,8 @@ def test_action_granularity_reports_tracked_actions(cli, worker, last_accessed):
     last_accessed.actions[worker] = {"s3": {"GetObject": RECENT, "PutObject": None}}
     [principal] = cli("check", worker, "--granularity", "action", "--format", "json").json["principals"]
     s3 = by_namespace(principal)["s3"]
-    assert [(a["name"], a["state"]) for a in s3["actions"]] == [("GetObject", "used"), ("PutObject", "unused")]
+    actions = [(a["name"], a["state"]) for a in s3["actions"]]
+    assert actions == [("GetObject", "used"), ("PutObject", "unused")]
     generate = [p for op, p in last_accessed.calls if op == "GenerateServiceLastAccessedDetails"]
     assert generate[0]["Granularity"] == "ACTION_LEVEL"
 

@@ -22,7 +22,8 @@ def test_example_access_data_shows_unused_services(cli):
 
 
 def test_arn_missing_from_access_data_is_no_data(cli):
-    run = cli("check", "arn:aws:iam::111122223333:user/ghost", "--access-data", str(EXAMPLE), "--format", "json")
+    ghost = "arn:aws:iam::111122223333:user/ghost"
+    run = cli("check", ghost, "--access-data", str(EXAMPLE), "--format", "json")
     [principal] = run.json["principals"]
     assert principal["status"] == "no-data"
     assert run.code == 2

@@ -9,6 +9,7 @@ deployed, so a grant it already removes is not a finding).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from . import catalog
@@ -95,22 +96,37 @@ def _service_result(
     )
 
 
+def grant_changes(principal: Principal) -> tuple[tuple[str, ...] | None, tuple[str, ...], tuple[str, ...]]:
+    """What the code grants, and what a pending change adds and removes."""
+    if principal.grants is None:
+        return None, (), ()
+    after = set(granted_services(principal.grants)[0])
+    if principal.change == "create":
+        return tuple(sorted(after)), tuple(sorted(after)), ()
+    if principal.grants_before is None:
+        return tuple(sorted(after)), (), ()
+    before = set(granted_services(principal.grants_before)[0])
+    return tuple(sorted(after)), tuple(sorted(after - before)), tuple(sorted(before - after))
+
+
 def analyze_principal(
     principal: Principal,
     outcome: AccessReport | ReportFailure | None,
     now: datetime,
     stale_days: int,
 ) -> PrincipalResult:
+    granted, added, removed = grant_changes(principal)
+    result = PrincipalResult(principal, "analyzed", granted=granted, added=added, removed=removed)
     if principal.unresolved:
-        return PrincipalResult(principal, "unresolved", error=principal.unresolved)
+        return replace(result, status="unresolved", error=principal.unresolved)
     if principal.deployed is False or principal.arn is None:
-        return PrincipalResult(principal, "not-deployed")
+        return replace(result, status="not-deployed")
     if outcome is None:
-        return PrincipalResult(principal, "no-data", error="no report for this ARN in the access data")
+        return replace(result, status="no-data", error="no report for this ARN in the access data")
     if isinstance(outcome, ReportFailure):
         if outcome.not_found:
-            return PrincipalResult(principal, "not-deployed")
-        return PrincipalResult(principal, "error", error=outcome.message)
+            return replace(result, status="not-deployed")
+        return replace(result, status="error", error=outcome.message)
 
     cutoff = now - timedelta(days=stale_days)
     granted, complete = (None, False)
@@ -122,7 +138,7 @@ def analyze_principal(
         _service_result(service, cutoff, granted, complete, unknown)
         for service in sorted(outcome.services, key=lambda s: s.namespace)
     )
-    return PrincipalResult(principal, "analyzed", services=services)
+    return replace(result, services=services)
 
 
 def analyze(

@@ -12,16 +12,30 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from . import __version__, reports
 from .access_data import AccessDataError, load_access_data, report_from_response, write_atomically
 from .analysis import analyze
+from .config import Config, ConfigError, apply_defaults, find_config
 from .model import AccessReport, InputError, Principal, ReportFailure, RunResult, SourceResult
 from .render.json_report import render_json
 from .render.text import render_text
-from .resolve import principal_from_arn
+from .resolve import (
+    Account,
+    account_from_arns,
+    caller_account,
+    confirm_deployed,
+    principal_from_arn,
+    with_arns,
+)
+from .sources.terraform import scan_terraform
 
 RENDERERS: dict[str, Callable[[RunResult], str]] = {"text": render_text, "json": render_json}
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -53,7 +67,7 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iam-lastused",
         description="Show which AWS services each IAM principal is granted but has never used.",
@@ -67,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
         "fetch", parents=[common], help="save reports from AWS as an access-data file"
     )
     fetch.add_argument("arns", nargs="+", metavar="ARN")
+    scan = commands.add_parser("scan", parents=[common], help="analyse the principals in Terraform code")
+    scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="Terraform files or directories")
+    scan.add_argument("--var-file", action="append", type=Path, default=[], metavar="FILE",
+                      help="a .tfvars file for the root modules (repeatable)")
+    if config is not None:
+        apply_defaults(list(commands.choices.values()), config)
     return parser
 
 
@@ -84,45 +104,92 @@ def _warn(args: argparse.Namespace, message: str) -> None:
         print(f"iam-lastused: {message}", file=sys.stderr)
 
 
-def _fetch_live(args: argparse.Namespace, arns: list[str]) -> dict[str, dict | ReportFailure]:
-    settings = reports.EngineSettings(
-        granularity=args.granularity, timeout=args.timeout, use_cache=not args.no_cache
-    )
-    try:
-        client = reports.make_client(args.profile, args.region)
-    except Exception as exc:  # botocore raises several unrelated types for a bad profile or region
-        raise UsageError(f"cannot set up AWS: {exc}") from None
-    if not _show_progress(args):
-        return reports.fetch_reports(client, arns, settings)
-    from rich.progress import Progress
+class Run:
+    """What one invocation shares: its options, the access data, and one AWS session."""
 
-    with Progress(transient=True, console=None) as bar:
-        task = bar.add_task("Last-accessed reports", total=len(arns))
-        return reports.fetch_reports(
-            client, arns, settings, progress=lambda done, total: bar.update(task, completed=done)
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.access_data: dict[str, dict] | None = None
+        if args.access_data:
+            try:
+                self.access_data = load_access_data(args.access_data)
+            except AccessDataError as exc:
+                raise UsageError(str(exc)) from None
+        self._session: Any = None
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            try:
+                self._session = reports.make_session(self.args.profile, self.args.region)
+            except Exception as exc:  # botocore raises several unrelated types for a bad profile
+                raise UsageError(f"cannot set up AWS: {exc}") from None
+        return self._session
+
+    def fetch(self, arns: list[str]) -> dict[str, dict | ReportFailure]:
+        args = self.args
+        settings = reports.EngineSettings(
+            granularity=args.granularity, timeout=args.timeout, use_cache=not args.no_cache
         )
+        client = reports.iam_client(self.session)
+        if not _show_progress(args):
+            return reports.fetch_reports(client, arns, settings)
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task("Last-accessed reports", total=len(arns))
+            return reports.fetch_reports(
+                client, arns, settings, progress=lambda done, total: bar.update(task, completed=done)
+            )
+
+    def outcomes(self, arns: list[str]) -> dict[str, AccessReport | ReportFailure]:
+        """The report or failure for each ARN that has one, from the access data or from AWS."""
+        if self.access_data is not None:
+            data = self.access_data
+            raw: dict[str, dict | ReportFailure] = {arn: data[arn] for arn in arns if arn in data}
+        elif arns:
+            try:
+                raw = self.fetch(arns)
+            except reports.CredentialsMissing:
+                _warn(self.args, NO_CREDENTIALS)
+                return {arn: ReportFailure(arn, "no AWS credentials") for arn in arns}
+        else:
+            raw = {}
+        return {
+            arn: value if isinstance(value, ReportFailure) else report_from_response(arn, value)
+            for arn, value in raw.items()
+        }
+
+    def account(self) -> tuple[Account | None, str]:
+        """The account that principals named in code live in, or why it is unknown."""
+        args = self.args
+        if self.access_data is not None:
+            from_data = account_from_arns(self.access_data)
+            if args.account_id:
+                partition = from_data.partition if from_data else "aws"
+                return Account(partition, args.account_id), ""
+            return from_data, "account unknown: give --account-id (the access data names no one account)"
+        try:
+            found = caller_account(self.session)
+        except NoCredentialsError:
+            _warn(args, NO_CREDENTIALS)
+            return None, "no AWS credentials: the account is unknown"
+        except (ClientError, BotoCoreError) as exc:
+            _warn(args, f"cannot identify the AWS account (sts:GetCallerIdentity): {exc}")
+            return None, "the AWS account could not be identified"
+        return (Account(found.partition, args.account_id) if args.account_id else found), ""
+
+    def resolve(self, principals: Sequence[Principal]) -> list[Principal]:
+        account, why_unknown = self.account()
+        resolved = with_arns(principals, account, why_unknown)
+        if self.access_data is not None or account is None:
+            return resolved
+        client = reports.iam_client(self.session)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(lambda p: confirm_deployed(client, p), resolved))
 
 
-def _outcomes(args: argparse.Namespace, arns: list[str]) -> dict[str, AccessReport | ReportFailure]:
-    """The report or failure for each ARN that has one, from the access data or from AWS."""
-    if args.access_data:
-        try:
-            data = load_access_data(args.access_data)
-        except AccessDataError as exc:
-            raise UsageError(str(exc)) from None
-        raw = {arn: data[arn] for arn in arns if arn in data}
-    elif arns:
-        try:
-            raw = _fetch_live(args, arns)
-        except reports.CredentialsMissing:
-            _warn(args, "no AWS credentials found: usage data skipped (set a profile, or use --access-data)")
-            return {arn: ReportFailure(arn, "no AWS credentials") for arn in arns}
-    else:
-        raw = {}
-    return {
-        arn: value if isinstance(value, ReportFailure) else report_from_response(arn, value)
-        for arn, value in raw.items()
-    }
+NO_CREDENTIALS = "no AWS credentials found: usage data skipped (set a profile, or use --access-data)"
 
 
 def _warn_failures(args: argparse.Namespace, outcomes: dict[str, AccessReport | ReportFailure]) -> None:
@@ -135,15 +202,15 @@ def _warn_failures(args: argparse.Namespace, outcomes: dict[str, AccessReport | 
             _warn(args, f"{message} ({count} principal{'s' if count != 1 else ''} not analysed)")
 
 
-def run_analysis(args: argparse.Namespace, found: SourceResult) -> RunResult:
+def analyse(run: Run, found: SourceResult) -> RunResult:
     arns = [p.arn for p in found.principals if p.arn and not p.unresolved and p.deployed is not False]
-    outcomes = _outcomes(args, list(dict.fromkeys(arns)))
-    _warn_failures(args, outcomes)
+    outcomes = run.outcomes(list(dict.fromkeys(arns)))
+    _warn_failures(run.args, outcomes)
     now = datetime.now(timezone.utc)
     return RunResult(
-        stale_days=args.stale_days,
+        stale_days=run.args.stale_days,
         now=now,
-        principals=analyze(found.principals, outcomes, now, args.stale_days),
+        principals=analyze(found.principals, outcomes, now, run.args.stale_days),
         errors=found.errors,
         notes=found.notes,
     )
@@ -176,10 +243,20 @@ def _principals_from_arns(arns: Sequence[str]) -> SourceResult:
     return SourceResult(principals=tuple(principals), errors=tuple(errors))
 
 
+def _report(args: argparse.Namespace, result: RunResult) -> int:
+    _emit(args, RENDERERS[args.format](result))
+    return exit_code(result, args.fail_on)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    run = run_analysis(args, _principals_from_arns(args.arns))
-    _emit(args, RENDERERS[args.format](run))
-    return exit_code(run, args.fail_on)
+    return _report(args, analyse(Run(args), _principals_from_arns(args.arns)))
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    run = Run(args)
+    found = scan_terraform(args.paths, args.var_file)
+    resolved = replace(found, principals=tuple(run.resolve(found.principals)))
+    return _report(args, analyse(run, resolved))
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -192,7 +269,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         _warn(args, error.message)
     arns = [p.arn for p in found.principals if p.arn]
     try:
-        raw = _fetch_live(args, arns) if arns else {}
+        raw = Run(args).fetch(arns) if arns else {}
     except reports.CredentialsMissing:
         raise UsageError("no AWS credentials found: set a profile or the standard AWS variables") from None
     saved = reports.only_reports(raw)
@@ -207,12 +284,22 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK if len(saved) == len(arns) and not found.errors else EXIT_USAGE
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"check": cmd_check, "fetch": cmd_fetch}
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": cmd_check,
+    "fetch": cmd_fetch,
+    "scan": cmd_scan,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        config = find_config(Path.cwd())
+        parser = build_parser(config)
+    except ConfigError as exc:
+        print(f"iam-lastused: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
+    args.config = config
     if args.stale_days < 0:
         parser.error("--stale-days must be 0 or more")
     try:

@@ -58,6 +58,8 @@ class Principal:
     `arn` is set once resolution knows it; `unresolved` says why it cannot be.
     `grants` is None when the source cannot know what the principal is granted
     (a bare ARN), in which case the AWS report's list of services stands.
+    In a plan, `change` is the principal's own change action and `grants_before`
+    what it was granted before the change (None where that is not known).
     """
 
     address: str
@@ -70,6 +72,8 @@ class Principal:
     grants: tuple[Grant, ...] | None = None
     unresolved: str | None = None
     deployed: bool | None = None
+    change: str | None = None
+    grants_before: tuple[Grant, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -128,10 +132,16 @@ class ServiceResult:
 
 @dataclass(frozen=True)
 class PrincipalResult:
+    """`granted` is what the code grants (None where a source cannot know); `added`
+    and `removed` what a pending change grants anew or takes away."""
+
     principal: Principal
     status: Status
     error: str | None = None
     services: tuple[ServiceResult, ...] = ()
+    granted: tuple[str, ...] | None = None
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
 
     def namespaces_in(self, state: State) -> list[str]:
         return sorted(s.namespace for s in self.services if s.state == state)

@@ -219,10 +219,13 @@ def _poll_until_done(
         report_progress()
 
 
-def make_client(profile: str | None, region: str | None) -> Any:
+def make_session(profile: str | None, region: str | None) -> Any:
     import boto3
 
-    session = boto3.Session(profile_name=profile, region_name=region)
+    return boto3.Session(profile_name=profile, region_name=region)
+
+
+def iam_client(session: Any) -> Any:
     return session.client("iam", config=BOTOCORE_CONFIG)
 
 

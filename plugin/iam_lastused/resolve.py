@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from botocore.exceptions import ClientError
 
 from .model import InputError, Kind, Principal
 
@@ -39,3 +44,70 @@ def build_arn(partition: str, account: str, kind: Kind, path: str, name: str) ->
     path = path if path.endswith("/") else path + "/"
     path = path if path.startswith("/") else "/" + path
     return f"arn:{partition}:iam::{account}:{kind}{path}{name}"
+
+
+@dataclass(frozen=True)
+class Account:
+    partition: str
+    account_id: str
+
+
+def account_from_arns(arns: Iterable[str]) -> Account | None:
+    """The one account all these ARNs belong to (AWS-owned policies aside), else None."""
+    accounts = {
+        (m["partition"], m["account"])
+        for m in map(parse_arn, arns)
+        if m is not None
+    }
+    return Account(*accounts.pop()) if len(accounts) == 1 else None
+
+
+def caller_account(session: Any) -> Account:
+    identity = session.client("sts").get_caller_identity()
+    return Account(identity["Arn"].split(":")[1], identity["Account"])
+
+
+def with_arns(principals: Sequence[Principal], account: Account | None, why_unknown: str) -> list[Principal]:
+    """Each principal named in code, given the ARN its name implies in `account`."""
+    resolved = []
+    for principal in principals:
+        if principal.arn or principal.unresolved:
+            resolved.append(principal)
+        elif principal.name is None:
+            resolved.append(replace(principal, unresolved="the name cannot be known before apply"))
+        elif account is None:
+            resolved.append(replace(principal, unresolved=why_unknown))
+        else:
+            arn = build_arn(
+                account.partition, account.account_id, principal.kind, principal.path, principal.name
+            )
+            resolved.append(replace(principal, arn=arn))
+    return resolved
+
+
+_GETTERS = {
+    "role": ("get_role", "RoleName", "Role"),
+    "user": ("get_user", "UserName", "User"),
+    "group": ("get_group", "GroupName", "Group"),
+}
+
+
+def confirm_deployed(client: Any, principal: Principal) -> Principal:
+    """The principal with the ARN IAM has for it, or marked not deployed.
+
+    Any other answer (AccessDenied, say) leaves it as it was: the report engine
+    then meets the same problem and reports it for this principal.
+    """
+    if principal.arn is None or principal.unresolved:
+        return principal
+    try:
+        if principal.kind == "policy":
+            arn = client.get_policy(PolicyArn=principal.arn)["Policy"]["Arn"]
+        else:
+            method, parameter, key = _GETTERS[principal.kind]
+            arn = getattr(client, method)(**{parameter: principal.name})[key]["Arn"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
+            return replace(principal, deployed=False)
+        return principal
+    return replace(principal, arn=arn, deployed=True)

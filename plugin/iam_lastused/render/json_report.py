@@ -60,6 +60,10 @@ def principal_json(result: PrincipalResult) -> dict[str, Any]:
         "services": [_service(s) for s in result.services],
         "unused_services": result.namespaces_in("unused"),
         "stale_services": result.namespaces_in("stale"),
+        "change": principal.change,
+        "granted_services": list(result.granted) if result.granted is not None else None,
+        "added_services": list(result.added),
+        "removed_services": list(result.removed),
     }
 
 

@@ -20,6 +20,10 @@ def _where(location: Location | None) -> str:
     return terminal_safe(f"{location.file}{line}")
 
 
+def _names(namespaces: tuple[str, ...]) -> str:
+    return terminal_safe(", ".join(namespaces))
+
+
 def _days_ago(when: datetime | None, now: datetime) -> str:
     if when is None:
         return ""
@@ -43,10 +47,17 @@ def _principal_block(result: PrincipalResult, now: datetime) -> list[str]:
     if principal.arn and principal.arn != principal.address:
         heading += f"  [{terminal_safe(principal.arn)}]"
     where = _where(principal.location)
-    lines = [heading + (f"  {where}" if where else "")]
+    change = f"  ({principal.change})" if principal.change else ""
+    lines = [heading + (f"  {where}" if where else "") + change]
+    if result.added:
+        lines.append(f"  this change grants {_names(result.added)}: no usage history yet")
+    if result.removed:
+        lines.append(f"  this change removes {_names(result.removed)}")
     if result.status != "analyzed":
         reason = f"{result.status}: {terminal_safe(result.error or '')}"
         lines.append("  " + _STATUS_LINES.get(result.status, reason))
+        if result.granted and not result.added:
+            lines.append(f"  the code grants {_names(result.granted)}")
         return lines
     granted = [s for s in result.services if s.state != "not-granted"]
     unused = [s for s in granted if s.state == "unused"]

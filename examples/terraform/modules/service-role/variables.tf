@@ -1,0 +1,7 @@
+variable "service_name" {
+  type = string
+}
+
+variable "queue_arn" {
+  type = string
+}

@@ -1,0 +1,106 @@
+"""The config file: `.iam-lastused.toml`, or `[tool.iam-lastused]` in `pyproject.toml`.
+
+The nearest one walking up from the working directory wins. Its keys are the
+long CLI option names (`stale-days = 30`, `fail-on = "unused"`); they become the
+parser's defaults, so an option given on the command line still overrides them.
+`[[suppress]]` entries (principal, services, reason) suppress findings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+CONFIG_NAME = ".iam-lastused.toml"
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    options: dict[str, Any]
+    suppress: tuple[dict[str, Any], ...] = ()
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def find_config(start: Path) -> Config:
+    for directory in (start, *start.parents):
+        candidate = directory / CONFIG_NAME
+        if candidate.is_file():
+            return _config(candidate, _read(candidate))
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            table = _read(pyproject).get("tool", {}).get("iam-lastused")
+            if isinstance(table, dict):
+                return _config(pyproject, table)
+    return Config(None, {})
+
+
+def _config(path: Path, table: dict[str, Any]) -> Config:
+    suppress = table.get("suppress", [])
+    if not isinstance(suppress, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("principal"), str) and isinstance(s.get("services"), list)
+        for s in suppress
+    ):
+        raise ConfigError(f"{path}: each [[suppress]] needs principal = \"ADDRESS\" and services = [...]")
+    options = {key: value for key, value in table.items() if key != "suppress"}
+    return Config(path, options, tuple(suppress))
+
+
+def _long_options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    return {
+        option[2:]: action
+        for action in parser._actions  # argparse keeps no public list of its options
+        for option in action.option_strings
+        if option.startswith("--")
+    }
+
+
+def apply_defaults(parsers: list[argparse.ArgumentParser], config: Config) -> None:
+    """Make the config's options the defaults of each subcommand that has them."""
+    options = [_long_options(parser) for parser in parsers]
+    for key in config.options:
+        if not any(key.replace("_", "-") in known for known in options):
+            raise ConfigError(f"{config.path}: unknown option {key!r}")
+    for parser, known in zip(parsers, options, strict=True):
+        defaults = {
+            known[name].dest: _convert(config.path, key, known[name], value)
+            for key, value in config.options.items()
+            if (name := key.replace("_", "-")) in known
+        }
+        parser.set_defaults(**defaults)
+
+
+def _convert(path: Path | None, key: str, action: argparse.Action, value: Any) -> Any:
+    if action.nargs == 0:  # a flag such as --no-cache
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: {key} must be true or false")
+        return value
+    if isinstance(action, argparse._AppendAction):
+        values = value if isinstance(value, list) else [value]
+        return [action.type(v) if action.type else v for v in values]
+    converted = action.type(value) if action.type and isinstance(value, str) else value
+    if action.type is int and not isinstance(converted, int):
+        raise ConfigError(f"{path}: {key} must be a whole number")
+    if action.choices and converted not in action.choices:
+        raise ConfigError(f"{path}: {key} must be one of {', '.join(map(str, action.choices))}")
+    return converted
