@@ -3,12 +3,17 @@ from __future__ import annotations
 import json
 import os
 import textwrap
+from functools import partial
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult, Statement
 from iam_lastused.sources import terraform
 from iam_lastused.sources.terraform import scan_terraform
+
+# Most tests are about actions and lines; resources are checked in a test of their own.
+statement = partial(Statement, resources=ANY)
 
 
 @pytest.fixture(autouse=True)
@@ -72,8 +77,8 @@ def test_role_with_inline_policy_block_in_jsonencode() -> None:
         Grant(
             Location("infra/main.tf", 6),
             (
-                Statement(Location("infra/main.tf", 11), "Allow", ("s3:Get*", "s3:List*")),
-                Statement(Location("infra/main.tf", 12), "Deny", not_actions=("iam:*",)),
+                statement(Location("infra/main.tf", 11), "Allow", ("s3:Get*", "s3:List*")),
+                statement(Location("infra/main.tf", 12), "Deny", not_actions=("iam:*",)),
             ),
         ),
     )
@@ -123,7 +128,7 @@ def test_inline_policy_resources_with_heredoc_json() -> None:
     assert [statement.location.line for statement in user_grant.statements] == [11, 12]
     assert actions(user_grant) == [("Allow", ("sqs:SendMessage",)), ("Allow", ("sns:Publish",))]
     (group_grant,) = found["aws_iam_group.ops"].grants or ()
-    assert group_grant.statements == (Statement(Location("infra/main.tf", 28), "Allow", ("*",)),)
+    assert group_grant.statements == (statement(Location("infra/main.tf", 28), "Allow", ("*",)),)
 
 
 def test_policy_document_data_source_with_source_and_override_documents() -> None:
@@ -176,9 +181,9 @@ def test_policy_document_data_source_with_source_and_override_documents() -> Non
     assert grant.location == Location("infra/main.tf", 3)
     assert grant.known
     assert grant.statements == (
-        Statement(Location("infra/policy.tf", 23), "Allow", not_actions=("iam:*",)),
-        Statement(Location("infra/policy.tf", 13), "Deny", ("logs:*",)),
-        Statement(Location("infra/policy.tf", 28), "Allow", ("ec2:Describe*",)),
+        statement(Location("infra/policy.tf", 23), "Allow", not_actions=("iam:*",)),
+        statement(Location("infra/policy.tf", 13), "Deny", ("logs:*",)),
+        statement(Location("infra/policy.tf", 28), "Allow", ("ec2:Describe*",)),
     )
 
 
@@ -228,7 +233,7 @@ def test_managed_policies_and_every_kind_of_attachment() -> None:
     )
     assert result.errors == () and result.notes == ()
     found = principals(result)
-    read = Statement(Location("infra/main.tf", 13), "Allow", ("s3:GetObject",))
+    read = statement(Location("infra/main.tf", 13), "Allow", ("s3:GetObject",))
     assert found["aws_iam_role.app"].grants == (
         Grant(Location("infra/main.tf", 3), (read,)),
         Grant(
@@ -324,7 +329,7 @@ def test_group_memberships_give_users_their_groups_grants() -> None:
     group_grants = found["aws_iam_group.g"].grants
     assert group_grants == (
         Grant(
-            Location("infra/main.tf", 10), (Statement(Location("infra/main.tf", 12), "Allow", ("ec2:*",)),)
+            Location("infra/main.tf", 10), (statement(Location("infra/main.tf", 12), "Allow", ("ec2:*",)),)
         ),
     )
     assert found["aws_iam_user.a"].grants == group_grants
@@ -368,11 +373,11 @@ def test_file_and_templatefile_documents_keep_their_own_lines() -> None:
     from_file, from_template = principals(result)["aws_iam_role.app"].grants or ()
     assert from_file.location == Location("infra/main.tf", 4)
     assert from_file.statements == (
-        Statement(Location("infra/policies/read.json", 4), "Allow", ("s3:GetObject",)),
+        statement(Location("infra/policies/read.json", 4), "Allow", ("s3:GetObject",)),
     )
     assert from_template.known
     assert from_template.statements == (
-        Statement(Location("infra/policies/write.json.tpl", 2), "Allow", ("s3:PutObject",)),
+        statement(Location("infra/policies/write.json.tpl", 2), "Allow", ("s3:PutObject",)),
     )
 
 
@@ -541,7 +546,7 @@ def test_locals_functions_and_conditionals() -> None:
     assert role.name == "svc-PROD-live-role"
     (grant,) = role.grants or ()
     assert grant.statements == (
-        Statement(Location("infra/main.tf", 9), "Allow", ("s3:GetObject", "s3:PutObject")),
+        statement(Location("infra/main.tf", 9), "Allow", ("s3:GetObject", "s3:PutObject")),
     )
 
 
@@ -667,7 +672,7 @@ def test_local_modules_are_followed_with_their_address_and_own_files() -> None:
     assert worker.name == "worker-prod"
     inner = Grant(
         Location("infra/modules/inner/main.tf", 2),
-        (Statement(Location("infra/modules/inner/main.tf", 4), "Allow", ("kms:Decrypt",)),),
+        (statement(Location("infra/modules/inner/main.tf", 4), "Allow", ("kms:Decrypt",)),),
     )
     assert worker.grants == (
         Grant(
@@ -757,7 +762,7 @@ def test_terraform_json_files() -> None:
     assert role.grants == (
         Grant(
             Location("infra/main.tf.json", None),
-            (Statement(Location("infra/main.tf.json", None), "Allow", ("s3:GetObject",)),),
+            (statement(Location("infra/main.tf.json", None), "Allow", ("s3:GetObject",)),),
         ),
     )
 
@@ -801,3 +806,34 @@ def test_a_missing_local_module_is_an_error_at_its_call() -> None:
     result = scan({"infra/main.tf": main})
     assert result.errors == (InputError("module.gone: module source ./gone not found", "infra/main.tf", 3),)
     assert [p.address for p in result.principals] == ["aws_iam_user.u"]
+
+
+def test_statement_resources_are_read_where_known(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "main.tf").write_text(textwrap.dedent("""
+        variable "bucket" {}
+        resource "aws_iam_policy" "p" {
+          name = "p"
+          policy = jsonencode({ Statement = [
+            { Effect = "Allow", Action = "s3:*", Resource = ["arn:aws:s3:::a", "arn:aws:s3:::a/*"] },
+            { Effect = "Allow", Action = "s3:GetObject", Resource = var.bucket },
+            { Effect = "Allow", Action = "*", Resource = "*" },
+          ] })
+        }
+        data "aws_iam_policy_document" "d" {
+          statement {
+            actions   = ["sqs:*"]
+            resources = ["*"]
+          }
+        }
+        resource "aws_iam_policy" "q" {
+          name   = "q"
+          policy = data.aws_iam_policy_document.d.json
+        }
+    """))
+    found = {p.address: p for p in scan_terraform([Path("infra")]).principals}
+    resources = [s.resources for g in found["aws_iam_policy.p"].grants or () for s in g.statements]
+    assert resources == [("arn:aws:s3:::a", "arn:aws:s3:::a/*"), None, ("*",)]
+    [document] = found["aws_iam_policy.q"].grants or ()
+    assert [s.resources for s in document.statements] == [("*",)]

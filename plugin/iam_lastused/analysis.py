@@ -25,7 +25,10 @@ from .model import (
     ServiceResult,
     State,
     Statement,
+    StaticFinding,
 )
+
+DEFAULT_MAX_SERVICES = 10
 
 
 def statement_services(statement: Statement) -> set[str]:
@@ -96,6 +99,40 @@ def _service_result(
     )
 
 
+def _statement_findings(statement: Statement) -> list[StaticFinding]:
+    if statement.effect != "Allow" or statement.resources is None or "*" not in statement.resources:
+        return []
+    if statement.not_actions:
+        excluded = ", ".join(statement.not_actions)
+        message = f"grants every action except {excluded} on every resource (NotAction with Resource \"*\")"
+        return [StaticFinding("wildcard-action", message, statement.location)]
+    if any(action.strip() == "*" for action in statement.actions):
+        message = 'grants every action on every resource (Action "*" with Resource "*")'
+        return [StaticFinding("wildcard-action", message, statement.location)]
+    services = sorted({a.split(":")[0].lower() for a in statement.actions if a.partition(":")[2] == "*"})
+    return [
+        StaticFinding("service-wildcard", f'grants every {service} action on every resource ("{service}:*")',
+                      statement.location)
+        for service in services
+    ]
+
+
+def static_findings(principal: Principal, granted: tuple[str, ...] | None, max_services: int) -> tuple[
+    StaticFinding, ...
+]:
+    """Broad grants visible in the code alone: useful with no usage data at all."""
+    findings = [
+        finding
+        for grant in principal.grants or ()
+        for statement in grant.statements
+        for finding in _statement_findings(statement)
+    ]
+    if granted is not None and len(granted) > max_services:
+        message = f"grants {len(granted)} services (more than {max_services})"
+        findings.append(StaticFinding("many-services", message, principal.location))
+    return tuple(dict.fromkeys(findings))
+
+
 def grant_changes(principal: Principal) -> tuple[tuple[str, ...] | None, tuple[str, ...], tuple[str, ...]]:
     """What the code grants, and what a pending change adds and removes."""
     if principal.grants is None:
@@ -114,9 +151,13 @@ def analyze_principal(
     outcome: AccessReport | ReportFailure | None,
     now: datetime,
     stale_days: int,
+    max_services: int = DEFAULT_MAX_SERVICES,
 ) -> PrincipalResult:
     granted, added, removed = grant_changes(principal)
-    result = PrincipalResult(principal, "analyzed", granted=granted, added=added, removed=removed)
+    result = PrincipalResult(
+        principal, "analyzed", granted=granted, added=added, removed=removed,
+        static=static_findings(principal, granted, max_services),
+    )
     if principal.unresolved:
         return replace(result, status="unresolved", error=principal.unresolved)
     if principal.deployed is False or principal.arn is None:
@@ -146,7 +187,9 @@ def analyze(
     outcomes: Mapping[str, AccessReport | ReportFailure],
     now: datetime,
     stale_days: int,
+    max_services: int = DEFAULT_MAX_SERVICES,
 ) -> tuple[PrincipalResult, ...]:
     return tuple(
-        analyze_principal(p, outcomes.get(p.arn) if p.arn else None, now, stale_days) for p in principals
+        analyze_principal(p, outcomes.get(p.arn) if p.arn else None, now, stale_days, max_services)
+        for p in principals
     )

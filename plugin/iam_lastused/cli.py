@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from . import __version__, reports
 from .access_data import AccessDataError, load_access_data, report_from_response, write_atomically
-from .analysis import analyze
+from .analysis import DEFAULT_MAX_SERVICES, analyze
 from .config import Config, ConfigError, apply_defaults, find_config
 from .model import AccessReport, InputError, Principal, ReportFailure, RunResult, SourceResult
 from .render.json_report import render_json
@@ -58,8 +58,11 @@ def _common_options() -> argparse.ArgumentParser:
     group.add_argument("--profile", help="AWS named profile")
     group.add_argument("--region", help="AWS region for the API endpoint")
     group.add_argument("--account-id", help="AWS account of principals named in code (default: from STS)")
-    group.add_argument("--fail-on", choices=["never", "stale", "unused"], default="never",
-                       help="exit 1 when a finding at or above this level is found (default never)")
+    group.add_argument("--fail-on", choices=list(FAIL_LEVELS), default="never",
+                       help="exit 1 on findings at or above this level: never, static (broad grants "
+                       "in the code), stale, unused (default never)")
+    group.add_argument("--max-services", type=int, default=DEFAULT_MAX_SERVICES, metavar="N",
+                       help=f"flag a principal granted more than N services (default {DEFAULT_MAX_SERVICES})")
     group.add_argument("--no-cache", action="store_true", help="ignore and do not update the report cache")
     group.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
                        help="give up on reports not complete after this long (default 600)")
@@ -85,6 +88,13 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
     scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="Terraform files or directories")
     scan.add_argument("--var-file", action="append", type=Path, default=[], metavar="FILE",
                       help="a .tfvars file for the root modules (repeatable)")
+    hook = commands.add_parser(
+        "hook", parents=[common], help="pre-commit: analyse the module directories of changed files"
+    )
+    hook.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    hook.add_argument("--offline", action="store_true",
+                      help="static findings only: no AWS call, no credentials needed")
+    hook.add_argument("--var-file", action="append", type=Path, default=[], metavar="FILE")
     if config is not None:
         apply_defaults(list(commands.choices.values()), config)
     return parser
@@ -202,26 +212,47 @@ def _warn_failures(args: argparse.Namespace, outcomes: dict[str, AccessReport | 
             _warn(args, f"{message} ({count} principal{'s' if count != 1 else ''} not analysed)")
 
 
-def analyse(run: Run, found: SourceResult) -> RunResult:
-    arns = [p.arn for p in found.principals if p.arn and not p.unresolved and p.deployed is not False]
-    outcomes = run.outcomes(list(dict.fromkeys(arns)))
-    _warn_failures(run.args, outcomes)
+def analyse(run: Run, found: SourceResult, usage: bool = True) -> RunResult:
+    """Join what a source found with the reports; `usage=False` for static findings only."""
+    outcomes: dict[str, AccessReport | ReportFailure] = {}
+    if usage:
+        arns = [p.arn for p in found.principals if p.arn and not p.unresolved and p.deployed is not False]
+        outcomes = run.outcomes(list(dict.fromkeys(arns)))
+        _warn_failures(run.args, outcomes)
     now = datetime.now(timezone.utc)
+    principals = analyze(found.principals, outcomes, now, run.args.stale_days, run.args.max_services)
+    if not usage:
+        principals = tuple(
+            replace(p, status="no-data", error="usage data not requested (offline)") for p in principals
+        )
     return RunResult(
         stale_days=run.args.stale_days,
         now=now,
-        principals=analyze(found.principals, outcomes, now, run.args.stale_days),
+        principals=principals,
         errors=found.errors,
         notes=found.notes,
     )
 
 
+FAIL_LEVELS: dict[str, set[str]] = {
+    "never": set(),
+    "static": {"static", "stale", "unused"},
+    "stale": {"stale", "unused"},
+    "unused": {"unused"},
+}
+
+
+def has_findings(run: RunResult, fail_on: str) -> bool:
+    levels = FAIL_LEVELS[fail_on]
+    if "static" in levels and any(p.static for p in run.principals):
+        return True
+    return any(s.state in levels for p in run.principals for s in p.services)
+
+
 def exit_code(run: RunResult, fail_on: str) -> int:
     if not any(p.status in ("analyzed", "not-deployed") for p in run.principals):
         return EXIT_USAGE if (run.principals or run.errors) else EXIT_OK
-    levels = {"never": set(), "stale": {"stale", "unused"}, "unused": {"unused"}}[fail_on]
-    found = any(s.state in levels for p in run.principals for s in p.services)
-    return EXIT_FINDINGS if found else EXIT_OK
+    return EXIT_FINDINGS if has_findings(run, fail_on) else EXIT_OK
 
 
 def _emit(args: argparse.Namespace, text: str) -> None:
@@ -284,10 +315,38 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK if len(saved) == len(arns) and not found.errors else EXIT_USAGE
 
 
+IAM_MARKERS = (b"aws_iam_", b"AWS::IAM::", b"AWS::Serverless::")
+TERRAFORM_SUFFIXES = (".tf", ".tf.json")
+
+
+def _mentions_iam(path: Path) -> bool:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return any(marker in data for marker in IAM_MARKERS)
+
+
+def cmd_hook(args: argparse.Namespace) -> int:
+    """For pre-commit: passes without credentials (the code's own findings still show),
+    and costs almost nothing when no changed file touches IAM."""
+    changed = [path for path in args.files if path.name.endswith(TERRAFORM_SUFFIXES) and _mentions_iam(path)]
+    if not changed:
+        return EXIT_OK
+    found = scan_terraform(sorted({path.parent for path in changed}), args.var_file)
+    run = Run(args)
+    if not args.offline:
+        found = replace(found, principals=tuple(run.resolve(found.principals)))
+    result = analyse(run, found, usage=not args.offline)
+    _emit(args, RENDERERS[args.format](result))
+    return EXIT_FINDINGS if result.errors or has_findings(result, args.fail_on) else EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": cmd_check,
     "fetch": cmd_fetch,
     "scan": cmd_scan,
+    "hook": cmd_hook,
 }
 
 

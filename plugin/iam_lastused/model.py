@@ -31,12 +31,14 @@ class InputError:
 
 @dataclass(frozen=True)
 class Statement:
-    """One `Allow` or `Deny` policy statement, with its action patterns as written."""
+    """One `Allow` or `Deny` policy statement, with its action patterns as written.
+    `resources` is None where the statement's resources cannot be read."""
 
     location: Location
     effect: str = "Allow"
     actions: tuple[str, ...] = ()
     not_actions: tuple[str, ...] = ()
+    resources: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,15 @@ class ServiceResult:
 
 
 @dataclass(frozen=True)
+class StaticFinding:
+    """A broad grant seen in the code alone, with no usage data needed."""
+
+    rule: Literal["wildcard-action", "service-wildcard", "many-services"]
+    message: str
+    location: Location | None
+
+
+@dataclass(frozen=True)
 class PrincipalResult:
     """`granted` is what the code grants (None where a source cannot know); `added`
     and `removed` what a pending change grants anew or takes away."""
@@ -142,6 +153,7 @@ class PrincipalResult:
     granted: tuple[str, ...] | None = None
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    static: tuple[StaticFinding, ...] = ()
 
     def namespaces_in(self, state: State) -> list[str]:
         return sorted(s.namespace for s in self.services if s.state == state)

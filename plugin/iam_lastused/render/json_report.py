@@ -64,6 +64,15 @@ def principal_json(result: PrincipalResult) -> dict[str, Any]:
         "granted_services": list(result.granted) if result.granted is not None else None,
         "added_services": list(result.added),
         "removed_services": list(result.removed),
+        "static_findings": [
+            {
+                "rule": finding.rule,
+                "message": finding.message,
+                "file": finding.location.file if finding.location else None,
+                "line": finding.location.line if finding.location else None,
+            }
+            for finding in result.static
+        ],
     }
 
 

@@ -7,10 +7,7 @@ from datetime import datetime
 from ..model import Location, PrincipalResult, RunResult, ServiceResult
 from .escape import terminal_safe
 
-_STATUS_LINES = {
-    "not-deployed": "not deployed yet: no usage history",
-    "no-data": "no report for this ARN in the access data",
-}
+_STATUS_LINES = {"not-deployed": "not deployed yet: no usage history"}
 
 
 def _where(location: Location | None) -> str:
@@ -53,9 +50,12 @@ def _principal_block(result: PrincipalResult, now: datetime) -> list[str]:
         lines.append(f"  this change grants {_names(result.added)}: no usage history yet")
     if result.removed:
         lines.append(f"  this change removes {_names(result.removed)}")
+    for finding in result.static:
+        where = _where(finding.location)
+        lines.append(f"  broad   {terminal_safe(finding.message)}" + (f"  ({where})" if where else ""))
     if result.status != "analyzed":
-        reason = f"{result.status}: {terminal_safe(result.error or '')}"
-        lines.append("  " + _STATUS_LINES.get(result.status, reason))
+        reason = terminal_safe(result.error) if result.error else ""
+        lines.append("  " + (_STATUS_LINES.get(result.status) or f"{result.status}: {reason}"))
         if result.granted and not result.added:
             lines.append(f"  the code grants {_names(result.granted)}")
         return lines

@@ -813,6 +813,7 @@ def _element_offsets(source: str, position: int) -> list[int]:
 
 
 def _action_list(value: Any) -> tuple[tuple[str, ...], bool]:
+    """The strings of an Action, NotAction or Resource value, and whether all were readable."""
     if value is None:
         return (), True
     items = value if isinstance(value, list) else [value]
@@ -838,7 +839,8 @@ def _statements(document: Any, locate: Callable[[int, Any], Location]) -> Policy
         known = known and actions_known and not_actions_known
         location = item.location if isinstance(item, HclObject) and item.location else locate(index, item)
         sid = item.get("Sid")
-        statement = Statement(location, effect, actions, not_actions)
+        resources, resources_known = _action_list(item.get("Resource"))
+        statement = Statement(location, effect, actions, not_actions, resources if resources_known else None)
         statements.append((sid if isinstance(sid, str) else None, statement))
     return PolicyDoc(tuple(statements), known)
 
@@ -856,13 +858,15 @@ def document_from_block(block: Block, scope: Scope) -> PolicyDoc:
         effect = evaluate(attrs["effect"], scope) if "effect" in attrs else "Allow"
         actions, actions_known = _block_actions(attrs.get("actions"), scope)
         not_actions, not_actions_known = _block_actions(attrs.get("not_actions"), scope)
+        resources, resources_known = _block_actions(attrs.get("resources"), scope)
         sid = evaluate(attrs["sid"], scope) if "sid" in attrs else None
         if not isinstance(effect, str):
             known = False
             continue
         known = known and actions_known and not_actions_known
         location = Location(scope.file, statement_block["line"])
-        own.append((sid if isinstance(sid, str) else None, Statement(location, effect, actions, not_actions)))
+        statement = Statement(location, effect, actions, not_actions, resources if resources_known else None)
+        own.append((sid if isinstance(sid, str) else None, statement))
     location = Location(scope.file, block["line"])
     sources, sources_known = _documents(block["attrs"].get("source_policy_documents"), scope, location)
     overrides, overrides_known = _documents(block["attrs"].get("override_policy_documents"), scope, location)
