@@ -111,3 +111,24 @@ def confirm_deployed(client: Any, principal: Principal) -> Principal:
             return replace(principal, deployed=False)
         return principal
     return replace(principal, arn=arn, deployed=True)
+
+
+def stack_resources(client: Any, stack: str) -> dict[str, str]:
+    """Logical ID to physical ID for every resource of a CloudFormation stack."""
+    resources: dict[str, str] = {}
+    for page in client.get_paginator("list_stack_resources").paginate(StackName=stack):
+        for summary in page["StackResourceSummaries"]:
+            if summary.get("PhysicalResourceId"):
+                resources[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
+    return resources
+
+
+def iam_path(client: Any, kind: str, name: str) -> str | None:
+    """The path IAM has for a role, user or group, or None if it cannot say."""
+    if kind not in _GETTERS:
+        return None
+    method, parameter, key = _GETTERS[kind]
+    try:
+        return getattr(client, method)(**{parameter: name})[key]["Path"]
+    except ClientError:
+        return None
