@@ -21,7 +21,7 @@ def _names(namespaces: tuple[str, ...]) -> str:
     return terminal_safe(", ".join(namespaces))
 
 
-def _days_ago(when: datetime | None, now: datetime) -> str:
+def days_ago(when: datetime | None, now: datetime) -> str:
     if when is None:
         return ""
     days = (now - when).days
@@ -32,7 +32,7 @@ def _service_line(service: ServiceResult, now: datetime) -> str:
     label = f"  {service.state:<7} {terminal_safe(service.namespace):<22} {terminal_safe(service.name)}"
     details = []
     if service.state == "stale":
-        details.append(f"last used {_days_ago(service.last_accessed, now)}")
+        details.append(f"last used {days_ago(service.last_accessed, now)}")
     if service.granted_by:
         details.append("granted at " + ", ".join(_where(loc) for loc in service.granted_by))
     return label + (f"  ({'; '.join(details)})" if details else "")

@@ -1,0 +1,104 @@
+"""GitHub Actions workflow commands, which the runner turns into annotations on the
+pull request's files:
+
+- `::warning` for a granted service never used (the finding to act on),
+- `::notice` for a stale service, for a principal whose ARN is only known at apply
+  (`unresolved`), and for each run note,
+- `::error` for a principal whose report could not be had (`error`) and for input
+  that was skipped (a file that does not parse).
+
+Each annotation points at the first statement granting the service (else the
+principal's own definition) and names the others in its message. GitHub shows at
+most 10 warnings and 10 errors per step, and 50 annotations per job, so the text
+or Markdown report is still the place for the whole list.
+
+Every value from the code or from AWS is made printable (`terminal_safe`) and then
+escaped by GitHub's rules, so no name can end a command or start a new one.
+"""
+
+from __future__ import annotations
+
+from ..model import InputError, Location, PrincipalResult, RunResult, ServiceResult
+from .escape import terminal_safe
+from .text import days_ago
+
+_DATA_ESCAPES = {"%": "%25", "\r": "%0D", "\n": "%0A"}
+_PROPERTY_ESCAPES = {**_DATA_ESCAPES, ":": "%3A", ",": "%2C"}
+
+
+def escape_data(text: str) -> str:
+    """A command's message: `%`, CR and LF escaped."""
+    return "".join(_DATA_ESCAPES.get(ch, ch) for ch in text)
+
+
+def escape_property(text: str) -> str:
+    """A command's property value (file, title): also `:` and `,` escaped."""
+    return "".join(_PROPERTY_ESCAPES.get(ch, ch) for ch in text)
+
+
+def command(level: str, message: str, location: Location | None = None, title: str | None = None) -> str:
+    properties = []
+    if location is not None:
+        properties.append(f"file={escape_property(terminal_safe(location.file))}")
+        if location.line:
+            properties.append(f"line={location.line}")
+    if title:
+        properties.append(f"title={escape_property(terminal_safe(title))}")
+    head = f"{level} {','.join(properties)}" if properties else level
+    return f"::{head}::{escape_data(terminal_safe(message))}"
+
+
+def _where(location: Location) -> str:
+    return f"{location.file}:{location.line}" if location.line else location.file
+
+
+def _service_command(result: PrincipalResult, service: ServiceResult, run: RunResult) -> str:
+    principal = result.principal
+    who = f"{principal.kind} {principal.address}"
+    what = f"{service.namespace} ({service.name})"
+    where = service.granted_by or ((principal.location,) if principal.location else ())
+    also = f" Also granted at {', '.join(_where(loc) for loc in where[1:])}." if len(where) > 1 else ""
+    first = where[0] if where else None
+    if service.state == "unused":
+        message = f"{who} is granted {what} but has not used it in IAM's tracking period.{also}"
+        return command("warning", message, first, f"Unused AWS service: {service.namespace}")
+    message = (
+        f"{who} is granted {what} but last used it {days_ago(service.last_accessed, run.now)}, "
+        f"stale after {run.stale_days} days.{also}"
+    )
+    return command("notice", message, first, f"Stale AWS service: {service.namespace}")
+
+
+def _principal_commands(result: PrincipalResult, run: RunResult) -> list[str]:
+    principal = result.principal
+    who = f"{principal.kind} {principal.address}"
+    reason = result.error or "unknown reason"
+    static = [
+        command("warning", f"{who} {finding.message}", finding.location, "Broad IAM grant")
+        for finding in result.static
+    ]
+    if result.status == "unresolved":
+        message = f"{who} cannot be analysed before apply: {reason}"
+        return [command("notice", message, principal.location, "Principal not analysed"), *static]
+    if result.status == "error":
+        message = f"No last-accessed report for {who}: {reason}"
+        return [command("error", message, principal.location, "Principal not analysed"), *static]
+    if result.status != "analyzed":
+        return static
+    return [
+        _service_command(result, service, run)
+        for service in result.services
+        if service.state in ("unused", "stale")
+    ] + static
+
+
+def _input_error(error: InputError) -> str:
+    location = Location(error.file, error.line) if error.file else None
+    return command("error", error.message, location, "Input skipped")
+
+
+def render_github(run: RunResult) -> str:
+    lines = [line for result in run.principals for line in _principal_commands(result, run)]
+    lines += [_input_error(error) for error in run.errors]
+    lines += [command("notice", note) for note in run.notes]
+    return "".join(line + "\n" for line in lines)
