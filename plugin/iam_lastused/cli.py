@@ -25,19 +25,32 @@ from .access_data import AccessDataError, load_access_data, report_from_response
 from .analysis import DEFAULT_MAX_SERVICES, analyze
 from .config import Config, ConfigError, apply_defaults, find_config
 from .model import AccessReport, InputError, Principal, ReportFailure, RunResult, SourceResult
+from .render.github import render_github
 from .render.json_report import render_json
+from .render.markdown import render_markdown
+from .render.sarif import render_sarif
 from .render.text import render_text
 from .resolve import (
     Account,
     account_from_arns,
     caller_account,
     confirm_deployed,
+    iam_path,
     principal_from_arn,
+    stack_resources,
     with_arns,
 )
+from .sources import scan_paths
+from .sources.cloudformation import resolve_from_stack, scan_template
 from .sources.terraform import scan_terraform
 
-RENDERERS: dict[str, Callable[[RunResult], str]] = {"text": render_text, "json": render_json}
+RENDERERS: dict[str, Callable[[RunResult], str]] = {
+    "text": render_text,
+    "json": render_json,
+    "markdown": render_markdown,
+    "sarif": render_sarif,
+    "github": render_github,
+}
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
@@ -48,24 +61,47 @@ class UsageError(Exception):
 def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("common options")
-    group.add_argument("--access-data", type=Path, metavar="FILE",
-                       help="take reports from this file (offline: no AWS call is made)")
+    group.add_argument(
+        "--access-data",
+        type=Path,
+        metavar="FILE",
+        help="take reports from this file (offline: no AWS call is made)",
+    )
     group.add_argument("--format", choices=sorted(RENDERERS), default="text")
     group.add_argument("--output", type=Path, metavar="FILE", help="write the report here, not to stdout")
-    group.add_argument("--stale-days", type=int, default=90, metavar="N",
-                       help="a service last used more than N days ago is stale (default 90)")
+    group.add_argument(
+        "--stale-days",
+        type=int,
+        default=90,
+        metavar="N",
+        help="a service last used more than N days ago is stale (default 90)",
+    )
     group.add_argument("--granularity", choices=["service", "action"], default="service")
     group.add_argument("--profile", help="AWS named profile")
     group.add_argument("--region", help="AWS region for the API endpoint")
     group.add_argument("--account-id", help="AWS account of principals named in code (default: from STS)")
-    group.add_argument("--fail-on", choices=list(FAIL_LEVELS), default="never",
-                       help="exit 1 on findings at or above this level: never, static (broad grants "
-                       "in the code), stale, unused (default never)")
-    group.add_argument("--max-services", type=int, default=DEFAULT_MAX_SERVICES, metavar="N",
-                       help=f"flag a principal granted more than N services (default {DEFAULT_MAX_SERVICES})")
+    group.add_argument(
+        "--fail-on",
+        choices=list(FAIL_LEVELS),
+        default="never",
+        help="exit 1 on findings at or above this level: never, static (broad grants "
+        "in the code), stale, unused (default never)",
+    )
+    group.add_argument(
+        "--max-services",
+        type=int,
+        default=DEFAULT_MAX_SERVICES,
+        metavar="N",
+        help=f"flag a principal granted more than N services (default {DEFAULT_MAX_SERVICES})",
+    )
     group.add_argument("--no-cache", action="store_true", help="ignore and do not update the report cache")
-    group.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
-                       help="give up on reports not complete after this long (default 600)")
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="give up on reports not complete after this long (default 600)",
+    )
     group.add_argument("--quiet", action="store_true", help="no progress and no warnings on stderr")
     return common
 
@@ -86,14 +122,39 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
     fetch.add_argument("arns", nargs="+", metavar="ARN")
     scan = commands.add_parser("scan", parents=[common], help="analyse the principals in Terraform code")
     scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="Terraform files or directories")
-    scan.add_argument("--var-file", action="append", type=Path, default=[], metavar="FILE",
-                      help="a .tfvars file for the root modules (repeatable)")
+    scan.add_argument(
+        "--var-file",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="a .tfvars file for the root modules (repeatable)",
+    )
+    scan.add_argument(
+        "--stack",
+        action="append",
+        default=[],
+        metavar="[TEMPLATE=]NAME",
+        help="the CloudFormation stack a template is deployed as (repeatable)",
+    )
+    scan.add_argument(
+        "--stack-from-file",
+        type=Path,
+        metavar="FILE",
+        help="a YAML or JSON mapping of template paths to stack names",
+    )
+    cfn = commands.add_parser(
+        "cfn", parents=[common], help="analyse a deployed CloudFormation stack or a pending change set"
+    )
+    cfn.add_argument("--stack", required=True, metavar="NAME")
+    cfn.add_argument("--change-set", metavar="NAME-OR-ARN", help="annotate what this change set would do")
     hook = commands.add_parser(
         "hook", parents=[common], help="pre-commit: analyse the module directories of changed files"
     )
     hook.add_argument("files", nargs="*", type=Path, metavar="FILE")
-    hook.add_argument("--offline", action="store_true",
-                      help="static findings only: no AWS call, no credentials needed")
+    hook.add_argument(
+        "--offline", action="store_true", help="static findings only: no AWS call, no credentials needed"
+    )
     hook.add_argument("--var-file", action="append", type=Path, default=[], metavar="FILE")
     if config is not None:
         apply_defaults(list(commands.choices.values()), config)
@@ -101,12 +162,7 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
 
 
 def _show_progress(args: argparse.Namespace) -> bool:
-    return (
-        not args.quiet
-        and args.format == "text"
-        and sys.stderr.isatty()
-        and not os.environ.get("CI")
-    )
+    return not args.quiet and args.format == "text" and sys.stderr.isatty() and not os.environ.get("CI")
 
 
 def _warn(args: argparse.Namespace, message: str) -> None:
@@ -189,6 +245,25 @@ class Run:
             return None, "the AWS account could not be identified"
         return (Account(found.partition, args.account_id) if args.account_id else found), ""
 
+    def resolve_stacks(self, principals: Sequence[Principal], stacks: set[str]) -> list[Principal]:
+        """CloudFormation principals with the physical names their stacks gave them."""
+        client = self.session.client("cloudformation", config=reports.BOTOCORE_CONFIG)
+        iam = reports.iam_client(self.session)
+        resolved = list(principals)
+        for stack in sorted(stacks):
+            try:
+                physical = stack_resources(client, stack)
+            except (ClientError, BotoCoreError) as exc:
+                raise UsageError(
+                    f"cannot read stack {stack} (cloudformation:ListStackResources): {exc}"
+                ) from None
+            in_stack = [p for p in resolved if p.address.startswith(f"{stack}/")]
+            others = [p for p in resolved if not p.address.startswith(f"{stack}/")]
+            resolved = others + resolve_from_stack(
+                in_stack, physical, lambda kind, name: iam_path(iam, kind, name)
+            )
+        return resolved
+
     def resolve(self, principals: Sequence[Principal]) -> list[Principal]:
         account, why_unknown = self.account()
         resolved = with_arns(principals, account, why_unknown)
@@ -204,9 +279,7 @@ NO_CREDENTIALS = "no AWS credentials found: usage data skipped (set a profile, o
 
 def _warn_failures(args: argparse.Namespace, outcomes: dict[str, AccessReport | ReportFailure]) -> None:
     """Each distinct failure once, however many principals it hit."""
-    counts = Counter(
-        o.message for o in outcomes.values() if isinstance(o, ReportFailure) and not o.not_found
-    )
+    counts = Counter(o.message for o in outcomes.values() if isinstance(o, ReportFailure) and not o.not_found)
     for message, count in counts.items():
         if message != "no AWS credentials":
             _warn(args, f"{message} ({count} principal{'s' if count != 1 else ''} not analysed)")
@@ -283,10 +356,39 @@ def cmd_check(args: argparse.Namespace) -> int:
     return _report(args, analyse(Run(args), _principals_from_arns(args.arns)))
 
 
+def _stacks(args: argparse.Namespace) -> dict[Path, str]:
+    """Which stack each template is deployed as, from --stack and --stack-from-file."""
+    stacks: dict[Path, str] = {}
+    if args.stack_from_file:
+        import yaml
+
+        try:
+            mapping = yaml.safe_load(args.stack_from_file.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise UsageError(f"{args.stack_from_file}: cannot read the stack mapping: {exc}") from None
+        if not isinstance(mapping, dict):
+            raise UsageError(f"{args.stack_from_file}: expected a mapping of template paths to stack names")
+        stacks.update({Path(str(k)): str(v) for k, v in mapping.items()})
+    templates = [path for path in args.paths if not path.is_dir()]
+    for entry in args.stack:
+        template, equals, name = entry.rpartition("=")
+        if equals:
+            stacks[Path(template)] = name
+        elif len(templates) == 1:
+            stacks[templates[0]] = name
+        else:
+            raise UsageError(f"--stack {name}: name the template too (--stack TEMPLATE={name})")
+    if stacks and args.access_data:
+        raise UsageError("--stack reads the stack from AWS; it cannot be used with --access-data")
+    return stacks
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     run = Run(args)
-    found = scan_terraform(args.paths, args.var_file)
-    resolved = replace(found, principals=tuple(run.resolve(found.principals)))
+    stacks = _stacks(args)
+    found = scan_paths(args.paths, args.var_file, stacks)
+    principals = run.resolve_stacks(found.principals, set(stacks.values())) if stacks else found.principals
+    resolved = replace(found, principals=tuple(run.resolve(principals)))
     return _report(args, analyse(run, resolved))
 
 
@@ -313,6 +415,64 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     _emit(args, json.dumps(saved, indent=2) + "\n")
     _warn(args, f"saved {len(saved)} of {len(arns)} reports to {args.output}")
     return EXIT_OK if len(saved) == len(arns) and not found.errors else EXIT_USAGE
+
+
+def _template_text(client: Any, **params: str) -> str:
+    body = client.get_template(**params)["TemplateBody"]
+    return body if isinstance(body, str) else json.dumps(body, indent=2)
+
+
+def _change_actions(client: Any, stack: str, change_set: str) -> dict[str, str]:
+    """Each logical ID the change set touches, with its change in the plan's terms."""
+    actions: dict[str, str] = {}
+    params = {"StackName": stack, "ChangeSetName": change_set}
+    while True:
+        page = client.describe_change_set(**params)
+        for change in page.get("Changes", []):
+            detail = change.get("ResourceChange", {})
+            action = CHANGE_ACTIONS.get(detail.get("Action", ""), "update")
+            if action == "update" and detail.get("Replacement") == "True":
+                action = "replace"
+            actions[detail.get("LogicalResourceId", "")] = action
+        if not page.get("NextToken"):
+            return actions
+        params["NextToken"] = page["NextToken"]
+
+
+CHANGE_ACTIONS = {
+    "Add": "create", "Modify": "update", "Remove": "delete", "Import": "create", "Dynamic": "update",
+}
+
+
+def cmd_cfn(args: argparse.Namespace) -> int:
+    """A stack as deployed, or with a change set's template and changes applied."""
+    run = Run(args)
+    client = run.session.client("cloudformation", config=reports.BOTOCORE_CONFIG)
+    stack = args.stack
+    try:
+        current = _template_text(client, StackName=stack)
+        pending = None
+        if args.change_set:
+            pending = _template_text(client, StackName=stack, ChangeSetName=args.change_set)
+        actions = _change_actions(client, stack, args.change_set) if args.change_set else {}
+    except (ClientError, BotoCoreError) as exc:
+        raise UsageError(f"cannot read stack {stack}: {exc}") from None
+    label = Path(f"cloudformation:{stack}" + (f"/{args.change_set}" if args.change_set else ""))
+    before = scan_template(label, stack, text=current)
+    found = scan_template(label, stack, text=pending) if pending is not None else before
+    if pending is not None:
+        previous = {p.address: p for p in before.principals}
+        principals = [
+            replace(
+                p,
+                change=actions.get(p.address.rpartition("/")[2], "no-op"),
+                grants_before=previous[p.address].grants if p.address in previous else None,
+            )
+            for p in found.principals
+        ]
+        found = replace(found, principals=tuple(principals))
+    resolved = run.resolve(run.resolve_stacks(found.principals, {stack}))
+    return _report(args, analyse(run, replace(found, principals=tuple(resolved))))
 
 
 IAM_MARKERS = (b"aws_iam_", b"AWS::IAM::", b"AWS::Serverless::")
@@ -347,6 +507,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "fetch": cmd_fetch,
     "scan": cmd_scan,
     "hook": cmd_hook,
+    "cfn": cmd_cfn,
 }
 
 
