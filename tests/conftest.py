@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,20 +37,32 @@ def iam() -> Iterator[Any]:
 
 
 @pytest.fixture
-def last_accessed(iam: Any) -> Iterator[LastAccessedFake]:
-    """botocore calls every `before-send` hook, so the fake wraps moto's: it answers
-    the two last-accessed operations and passes every other request on to moto."""
-    fake = LastAccessedFake()
+def aws_hooks(iam: Any) -> Iterator[list[Callable[..., Any]]]:
+    """Test answers put in front of moto's: botocore calls every `before-send` hook,
+    so this one wrapper asks each hook in the list, then moto."""
+    chain: list[Callable[..., Any]] = []
     index = next(i for i, (event, hook, *_) in enumerate(BUILTIN_HANDLERS) if hook is botocore_stubber)
 
     def answer(**kwargs: Any) -> Any:
-        return fake(**kwargs) or botocore_stubber(**kwargs)
+        for hook in chain:
+            response = hook(**kwargs)
+            if response is not None:
+                return response
+        return botocore_stubber(**kwargs)
 
     BUILTIN_HANDLERS[index] = ("before-send", answer)
     try:
-        yield fake
+        yield chain
     finally:
         BUILTIN_HANDLERS[index] = ("before-send", botocore_stubber)
+
+
+@pytest.fixture
+def last_accessed(aws_hooks: list[Callable[..., Any]]) -> LastAccessedFake:
+    """The last-accessed calls, which moto does not implement."""
+    fake = LastAccessedFake()
+    aws_hooks.append(fake)
+    return fake
 
 
 @dataclass

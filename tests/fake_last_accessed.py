@@ -175,18 +175,18 @@ class LastAccessedFake:
         return f"<member>{xml}</member>"
 
 
-def _response(status: int, body: str) -> AWSResponse:
-    return AWSResponse("https://iam.amazonaws.com/", status, {"content-type": "text/xml"},
+def xml_response(status: int, body: str, url: str = "https://iam.amazonaws.com/") -> AWSResponse:
+    return AWSResponse(url, status, {"content-type": "text/xml"},
                        _RawBody(body.encode()))
 
 
 def _ok(operation: str, result: str) -> AWSResponse:
-    return _response(200, f'<{operation}Response xmlns="{_XMLNS}"><{operation}Result>{result}'
+    return xml_response(200, f'<{operation}Response xmlns="{_XMLNS}"><{operation}Result>{result}'
                           f"</{operation}Result><ResponseMetadata><RequestId>fake</RequestId>"
                           f"</ResponseMetadata></{operation}Response>")
 
 
 def _error(status: int, code: str, message: str) -> AWSResponse:
-    return _response(status, f'<ErrorResponse xmlns="{_XMLNS}"><Error><Type>Sender</Type>'
+    return xml_response(status, f'<ErrorResponse xmlns="{_XMLNS}"><Error><Type>Sender</Type>'
                              f"<Code>{code}</Code><Message>{escape(message)}</Message></Error>"
                              "<RequestId>fake</RequestId></ErrorResponse>")

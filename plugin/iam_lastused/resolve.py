@@ -96,9 +96,10 @@ def confirm_deployed(client: Any, principal: Principal) -> Principal:
     """The principal with the ARN IAM has for it, or marked not deployed.
 
     Any other answer (AccessDenied, say) leaves it as it was: the report engine
-    then meets the same problem and reports it for this principal.
+    then meets the same problem and reports it for this principal. One whose
+    deployment a source already knows (a logical ID its stack lacks) is left alone.
     """
-    if principal.arn is None or principal.unresolved:
+    if principal.arn is None or principal.unresolved or principal.deployed is not None:
         return principal
     try:
         if principal.kind == "policy":
