@@ -1,0 +1,78 @@
+"""Notes in Terraform's human plan text: `#   iam-lastused: ...` comment lines
+under the header of each IAM resource the plan changes, the rest left as it was."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from ..model import PrincipalResult
+from .escape import terminal_safe
+
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+_HEADER = re.compile(
+    r'(?P<indent>\s*)# (?P<address>(?:[^\s"]|"(?:[^"\\]|\\.)*")+) '
+    r"(?:will be|must be) (?:created|updated in-place|replaced|destroyed|read during apply)"
+)
+_PREFIX = "iam-lastused: "
+
+
+def annotate_plan(text: str, notes: Mapping[str, list[str]]) -> str:
+    """`text` with `notes[address]` inserted after the header line of `address`,
+    at the header's indentation; every other byte as it was."""
+    lines = text.split("\n")
+    annotated: list[str] = []
+    for line in lines:
+        annotated.append(line)
+        header = _HEADER.match(_COLOUR.sub("", line))
+        if header and header.group("address") in notes:
+            ending = "\r" if line.endswith("\r") else ""
+            indent = header.group("indent")
+            annotated.extend(
+                f"{indent}#   {terminal_safe(note)}{ending}" for note in notes[header.group("address")]
+            )
+    return "\n".join(annotated)
+
+
+def principal_notes(result: PrincipalResult, stale_days: int) -> list[str]:
+    """The note lines for one principal: what it leaves unused, and what the change
+    adds or removes. A principal the plan destroys gets none."""
+    if result.principal.change == "delete":
+        return []
+    notes = []
+    if result.status == "analyzed":
+        in_report = [s.namespace for s in result.services if s.state != "not-granted"]
+        granted = len(result.granted if result.granted is not None else in_report)
+        idle = result.namespaces_in("unused") + result.namespaces_in("stale")
+        if idle:
+            notes.append(
+                f"{len(idle)} of {granted} granted services not used in {stale_days} days: {', '.join(idle)}"
+            )
+        elif granted:
+            notes.append(f"all {granted} granted services used in the last {stale_days} days")
+    elif result.status != "not-deployed":
+        notes.append(f"{result.status}: {result.error or 'no usage data'}")
+    if result.added:
+        used = {s.namespace for s in result.services if s.last_accessed is not None}
+        history = "" if used & set(result.added) else " (no usage history yet)"
+        notes.append(f"this change adds {', '.join(result.added)}{history}")
+    elif result.status == "not-deployed":
+        notes.append("not deployed yet: no usage history")
+    if result.removed:
+        notes.append(f"this change removes {', '.join(result.removed)}")
+    return [terminal_safe(_PREFIX + note) for note in notes]
+
+
+def place_notes(headers: Mapping[str, str], notes: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Principals' notes by the header they go under (`note_headers` of the plan
+    source). Notes under another resource's header name their principal."""
+    placed: dict[str, list[str]] = {}
+    for address, lines in notes.items():
+        header = headers.get(address)
+        if header is None or not lines:
+            continue
+        if header != address:
+            named = f"{_PREFIX}{terminal_safe(address)}: "
+            lines = [named + line.removeprefix(_PREFIX) for line in lines]
+        placed.setdefault(header, []).extend(lines)
+    return placed

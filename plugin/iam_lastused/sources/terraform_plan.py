@@ -1,0 +1,521 @@
+"""IAM principals and what they are granted, read from a Terraform plan.
+
+The plan (`terraform show -json`) gives what the HCL source has to guess: the
+ARN of every principal that exists, the change Terraform will make to it, and
+the policy documents as Terraform computed them, before and after the change.
+What is known only after apply stays unknown (a grant with `known=False`).
+
+A role's `inline_policy` and `managed_policy_arns` are computed attributes: the
+provider fills them with every policy the role has, including the ones other
+resources in the plan manage. They count only where the configuration sets them,
+as in the HCL source; otherwise a policy a change removes would still be seen
+on the role's unchanged copy of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult, Statement
+from iam_lastused.sources.terraform import scan_terraform
+from iam_lastused.sources.terraform_values import Unknown, policy_document
+
+_PRINCIPAL_KINDS = {
+    "aws_iam_role": "role",
+    "aws_iam_user": "user",
+    "aws_iam_group": "group",
+    "aws_iam_policy": "policy",
+}
+_KIND_TYPES = {kind: resource_type for resource_type, kind in _PRINCIPAL_KINDS.items()}
+_INLINE_POLICIES = {
+    "aws_iam_role_policy": "role",
+    "aws_iam_user_policy": "user",
+    "aws_iam_group_policy": "group",
+}
+_ATTACHMENTS = {
+    "aws_iam_role_policy_attachment": "role",
+    "aws_iam_user_policy_attachment": "user",
+    "aws_iam_group_policy_attachment": "group",
+}
+_GRANT_TYPES = {
+    *_PRINCIPAL_KINDS,
+    *_INLINE_POLICIES,
+    *_ATTACHMENTS,
+    "aws_iam_policy_attachment",
+    "aws_iam_role_policy_attachments_exclusive",
+    "aws_iam_user_group_membership",
+    "aws_iam_group_membership",
+}
+_CHANGES = {
+    ("no-op",): "no-op",
+    ("create",): "create",
+    ("read",): "read",
+    ("update",): "update",
+    ("delete",): "delete",
+    ("delete", "create"): "replace",
+    ("create", "delete"): "replace",
+}
+_AFTER_APPLY = Unknown("known only after apply")
+_INSTANCE_KEY = re.compile(r'\[(?:"(?:[^"\\]|\\.)*"|[0-9]+)\]')
+_REFERENCE = re.compile(r"(data\.)?(aws_iam_[a-z_]+)\.([A-Za-z_][\w-]*)")
+
+
+class PlanError(Exception):
+    """The input is not a Terraform plan this tool can read."""
+
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+
+
+def load_plan(path: Path) -> dict[str, Any]:
+    """A plan's JSON form, from `terraform show -json` output or from a binary plan
+    file (a zip archive), which the Terraform of $TERRAFORM_BINARY converts."""
+    try:
+        if zipfile.is_zipfile(path):
+            return check_plan(_show_json(os.environ.get("TERRAFORM_BINARY") or "terraform", path))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        plan = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{path}: not a JSON plan or a binary plan file: {exc}") from None
+    return check_plan(plan)
+
+
+def _show_json(binary: str, path: Path) -> Any:
+    try:
+        shown = subprocess.run([binary, "show", "-json", str(path)], capture_output=True, check=False)
+    except OSError as exc:
+        raise PlanError(f"{path} is a binary plan file, and {binary} cannot run to read it: {exc}") from None
+    if shown.returncode != 0:
+        reason = shown.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise PlanError(f"{binary} show -json {path} failed: {reason[-1] if reason else shown.returncode}")
+    try:
+        return json.loads(shown.stdout)
+    except ValueError as exc:
+        raise PlanError(f"{binary} show -json {path} printed no JSON: {exc}") from None
+
+
+def check_plan(plan: Any) -> dict[str, Any]:
+    """The plan itself, once it is known to be one in a format version this reads."""
+    if not isinstance(plan, dict) or "format_version" not in plan:
+        raise PlanError("not a Terraform plan: no format_version")
+    if "planned_values" not in plan and "resource_changes" not in plan:
+        raise PlanError("not a Terraform plan (a state?): no planned_values or resource_changes")
+    version = str(plan["format_version"])
+    if version.split(".")[0] != "1":
+        raise PlanError(f"unsupported plan format_version {version}: iam-lastused reads format 1.x")
+    return plan
+
+
+# ---------------------------------------------------------------------------
+# The plan's resources
+# ---------------------------------------------------------------------------
+
+
+def _with_unknowns(value: Any, mask: Any) -> Any:
+    """`value` with each part `after_unknown` marks replaced by an Unknown."""
+    if mask is True:
+        return _AFTER_APPLY
+    if isinstance(mask, dict) and mask:
+        merged = dict(value) if isinstance(value, dict) else {}
+        for key, inner in mask.items():
+            merged[key] = _with_unknowns(merged.get(key), inner)
+        return merged
+    if isinstance(mask, list) and mask:
+        items = list(value) if isinstance(value, list) else []
+        items += [None] * (len(mask) - len(items))
+        return [_with_unknowns(item, mask[i] if i < len(mask) else None) for i, item in enumerate(items)]
+    return value
+
+
+@dataclass
+class _Resource:
+    address: str
+    base: str  # the address without the resource's own instance key
+    module: str
+    type: str
+    index: Any
+    change: str
+    before: dict[str, Any] | None
+    after: Any
+    config: dict[str, Any]
+
+    def references(self, attr: str) -> list[str]:
+        expression = self.config.get(attr)
+        return expression.get("references", []) if isinstance(expression, dict) else []
+
+
+def _change(actions: Any) -> str:
+    actions = tuple(actions) if isinstance(actions, list) else ()
+    return _CHANGES.get(actions, "-".join(actions))
+
+
+def _module_config(configuration: Any, module: str) -> dict[str, Any]:
+    config = configuration.get("root_module", {}) if isinstance(configuration, dict) else {}
+    for name in re.findall(r"module\.([\w-]+)", _INSTANCE_KEY.sub("", module)):
+        config = config.get("module_calls", {}).get(name, {}).get("module", {})
+    return config
+
+
+def _resources(plan: dict[str, Any]) -> Iterator[_Resource]:
+    configs: dict[str, dict[str, Any]] = {}
+    for change in plan.get("resource_changes") or []:
+        if not isinstance(change, dict) or change.get("mode") != "managed" or change.get("deposed"):
+            continue
+        resource_type, module = change.get("type"), change.get("module_address") or ""
+        if resource_type not in _GRANT_TYPES or not isinstance(change.get("address"), str):
+            continue
+        if module not in configs:
+            resources = _module_config(plan.get("configuration"), module).get("resources", [])
+            configs[module] = {item.get("address"): item.get("expressions", {}) for item in resources}
+        body = change.get("change") or {}
+        after = body.get("after")
+        name = change.get("name", "")
+        yield _Resource(
+            address=change["address"],
+            base=f"{module}.{resource_type}.{name}" if module else f"{resource_type}.{name}",
+            module=module,
+            type=resource_type,
+            index=change.get("index"),
+            change=_change(body.get("actions")),
+            before=body.get("before"),
+            after=None if after is None else _with_unknowns(after, body.get("after_unknown")),
+            config=configs[module].get(f"{resource_type}.{name}", {}),
+        )
+
+
+def _prior_arns(plan: dict[str, Any]) -> dict[str, str]:
+    arns: dict[str, str] = {}
+    modules = [((plan.get("prior_state") or {}).get("values") or {}).get("root_module") or {}]
+    while modules:
+        module = modules.pop()
+        modules.extend(module.get("child_modules") or [])
+        for resource in module.get("resources") or []:
+            arn = (resource.get("values") or {}).get("arn")
+            if resource.get("mode") == "managed" and isinstance(arn, str):
+                arns[resource.get("address")] = arn
+    return arns
+
+
+# ---------------------------------------------------------------------------
+# Grants, one side (before or after the change) at a time
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Found:
+    """What reading a plan reported, shared by its two sides."""
+
+    file: str
+    errors: dict[InputError, None] = field(default_factory=dict)
+    notes: dict[str, None] = field(default_factory=dict)
+    documents: dict[tuple[str, str], Grant] = field(default_factory=dict)
+
+
+@dataclass
+class _Side:
+    """What each principal is granted on one side of the change."""
+
+    found: _Found
+    resources: list[_Resource]
+    values: Callable[[_Resource], Any]
+    principals: dict[str, _Resource] = field(default_factory=dict)
+    by_base: dict[str, list[_Resource]] = field(default_factory=dict)
+    by_name: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    by_arn: dict[str, str] = field(default_factory=dict)
+    grants: dict[str, list[Grant]] = field(default_factory=dict)
+    sources: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for resource in self.resources:
+            values = self.values(resource)
+            if resource.type not in _PRINCIPAL_KINDS or not isinstance(values, dict):
+                continue
+            self.principals[resource.address] = resource
+            self.by_base.setdefault(resource.base, []).append(resource)
+            if isinstance(values.get("name"), str):
+                self.by_name.setdefault((resource.type, values["name"]), []).append(resource.address)
+            if isinstance(values.get("arn"), str):
+                self.by_arn[values["arn"]] = resource.address
+
+    @property
+    def location(self) -> Location:
+        return Location(self.found.file, None)
+
+    def collect(self) -> None:
+        memberships: list[tuple[str, str]] = []
+        for resource in self.resources:
+            values = self.values(resource)
+            if isinstance(values, dict):
+                memberships.extend(self._collect(resource, values))
+        own = {address: list(grants) for address, grants in self.grants.items()}
+        for user, group in memberships:
+            self.add(user, own.get(group, []), self.sources.get(group, []))
+
+    def add(self, target: str, grants: list[Grant], sources: list[str]) -> None:
+        self.grants.setdefault(target, []).extend(grants)
+        self.sources.setdefault(target, []).extend(sources)
+
+    def _collect(self, resource: _Resource, values: dict[str, Any]) -> list[tuple[str, str]]:
+        """Adds the grants `resource` makes; returns the (user, group) memberships it makes."""
+        address = resource.address
+
+        def targets(attr: str, kind: str) -> list[str]:
+            return self.targets(resource, attr, values.get(attr), kind)
+
+        if resource.type == "aws_iam_policy":
+            self.add(address, [self.document(resource, values.get("policy"))], [address])
+        elif resource.type == "aws_iam_role":
+            self._role(resource, values)
+        elif resource.type in _INLINE_POLICIES:
+            kind = _INLINE_POLICIES[resource.type]
+            grant = self.document(resource, values.get("policy"))
+            for target in targets(kind, kind):
+                self.add(target, [grant], [address])
+        elif resource.type in _ATTACHMENTS:
+            kind = _ATTACHMENTS[resource.type]
+            grants, sources = self.attached(resource, "policy_arn", values.get("policy_arn"))
+            for target in targets(kind, kind):
+                self.add(target, grants, [address, *sources])
+        elif resource.type == "aws_iam_policy_attachment":
+            grants, sources = self.attached(resource, "policy_arn", values.get("policy_arn"))
+            for kind in ("role", "user", "group"):
+                for target in targets(f"{kind}s", kind):
+                    self.add(target, grants, [address, *sources])
+        elif resource.type == "aws_iam_role_policy_attachments_exclusive":
+            grants, sources = self.attached(resource, "policy_arns", values.get("policy_arns"))
+            for target in targets("role_name", "role"):
+                self.add(target, grants, [address, *sources])
+        elif resource.type == "aws_iam_user_group_membership":
+            return [(user, group) for user in targets("user", "user") for group in targets("groups", "group")]
+        elif resource.type == "aws_iam_group_membership":
+            return [(user, group) for group in targets("group", "group") for user in targets("users", "user")]
+        return []
+
+    def _role(self, role: _Resource, values: dict[str, Any]) -> None:
+        grants: list[Grant] = []
+        sources: list[str] = []
+        if "inline_policy" in role.config:
+            inline = values.get("inline_policy")
+            for item in (
+                inline if isinstance(inline, list) else [inline] if isinstance(inline, Unknown) else []
+            ):
+                policy = item.get("policy") if isinstance(item, dict) else item
+                if policy != "":  # `inline_policy {}` (no inline policies at all) plans as name and policy ""
+                    grants.append(self.document(role, policy))
+        if "managed_policy_arns" in role.config:
+            attached, sources = self.attached(role, "managed_policy_arns", values.get("managed_policy_arns"))
+            grants += attached
+        if grants:
+            self.add(role.address, grants, [role.address, *sources])
+
+    def document(self, resource: _Resource, policy: Any) -> Grant:
+        """The grant of a policy document, as Terraform rendered it."""
+        if not isinstance(policy, str):
+            return Grant(self.location, known=False)
+        key = (resource.address, policy)  # most documents are the same before and after
+        if key not in self.found.documents:
+
+            def report(error: InputError) -> None:
+                self.found.errors[replace(error, message=f"{resource.address}: {error.message}")] = None
+
+            document = policy_document(policy, self.location, report)
+            statements = tuple(statement for _, statement in document.statements)
+            self.found.documents[key] = Grant(self.location, statements, known=document.known)
+        return self.found.documents[key]
+
+    def attached(self, resource: _Resource, attr: str, value: Any) -> tuple[list[Grant], list[str]]:
+        """The grants of a policy_arn argument, and the in-plan policies they come from."""
+        if value is None:
+            return [], []
+        if isinstance(value, list):
+            found = [self.attached(resource, attr, item) for item in value]
+            return [g for grants, _ in found for g in grants], [s for _, sources in found for s in sources]
+        if isinstance(value, str):
+            policy = self.by_arn.get(value)
+            if policy is None:
+                return [Grant(self.location, policy_arn=value, known=False)], []
+            return self.grants_of_policy(policy), [policy]
+        policies = self.referenced(resource, attr, "aws_iam_policy")
+        if not policies:
+            self.found.notes[f"{resource.address}: the attached policy is known only after apply"] = None
+            return [Grant(self.location, known=False)], []
+        return [grant for policy in policies for grant in self.grants_of_policy(policy)], policies
+
+    def grants_of_policy(self, address: str) -> list[Grant]:
+        return [self.document(self.principals[address], self.values(self.principals[address]).get("policy"))]
+
+    def targets(self, resource: _Resource, attr: str, value: Any, kind: str) -> list[str]:
+        """The principals of `kind` that a role/user/group argument names."""
+        if value is None:
+            return []
+        if isinstance(value, list):
+            found = [self.targets(resource, attr, item, kind) for item in value]
+            return list(dict.fromkeys(target for targets in found for target in targets))
+        if isinstance(value, str):
+            matches = self.by_name.get((_KIND_TYPES[kind], value), [])
+            if not matches:
+                self.found.notes[f"{resource.address}: {kind} {value} is not in the plan"] = None
+            return matches
+        matches = self.referenced(resource, attr, _KIND_TYPES[kind])
+        if not matches:
+            self.found.notes[f"{resource.address}: the {kind} is known only after apply"] = None
+        return matches
+
+    def referenced(self, resource: _Resource, attr: str, resource_type: str) -> list[str]:
+        """The principals of `resource_type` that the configuration of `attr` refers to
+        in the same module instance: the one with the same instance key, else the only one."""
+        found: list[str] = []
+        for reference in resource.references(attr):
+            match = _REFERENCE.match(reference)
+            if not match or match.group(1) or match.group(2) != resource_type:
+                continue
+            base = f"{resource.module}.{resource_type}.{match.group(3)}".lstrip(".")
+            candidates = self.by_base.get(base, [])
+            same_key = [p for p in candidates if p.index == resource.index]
+            chosen = same_key if len(candidates) > 1 else candidates
+            found.extend(p.address for p in chosen if p.address not in found)
+        return found
+
+
+@dataclass
+class _Plan:
+    found: _Found
+    resources: list[_Resource]
+    before: _Side
+    after: _Side
+
+
+def _read(plan: dict[str, Any], file: str) -> _Plan:
+    check_plan(plan)
+    found = _Found(file)
+    resources = list(_resources(plan))
+    before = _Side(found, resources, lambda resource: resource.before)
+    after = _Side(found, resources, lambda resource: resource.after)
+    before.collect()
+    after.collect()
+    return _Plan(found, resources, before, after)
+
+
+# ---------------------------------------------------------------------------
+# Source locations, from the HCL the plan was made from
+# ---------------------------------------------------------------------------
+
+
+def _statement_key(statement: Statement) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    return statement.effect, tuple(sorted(statement.actions)), tuple(sorted(statement.not_actions))
+
+
+class _Locator:
+    """Where the HCL principal of the same address defines each of its grants."""
+
+    def __init__(self, principal: Principal | None) -> None:
+        self.principal = principal
+        self.statements: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[Location, Location]] = {}
+        self.arns: dict[str, Location] = {}
+        for grant in (principal.grants if principal else None) or ():
+            if grant.policy_arn:
+                self.arns.setdefault(grant.policy_arn, grant.location)
+            for statement in grant.statements:
+                self.statements.setdefault(_statement_key(statement), (grant.location, statement.location))
+
+    def grant(self, grant: Grant) -> Grant:
+        if self.principal is None:
+            return grant
+        if grant.policy_arn in self.arns:
+            return replace(grant, location=self.arns[grant.policy_arn])
+        located = [self.statements.get(_statement_key(statement)) for statement in grant.statements]
+        statements = tuple(
+            replace(statement, location=found[1]) if found else statement
+            for statement, found in zip(grant.statements, located, strict=True)
+        )
+        where = next((found[0] for found in located if found), grant.location)
+        return replace(grant, location=where, statements=statements)
+
+
+def _hcl_principals(config_dir: Path | None) -> dict[str, Principal]:
+    if config_dir is None:
+        return {}
+    found: dict[str, Principal] = {}
+    for principal in scan_terraform([config_dir]).principals:
+        found.setdefault(principal.address, principal)
+    return found
+
+
+# ---------------------------------------------------------------------------
+# Principals
+# ---------------------------------------------------------------------------
+
+
+def read_plan(plan: dict[str, Any], file: str, config_dir: Path | None = None) -> SourceResult:
+    """The principals in a plan's resource changes. With `config_dir`, the directory
+    the plan was made in, principals and statements get their file:line from its HCL."""
+    read = _read(plan, file)
+    prior_arns = _prior_arns(plan)
+    hcl = _hcl_principals(config_dir)
+    principals = []
+    for resource in read.resources:
+        if resource.type not in _PRINCIPAL_KINDS:
+            continue
+        locator = _Locator(hcl.get(_INSTANCE_KEY.sub("[*]", resource.address)))
+        principals.append(_principal(resource, read, prior_arns, locator))
+    return SourceResult(tuple(principals), tuple(read.found.errors), tuple(read.found.notes))
+
+
+def _principal(resource: _Resource, read: _Plan, prior_arns: dict[str, str], locator: _Locator) -> Principal:
+    before, after = resource.before, resource.after
+    deployed = before is not None
+    values = after if isinstance(after, dict) else before or {}
+    arn = ((before or {}).get("arn") or prior_arns.get(resource.address)) if deployed else None
+    name, path = values.get("name"), values.get("path")
+
+    def grants(side: _Side) -> tuple[Grant, ...]:
+        return tuple(dict.fromkeys(locator.grant(grant) for grant in side.grants.get(resource.address, [])))
+
+    return Principal(
+        address=resource.address,
+        source="terraform-plan",
+        kind=_PRINCIPAL_KINDS[resource.type],  # type: ignore[arg-type]
+        location=locator.principal.location if locator.principal else Location(read.found.file, None),
+        arn=arn if isinstance(arn, str) else None,
+        name=name if isinstance(name, str) else None,
+        path=path if isinstance(path, str) else "/",
+        grants=grants(read.after) if after is not None else (),
+        unresolved="the plan has no ARN for it" if deployed and not isinstance(arn, str) else None,
+        deployed=deployed,
+        change=resource.change,
+        grants_before=grants(read.before) if deployed else None,
+    )
+
+
+def note_headers(plan: dict[str, Any]) -> dict[str, str]:
+    """For each principal whose grants the plan changes, the address of the resource
+    under whose header in the human plan its notes belong: its own, when the principal
+    itself changes (a no-op resource has no header), else the first changing resource
+    that grants to it."""
+    read = _read(plan, "")
+    position = {resource.address: index for index, resource in enumerate(read.resources)}
+    changing = {resource.address for resource in read.resources if resource.change != "no-op"}
+    headers: dict[str, str] = {}
+    for resource in read.resources:
+        if resource.type not in _PRINCIPAL_KINDS:
+            continue
+        address = resource.address
+        sources = {*read.before.sources.get(address, ()), *read.after.sources.get(address, ())}
+        order = [resource.address, *sorted(sources, key=position.__getitem__)]
+        header = next((address for address in order if address in changing), None)
+        if header:
+            headers[resource.address] = header
+    return headers

@@ -1,0 +1,125 @@
+"""Running `terraform plan` (or tofu, terragrunt) as a wrapper, after tfcmt's
+convention: the command runs as given, its output goes to our stdout unchanged
+as it comes and is kept, and the plan it saved is read with `show -json`.
+Terraform's exit code always stands; nothing here can lose its output."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from .sources.terraform_plan import PlanError, check_plan
+
+EXIT_NOT_FOUND = 127
+
+
+@dataclass(frozen=True)
+class WrapResult:
+    """What the wrapped command did: its exit code, its output, and the plan it
+    saved (None when it failed, or when the plan could not be read: then `error`)."""
+
+    exit_code: int
+    output: str
+    plan: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def run_wrapped(command: list[str], stdout: BinaryIO) -> WrapResult:
+    if not command:
+        return WrapResult(EXIT_NOT_FOUND, "", error="no command to run")
+    given = _out_argument(command)
+    directory = None if given else tempfile.mkdtemp(prefix="iam-lastused-")
+    plan_file = given or os.path.join(directory or "", "plan.tfplan")
+    try:
+        try:
+            process = subprocess.Popen(
+                [*command, f"-out={plan_file}"] if directory else command, stdout=subprocess.PIPE
+            )
+        except OSError as exc:
+            return WrapResult(EXIT_NOT_FOUND, "", error=f"{command[0]}: cannot run: {exc.strerror or exc}")
+        with _interrupts_to_child():
+            output = _stream(process, stdout)
+            code = process.wait()
+        code = 128 - code if code < 0 else code  # killed by a signal: the shell's convention
+        text = output.decode("utf-8", "replace")
+        succeeded = code == 0 or (code == 2 and _detailed_exit_code(command))
+        if not succeeded:
+            return WrapResult(code, text)
+        plan, error = _show(command, plan_file)
+        return WrapResult(code, text, plan, error)
+    finally:
+        if directory:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _out_argument(command: list[str]) -> str | None:
+    """The plan file the user asked for with -out=FILE (or -out FILE), if any."""
+    for index, argument in enumerate(command):
+        name, equals, value = argument.partition("=")
+        if name in ("-out", "--out"):
+            if equals:
+                return value
+            return command[index + 1] if index + 1 < len(command) else None
+    return None
+
+
+def _detailed_exit_code(command: list[str]) -> bool:
+    """Whether exit code 2 means success with changes, as -detailed-exitcode asks."""
+    return any(
+        argument.lstrip("-") in ("detailed-exitcode", "detailed-exitcode=true") for argument in command
+    )
+
+
+def _stream(process: subprocess.Popen[bytes], stdout: BinaryIO) -> bytes:
+    """Copies the process's output to `stdout` as it comes, and returns all of it."""
+    assert process.stdout is not None
+    chunks = []
+    while chunk := os.read(process.stdout.fileno(), 65536):
+        chunks.append(chunk)
+        stdout.write(chunk)
+        stdout.flush()
+    process.stdout.close()
+    return b"".join(chunks)
+
+
+@contextmanager
+def _interrupts_to_child() -> Iterator[None]:
+    """Ctrl-C reaches the whole process group; Terraform stops gracefully on it, and
+    the wrapper keeps relaying its output until it has."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _show(command: list[str], plan_file: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The saved plan as JSON, read by the same binary with the same global options
+    (such as -chdir) as the plan command."""
+    subcommand = command.index("plan") if "plan" in command else 1
+    show = [*command[:subcommand], "show", "-json", plan_file]
+    try:
+        shown = subprocess.run(show, capture_output=True, check=False)
+    except OSError as exc:
+        return None, f"{' '.join(show)}: cannot run: {exc.strerror or exc}"
+    if shown.returncode != 0:
+        reason = shown.stderr.decode("utf-8", "replace").strip().splitlines()
+        return None, f"{' '.join(show)} failed: {reason[-1] if reason else f'exit code {shown.returncode}'}"
+    try:
+        return check_plan(json.loads(shown.stdout)), None
+    except ValueError as exc:
+        return None, f"{' '.join(show)} printed no JSON plan: {exc}"
+    except PlanError as exc:
+        return None, str(exc)
