@@ -57,7 +57,7 @@ def test_live_scan_finds_unused_services_with_the_granting_line(cli, monkeypatch
     services = {s["namespace"]: s for s in worker["services"]}
     assert services["cloudwatch"]["state"] == "not-granted"
     assert lines(services["sns"]) == [f"{MODULE}:30"]
-    assert lines(services["dynamodb"]) == [f"{MODULE}:72"]
+    assert lines(services["dynamodb"]) == [f"{MODULE}:77"]
     deployer = found["aws_iam_role.ci_deployer"]
     assert deployer["unused_services"] == ["lambda"] and deployer["stale_services"] == ["cloudformation"]
     deployer_services = {s["namespace"]: s for s in deployer["services"]}
@@ -82,8 +82,9 @@ def test_without_credentials_code_findings_are_still_listed(cli, monkeypatch, ia
     run = cli("scan", str(TERRAFORM), "--format", "json")
     assert run.err.count("no AWS credentials") == 1
     found = principals(run)
-    assert len(found) == 3
+    assert len(found) == 4
     assert {p["status"] for p in found.values()} == {"unresolved"}
+    assert found["module.orders.aws_iam_role.reporter"]["granted_services"] == ["athena", "s3"]
     assert run.code == 2
 
 
@@ -102,7 +103,7 @@ def test_offline_scan_of_the_example(cli, monkeypatch):
 def test_offline_text_shows_file_and_line(cli, monkeypatch):
     monkeypatch.chdir(TERRAFORM.parent.parent)
     run = cli("scan", "examples/terraform", "--access-data", "examples/access-data.json")
-    assert f"unused  dynamodb               Amazon DynamoDB  (granted at {MODULE}:72)" in run.out
+    assert f"unused  dynamodb               Amazon DynamoDB  (granted at {MODULE}:77)" in run.out
 
 
 def test_account_unknown_offline_is_unresolved_with_reason(cli, tmp_path):

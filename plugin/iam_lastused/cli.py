@@ -28,6 +28,7 @@ from .model import AccessReport, InputError, Principal, ReportFailure, RunResult
 from .render.github import render_github
 from .render.json_report import render_json
 from .render.markdown import render_markdown
+from .render.plan_text import annotate_plan, place_notes, principal_notes
 from .render.sarif import render_sarif
 from .render.text import render_text
 from .resolve import (
@@ -43,6 +44,8 @@ from .resolve import (
 from .sources import scan_paths
 from .sources.cloudformation import resolve_from_stack, scan_template
 from .sources.terraform import scan_terraform
+from .sources.terraform_plan import PlanError, load_plan, note_headers, read_plan
+from .wrap import run_wrapped
 
 RENDERERS: dict[str, Callable[[RunResult], str]] = {
     "text": render_text,
@@ -67,7 +70,8 @@ def _common_options() -> argparse.ArgumentParser:
         metavar="FILE",
         help="take reports from this file (offline: no AWS call is made)",
     )
-    group.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    group.add_argument("--format", choices=[*sorted(RENDERERS), "plan"], default="text",
+                       help="text, json, markdown, sarif, github, or plan (the plan text, annotated)")
     group.add_argument("--output", type=Path, metavar="FILE", help="write the report here, not to stdout")
     group.add_argument(
         "--stale-days",
@@ -143,6 +147,22 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
         metavar="FILE",
         help="a YAML or JSON mapping of template paths to stack names",
     )
+    plan = commands.add_parser(
+        "plan", parents=[common], help="analyse a Terraform plan (terraform show -json, or a plan file)"
+    )
+    plan.add_argument("plan", type=Path, metavar="PLAN")
+    plan.add_argument("--chdir", type=Path, default=Path("."), metavar="DIR",
+                      help="the configuration directory, for file:line (default: the current directory)")
+    plan.add_argument("--plan-text", type=Path, metavar="FILE",
+                      help="terraform's human plan output, to annotate with --format plan")
+    wrap = commands.add_parser(
+        "wrap", parents=[common],
+        help="run terraform plan (or tofu, terragrunt) and annotate it: iam-lastused wrap -- terraform plan",
+    )
+    wrap.add_argument("wrapped", nargs=argparse.REMAINDER, metavar="-- COMMAND",
+                      help="the plan command and its arguments, after --")
+    wrap.add_argument("--chdir", type=Path, default=Path("."), metavar="DIR",
+                      help="the configuration directory, for file:line (default: the current directory)")
     cfn = commands.add_parser(
         "cfn", parents=[common], help="analyse a deployed CloudFormation stack or a pending change set"
     )
@@ -475,6 +495,60 @@ def cmd_cfn(args: argparse.Namespace) -> int:
     return _report(args, analyse(run, replace(found, principals=tuple(resolved))))
 
 
+def _render_plan(args: argparse.Namespace, result: RunResult, plan: dict[str, Any], text: str | None) -> str:
+    """The report in the chosen format; `plan` is terraform's own text, annotated."""
+    if args.format != "plan":
+        return RENDERERS[args.format](result)
+    if text is None:
+        raise UsageError("--format plan needs terraform's plan text: give --plan-text FILE")
+    notes = {r.principal.address: principal_notes(r, args.stale_days) for r in result.principals}
+    return annotate_plan(text, place_notes(note_headers(plan), notes))
+
+
+def _read_text(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes().decode("utf-8", errors="surrogateescape")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    run = Run(args)
+    try:
+        plan = load_plan(args.plan)
+    except PlanError as exc:
+        raise UsageError(str(exc)) from None
+    text = _read_text(args.plan_text)
+    result = analyse(run, read_plan(plan, str(args.plan), args.chdir))
+    _emit(args, _render_plan(args, result, plan, text))
+    return exit_code(result, args.fail_on)
+
+
+def cmd_wrap(args: argparse.Namespace) -> int:
+    """Terraform's output and exit code always stand; the analysis only adds to them."""
+    command = args.wrapped[1:] if args.wrapped[:1] == ["--"] else args.wrapped
+    if not command:
+        raise UsageError("give the plan command after --, e.g. iam-lastused wrap -- terraform plan")
+    wrapped = run_wrapped(command, sys.stdout.buffer)
+    if wrapped.plan is None:
+        if wrapped.error:
+            _warn(args, f"plan not analysed: {wrapped.error}")
+        return wrapped.exit_code
+    try:
+        result = analyse(Run(args), read_plan(wrapped.plan, "plan", args.chdir))
+        report = _render_plan(args, result, wrapped.plan, wrapped.output)
+        sys.stdout.flush()
+        _emit(args, report)
+    except Exception as exc:  # an analysis failure must never cost the user terraform's result
+        _warn(args, f"plan not analysed: {exc}")
+        return wrapped.exit_code
+    if wrapped.exit_code == 0 and has_findings(result, args.fail_on):
+        return EXIT_FINDINGS
+    return wrapped.exit_code
+
+
 IAM_MARKERS = (b"aws_iam_", b"AWS::IAM::", b"AWS::Serverless::")
 TERRAFORM_SUFFIXES = (".tf", ".tf.json")
 
@@ -508,7 +582,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "scan": cmd_scan,
     "hook": cmd_hook,
     "cfn": cmd_cfn,
+    "plan": cmd_plan,
+    "wrap": cmd_wrap,
 }
+
+
+PLAN_COMMANDS = ("plan", "wrap")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -522,6 +601,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.config = config
     if args.stale_days < 0:
         parser.error("--stale-days must be 0 or more")
+    if args.format == "plan" and args.command not in PLAN_COMMANDS:
+        parser.error("--format plan annotates a Terraform plan: use it with plan or wrap")
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:

@@ -54,6 +54,11 @@ resource "aws_iam_role_policy" "runtime" {
         Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
         Resource = "*"
       },
+      {
+        Effect   = "Allow"
+        Action   = "ses:SendEmail"
+        Resource = "*"
+      },
     ]
   })
 }
@@ -81,4 +86,38 @@ resource "aws_iam_policy" "data_access" {
 resource "aws_iam_role_policy_attachment" "data_access" {
   role       = aws_iam_role.worker.name
   policy_arn = aws_iam_policy.data_access.arn
+}
+
+# New in this change: the nightly report job's role.
+resource "aws_iam_role" "reporter" {
+  name = "${var.service_name}-reporter"
+  path = "/service/"
+
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { Service = "ecs-tasks.amazonaws.com" }
+    }]
+  })
+
+  inline_policy {
+    name = "reports"
+    policy = jsonencode({
+      Version = "2012-10-17"
+      Statement = [
+        {
+          Effect   = "Allow"
+          Action   = ["athena:GetQueryResults", "athena:StartQueryExecution"]
+          Resource = "*"
+        },
+        {
+          Effect   = "Allow"
+          Action   = "s3:GetObject"
+          Resource = "arn:aws:s3:::${var.service_name}-data/reports/*"
+        },
+      ]
+    })
+  }
 }
