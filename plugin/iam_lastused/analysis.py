@@ -176,10 +176,18 @@ def analyze_principal(
         granted, complete = granted_services(principal.grants)
         unknown = tuple(grant.location for grant in principal.grants if not grant.known)
     services = tuple(
-        _service_result(service, cutoff, granted, complete, unknown)
+        _suppress(_service_result(service, cutoff, granted, complete, unknown), principal)
         for service in sorted(outcome.services, key=lambda s: s.namespace)
     )
     return replace(result, services=services)
+
+
+def _suppress(service: ServiceResult, principal: Principal) -> ServiceResult:
+    """An unused or stale service the user accepted stays in the report, marked."""
+    if service.state not in ("unused", "stale"):
+        return service
+    match = next((s for s in principal.suppressions if s.covers(service.namespace)), None)
+    return replace(service, suppressed=match) if match else service
 
 
 def analyze(

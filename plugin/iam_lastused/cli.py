@@ -45,6 +45,7 @@ from .sources import scan_paths
 from .sources.cloudformation import resolve_from_stack, scan_template
 from .sources.terraform import scan_terraform
 from .sources.terraform_plan import PlanError, load_plan, note_headers, read_plan
+from .suppressions import with_suppressions
 from .wrap import run_wrapped
 
 RENDERERS: dict[str, Callable[[RunResult], str]] = {
@@ -307,6 +308,7 @@ def _warn_failures(args: argparse.Namespace, outcomes: dict[str, AccessReport | 
 
 def analyse(run: Run, found: SourceResult, usage: bool = True) -> RunResult:
     """Join what a source found with the reports; `usage=False` for static findings only."""
+    found = with_suppressions(found, run.args.config.suppress)
     outcomes: dict[str, AccessReport | ReportFailure] = {}
     if usage:
         arns = [p.arn for p in found.principals if p.arn and not p.unresolved and p.deployed is not False]
@@ -339,7 +341,7 @@ def has_findings(run: RunResult, fail_on: str) -> bool:
     levels = FAIL_LEVELS[fail_on]
     if "static" in levels and any(p.static for p in run.principals):
         return True
-    return any(s.state in levels for p in run.principals for s in p.services)
+    return any(s.state in levels for p in run.principals for s in p.findings())
 
 
 def exit_code(run: RunResult, fail_on: str) -> int:

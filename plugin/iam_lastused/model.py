@@ -54,6 +54,18 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """Findings for `services` (namespaces; "*" for all) that a user accepted, and why."""
+
+    services: tuple[str, ...]
+    reason: str
+    location: Location | None = None
+
+    def covers(self, namespace: str) -> bool:
+        return "*" in self.services or namespace in self.services
+
+
+@dataclass(frozen=True)
 class Principal:
     """An IAM role, user, group or managed policy, as a source found it.
 
@@ -76,6 +88,7 @@ class Principal:
     deployed: bool | None = None
     change: str | None = None
     grants_before: tuple[Grant, ...] | None = None
+    suppressions: tuple[Suppression, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,6 +143,7 @@ class ServiceResult:
     region: str | None = None
     granted_by: tuple[Location, ...] = ()
     actions: tuple[ActionResult, ...] | None = None
+    suppressed: Suppression | None = None
 
 
 @dataclass(frozen=True)
@@ -156,7 +170,16 @@ class PrincipalResult:
     static: tuple[StaticFinding, ...] = ()
 
     def namespaces_in(self, state: State) -> list[str]:
-        return sorted(s.namespace for s in self.services if s.state == state)
+        """The services in `state`, suppressed findings left out."""
+        return sorted(s.namespace for s in self.services if s.state == state and not s.suppressed)
+
+    def findings(self) -> list[ServiceResult]:
+        """Unused, then stale services that are not suppressed."""
+        flagged = [s for s in self.services if not s.suppressed]
+        return [s for state in ("unused", "stale") for s in flagged if s.state == state]
+
+    def suppressed(self) -> list[ServiceResult]:
+        return [s for s in self.services if s.suppressed and s.state in ("unused", "stale")]
 
 
 @dataclass(frozen=True)

@@ -85,11 +85,17 @@ def _principal_commands(result: PrincipalResult, run: RunResult) -> list[str]:
         return [command("error", message, principal.location, "Principal not analysed"), *static]
     if result.status != "analyzed":
         return static
-    return [
-        _service_command(result, service, run)
-        for service in result.services
-        if service.state in ("unused", "stale")
-    ] + static
+    suppressed = [
+        command(
+            "notice",
+            f"{who}: {service.state} {service.namespace} suppressed: {service.suppressed.reason}",
+            service.granted_by[0] if service.granted_by else principal.location,
+            "Suppressed finding",
+        )
+        for service in result.suppressed()
+        if service.suppressed
+    ]
+    return [_service_command(result, service, run) for service in result.findings()] + static + suppressed
 
 
 def _input_error(error: InputError) -> str:

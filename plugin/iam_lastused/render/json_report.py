@@ -9,7 +9,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from ..model import ActionResult, Location, PrincipalResult, RunResult, ServiceResult
+from ..model import ActionResult, Location, PrincipalResult, RunResult, ServiceResult, Suppression
 
 SCHEMA_VERSION = 1
 
@@ -20,6 +20,17 @@ def _date(value: datetime | None) -> str | None:
 
 def _location(location: Location) -> dict[str, Any]:
     return {"file": location.file, "line": location.line}
+
+
+def _suppression(suppression: Suppression | None) -> dict[str, Any] | None:
+    if suppression is None:
+        return None
+    where = suppression.location
+    return {
+        "reason": suppression.reason,
+        "file": where.file if where else None,
+        "line": where.line if where else None,
+    }
 
 
 def _action(action: ActionResult) -> dict[str, Any]:
@@ -39,6 +50,7 @@ def _service(service: ServiceResult) -> dict[str, Any]:
         "last_accessed": _date(service.last_accessed),
         "last_accessed_region": service.region,
         "granted_by": [_location(loc) for loc in service.granted_by],
+        "suppressed": _suppression(service.suppressed),
     }
     if service.actions is not None:
         entry["actions"] = [_action(a) for a in service.actions]
@@ -60,6 +72,7 @@ def principal_json(result: PrincipalResult) -> dict[str, Any]:
         "services": [_service(s) for s in result.services],
         "unused_services": result.namespaces_in("unused"),
         "stale_services": result.namespaces_in("stale"),
+        "suppressed_services": sorted(s.namespace for s in result.suppressed()),
         "change": principal.change,
         "granted_services": list(result.granted) if result.granted is not None else None,
         "added_services": list(result.added),

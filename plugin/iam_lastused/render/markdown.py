@@ -165,10 +165,10 @@ def _body(result: PrincipalResult, run: RunResult, base: str | None) -> list[str
     if result.status != "analyzed":
         reason = f": {escape_inline(result.error)}" if result.error else ""
         items.append(f"- **{_STATUS[result.status]}**{reason}\n")
-    flagged = [s for s in result.services if s.state == "unused"] + [
-        s for s in result.services if s.state == "stale"
-    ]
-    items.extend(_service_item(service, run, base) for service in flagged)
+    items.extend(_service_item(service, run, base) for service in result.findings())
+    for service in result.suppressed():
+        reason = escape_inline(service.suppressed.reason) if service.suppressed else ""
+        items.append(f"- suppressed ({service.state}): {_code(service.namespace)}: {reason}\n")
     if result.added:
         items.append(f"- **added by this change**, no usage history yet: {_codes(result.added)}\n")
     if result.removed:
@@ -183,7 +183,7 @@ def _body(result: PrincipalResult, run: RunResult, base: str | None) -> list[str
 
 def _details(result: PrincipalResult, run: RunResult, base: str | None) -> str | None:
     """A collapsible block, or None for an analysed principal with nothing to show."""
-    findings = result.namespaces_in("unused") or result.namespaces_in("stale")
+    findings = result.findings() or result.suppressed()
     if result.status == "analyzed" and not (findings or result.added or result.removed or result.static):
         return None
     body = "".join(_body(result, run, base))

@@ -166,7 +166,11 @@ def _service_result(
             f"({when}); stale after {stale_days} days."
         )
     fallback = (principal.location,) if principal.location else ()
-    return _result(rule_id, text, result, service.granted_by or fallback, service.namespace)
+    entry = _result(rule_id, text, result, service.granted_by or fallback, service.namespace)
+    if service.suppressed:
+        kind = "inSource" if service.suppressed.location else "external"
+        entry["suppressions"] = [{"kind": kind, "justification": service.suppressed.reason}]
+    return entry
 
 
 def _unresolved_result(result: PrincipalResult) -> dict[str, Any]:

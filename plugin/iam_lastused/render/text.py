@@ -38,6 +38,13 @@ def _service_line(service: ServiceResult, now: datetime) -> str:
     return label + (f"  ({'; '.join(details)})" if details else "")
 
 
+def _suppressed_line(service: ServiceResult) -> str:
+    suppression = service.suppressed
+    reason = terminal_safe(suppression.reason) if suppression else ""
+    where = _where(suppression.location) if suppression and suppression.location else "config"
+    return f"  suppressed {service.state} {terminal_safe(service.namespace)}: {reason} ({where})"
+
+
 def _principal_block(result: PrincipalResult, now: datetime) -> list[str]:
     principal = result.principal
     heading = f"{principal.kind} {terminal_safe(principal.address)}"
@@ -62,11 +69,14 @@ def _principal_block(result: PrincipalResult, now: datetime) -> list[str]:
     granted = [s for s in result.services if s.state != "not-granted"]
     unused = [s for s in granted if s.state == "unused"]
     stale = [s for s in granted if s.state == "stale"]
+    suppressed = result.suppressed()
     lines.append(
         f"  {len(granted)} service{'s' if len(granted) != 1 else ''} granted: "
         f"{len(granted) - len(unused) - len(stale)} used, {len(unused)} never used, {len(stale)} stale"
+        + (f" ({len(suppressed)} suppressed)" if suppressed else "")
     )
-    lines.extend(_service_line(s, now) for s in unused + stale)
+    lines.extend(_service_line(s, now) for s in result.findings())
+    lines.extend(_suppressed_line(s) for s in suppressed)
     removed = len(result.services) - len(granted)
     if removed:
         lines.append(f"  ({removed} service{'s' if removed != 1 else ''} no longer granted by the code)")
@@ -81,10 +91,11 @@ def render_text(run: RunResult) -> str:
     analyzed = [p for p in run.principals if p.status == "analyzed"]
     unused = sum(len(p.namespaces_in("unused")) for p in analyzed)
     stale = sum(len(p.namespaces_in("stale")) for p in analyzed)
+    suppressed = sum(len(p.suppressed()) for p in analyzed)
     lines.append(
         f"{len(run.principals)} principal{'s' if len(run.principals) != 1 else ''}, "
         f"{len(analyzed)} analysed: {unused} never-used and {stale} stale service grants "
-        f"(stale: not used in {run.stale_days} days)"
+        f"(stale: not used in {run.stale_days} days)" + (f", {suppressed} suppressed" if suppressed else "")
     )
     for note in run.notes:
         lines.append(f"note: {terminal_safe(note)}")

@@ -19,7 +19,7 @@ from typing import Any
 
 from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
 
-from iam_lastused.model import Grant, InputError, Kind, Location, Principal, SourceResult
+from iam_lastused.model import Grant, InputError, Kind, Location, Principal, SourceResult, Suppression
 from iam_lastused.resolve import parse_arn
 from iam_lastused.sources.terraform_values import PolicyDoc, _statements, policy_document
 
@@ -267,6 +267,16 @@ class _Entity:
     groups: list[str] = field(default_factory=list)
 
 
+def _metadata_suppressions(metadata: Any, location: Location) -> tuple[Suppression, ...]:
+    """`Metadata: {iam-lastused: {ignore: [dynamodb, sqs], reason: ...}}` on a resource."""
+    entry = metadata.get("iam-lastused") if isinstance(metadata, dict) else None
+    if not isinstance(entry, dict) or not isinstance(entry.get("ignore"), list):
+        return ()
+    services = tuple(str(s).lower() for s in entry["ignore"] if isinstance(s, str))
+    where = Location(location.file, _line(entry) or location.line)
+    return (Suppression(services, str(entry.get("reason") or "no reason given"), where),) if services else ()
+
+
 class _Template:
     def __init__(self, file: str, stack: str | None, resources: Mapping[str, Any]) -> None:
         self.file = file
@@ -275,6 +285,11 @@ class _Template:
             str(logical_id): (_line(logical_id), resource["Type"], _mapping(resource.get("Properties")))
             for logical_id, resource in resources.items()
             if isinstance(resource, dict) and isinstance(resource.get("Type"), str)
+        }
+        self.metadata = {
+            str(logical_id): resource.get("Metadata")
+            for logical_id, resource in resources.items()
+            if isinstance(resource, dict)
         }
         self.errors: list[InputError] = []
         self.notes: list[str] = []
@@ -468,13 +483,16 @@ class _Template:
             *entity.grants,
             *(grant for group in entity.groups for grant in self.entities[group].grants),
         ]
+        location = Location(self.file, entity.line)
+        owner = logical_id if logical_id in self.metadata else logical_id.removesuffix("Role")
         return Principal(
             address=self.address(logical_id),
             source="cloudformation",
             kind=entity.kind,
-            location=Location(self.file, entity.line),
+            location=location,
             name=entity.name,
             path=entity.path,
             grants=tuple(dict.fromkeys(grants)),
             unresolved=entity.unresolved,
+            suppressions=_metadata_suppressions(self.metadata.get(owner), location),
         )
