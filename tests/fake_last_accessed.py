@@ -10,6 +10,8 @@ through to moto. It reads moto's IAM backend, so an ARN moto does not know gets
 from __future__ import annotations
 
 import itertools
+import os
+import signal
 import threading
 import time
 import uuid
@@ -54,11 +56,17 @@ class LastAccessedFake:
     known_arns: set[str] | None = None  # None: ask moto's IAM backend
     in_progress_polls: int = 0  # polls that still answer IN_PROGRESS
     latency: float = 0.0  # seconds before a job completes
+    latency_for: dict[str, float] = field(default_factory=dict)  # per-ARN latency, overriding it
     page_size: int | None = None  # ServicesLastAccessed entries per page
     fail_arns: set[str] = field(default_factory=set)  # jobs that end FAILED
     invalid_arns: set[str] = field(default_factory=set)  # answered InvalidInput
     throttle_next: int = 0  # this many calls get Throttling
-    rate_limit: float | None = None  # calls per second; more are throttled
+    rate_limit: float | None = None  # calls per second per account; more are throttled
+    throttle_until: float = 0.0  # time.monotonic() before which every call is throttled (a storm)
+    raise_next: list[Exception] = field(default_factory=list)  # connection errors to raise, in order
+    expire_after: int | None = None  # calls after which the credentials have expired
+    truncate_next: int = 0  # this many responses cut off mid-document
+    interrupt_after: int | None = None  # polls after which Ctrl-C reaches the main thread
     denied: set[str] = field(default_factory=set)  # operations answered AccessDenied
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     throttled: int = 0
@@ -67,8 +75,7 @@ class LastAccessedFake:
         self._lock = threading.Lock()
         self._jobs: dict[str, _Job] = {}
         self._ids = itertools.count(1)
-        self._window_start = time.monotonic()
-        self._window_calls = 0
+        self._windows: dict[str, tuple[float, int]] = {}
 
     # -- the hook ---------------------------------------------------------------
     def __call__(self, request, **_kwargs) -> AWSResponse | None:
@@ -81,26 +88,50 @@ class LastAccessedFake:
             return None
         with self._lock:
             self.calls.append((operation, params))
+            if self.raise_next:
+                raise self.raise_next.pop(0)
+            if self.expire_after is not None and len(self.calls) > self.expire_after:
+                return _error(403, "ExpiredToken", "The security token included in the request is expired")
             if operation in self.denied:
                 return _error(403, "AccessDenied", f"User is not authorized to perform: iam:{operation}")
-            if self._throttle():
+            if self._throttle(self._account(params)):
                 self.throttled += 1
                 return _error(400, "Throttling", "Rate exceeded")
             if operation == "GenerateServiceLastAccessedDetails":
-                return self._generate(params)
-            return self._get(params)
+                response = self._generate(params)
+            else:
+                response = self._get(params)
+                polls = sum(1 for op, _ in self.calls if op == operation)
+                if self.interrupt_after is not None and polls == self.interrupt_after:
+                    os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C: the main thread gets it
+            if self.truncate_next > 0:
+                self.truncate_next -= 1
+                cut = response.raw.getvalue()[:120]
+                return xml_response(200, cut.decode())
+            return response
 
-    def _throttle(self) -> bool:
+    def _account(self, params: dict[str, str]) -> str:
+        arn = params.get("Arn") or getattr(self._jobs.get(params.get("JobId", "")), "arn", "")
+        return arn.split(":")[4] if arn.count(":") >= 5 else ""
+
+    def _throttle(self, account: str) -> bool:
+        """Throttled calls are turned away before they count, as a token bucket would."""
         if self.throttle_next > 0:
             self.throttle_next -= 1
             return True
+        now = time.monotonic()
+        if now < self.throttle_until:
+            return True
         if self.rate_limit is None:
             return False
-        now = time.monotonic()
-        if now - self._window_start >= 1.0:
-            self._window_start, self._window_calls = now, 0
-        self._window_calls += 1
-        return self._window_calls > self.rate_limit
+        start, calls = self._windows.get(account, (now, 0))
+        if now - start >= 1.0:
+            start, calls = now, 0
+        if calls >= self.rate_limit:
+            self._windows[account] = (start, calls)
+            return True
+        self._windows[account] = (start, calls + 1)
+        return False
 
     # -- the two operations -----------------------------------------------------
     def _exists(self, arn: str) -> bool:
@@ -133,7 +164,8 @@ class LastAccessedFake:
         job.polls += 1
         head = (f"<JobType>{job.granularity}</JobType>"
                 f"<JobCreationDate>{job.created.isoformat()}</JobCreationDate>")
-        if job.polls <= self.in_progress_polls or time.monotonic() - job.started < self.latency:
+        latency = self.latency_for.get(job.arn, self.latency)
+        if job.polls <= self.in_progress_polls or time.monotonic() - job.started < latency:
             return _ok("GetServiceLastAccessedDetails", f"<JobStatus>IN_PROGRESS</JobStatus>{head}")
         done = f"<JobCompletionDate>{datetime.now().astimezone().isoformat()}</JobCompletionDate>"
         if job.arn in self.fail_arns:

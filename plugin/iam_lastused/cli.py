@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from . import __version__, reports
+from . import __version__, aws, reports
 from .access_data import AccessDataError, load_access_data, report_from_response, write_atomically
 from .analysis import DEFAULT_MAX_SERVICES, analyze
 from .config import Config, ConfigError, apply_defaults, find_config
@@ -85,6 +85,9 @@ def _common_options() -> argparse.ArgumentParser:
     group.add_argument("--profile", help="AWS named profile")
     group.add_argument("--region", help="AWS region for the API endpoint")
     group.add_argument("--account-id", help="AWS account of principals named in code (default: from STS)")
+    group.add_argument("--assume-role-arn", metavar="TEMPLATE",
+                       help="for each account, assume this role for its reports, "
+                       "e.g. 'arn:aws:iam::{account_id}:role/iam-lastused'")
     group.add_argument(
         "--fail-on",
         choices=list(FAIL_LEVELS),
@@ -203,31 +206,45 @@ class Run:
             except AccessDataError as exc:
                 raise UsageError(str(exc)) from None
         self._session: Any = None
+        self.interrupted = False
 
     @property
     def session(self) -> Any:
         if self._session is None:
             try:
-                self._session = reports.make_session(self.args.profile, self.args.region)
+                self._session = aws.make_session(self.args.profile, self.args.region)
             except Exception as exc:  # botocore raises several unrelated types for a bad profile
                 raise UsageError(f"cannot set up AWS: {exc}") from None
         return self._session
 
+    def client(self, service: str) -> Any:
+        return aws.client(self.session, service)
+
     def fetch(self, arns: list[str]) -> dict[str, dict | ReportFailure]:
+        """Reports from AWS; on Ctrl-C, what was complete (and `interrupted` is set)."""
         args = self.args
         settings = reports.EngineSettings(
             granularity=args.granularity, timeout=args.timeout, use_cache=not args.no_cache
         )
-        client = reports.iam_client(self.session)
-        if not _show_progress(args):
-            return reports.fetch_reports(client, arns, settings)
-        from rich.progress import Progress
+        clients = aws.AccountClients(self.session, args.assume_role_arn, args.config.accounts)
+        try:
+            if not _show_progress(args):
+                fetched = reports.fetch_reports(clients, arns, settings)
+            else:
+                from rich.progress import Progress
 
-        with Progress(transient=True) as bar:
-            task = bar.add_task("Last-accessed reports", total=len(arns))
-            return reports.fetch_reports(
-                client, arns, settings, progress=lambda done, total: bar.update(task, completed=done)
-            )
+                with Progress(transient=True) as bar:
+                    task = bar.add_task("Last-accessed reports", total=len(arns))
+                    fetched = reports.fetch_reports(
+                        clients, arns, settings, progress=lambda done, total: bar.update(task, completed=done)
+                    )
+        except reports.Interrupted as stop:
+            self.interrupted = True
+            _warn(args, "interrupted: the report below is partial")
+            return stop.outcomes
+        for note in dict.fromkeys(fetched.notes):
+            _warn(args, note)
+        return fetched.outcomes
 
     def outcomes(self, arns: list[str]) -> dict[str, AccessReport | ReportFailure]:
         """The report or failure for each ARN that has one, from the access data or from AWS."""
@@ -257,7 +274,7 @@ class Run:
                 return Account(partition, args.account_id), ""
             return from_data, "account unknown: give --account-id (the access data names no one account)"
         try:
-            found = caller_account(self.session)
+            found = caller_account(self.client("sts"))
         except NoCredentialsError:
             _warn(args, NO_CREDENTIALS)
             return None, "no AWS credentials: the account is unknown"
@@ -268,8 +285,8 @@ class Run:
 
     def resolve_stacks(self, principals: Sequence[Principal], stacks: set[str]) -> list[Principal]:
         """CloudFormation principals with the physical names their stacks gave them."""
-        client = self.session.client("cloudformation", config=reports.BOTOCORE_CONFIG)
-        iam = reports.iam_client(self.session)
+        client = self.client("cloudformation")
+        iam = self.client("iam")
         resolved = list(principals)
         for stack in sorted(stacks):
             try:
@@ -290,7 +307,7 @@ class Run:
         resolved = with_arns(principals, account, why_unknown)
         if self.access_data is not None or account is None:
             return resolved
-        client = reports.iam_client(self.session)
+        client = self.client("iam")
         with ThreadPoolExecutor(max_workers=8) as pool:
             return list(pool.map(lambda p: confirm_deployed(client, p), resolved))
 
@@ -369,13 +386,17 @@ def _principals_from_arns(arns: Sequence[str]) -> SourceResult:
     return SourceResult(principals=tuple(principals), errors=tuple(errors))
 
 
-def _report(args: argparse.Namespace, result: RunResult) -> int:
-    _emit(args, RENDERERS[args.format](result))
-    return exit_code(result, args.fail_on)
+EXIT_INTERRUPTED = 130
+
+
+def _report(run: Run, result: RunResult) -> int:
+    _emit(run.args, RENDERERS[run.args.format](result))
+    return EXIT_INTERRUPTED if run.interrupted else exit_code(result, run.args.fail_on)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    return _report(args, analyse(Run(args), _principals_from_arns(args.arns)))
+    run = Run(args)
+    return _report(run, analyse(run, _principals_from_arns(args.arns)))
 
 
 def _stacks(args: argparse.Namespace) -> dict[Path, str]:
@@ -411,7 +432,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     found = scan_paths(args.paths, args.var_file, stacks)
     principals = run.resolve_stacks(found.principals, set(stacks.values())) if stacks else found.principals
     resolved = replace(found, principals=tuple(run.resolve(principals)))
-    return _report(args, analyse(run, resolved))
+    return _report(run, analyse(run, resolved))
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
@@ -469,7 +490,7 @@ CHANGE_ACTIONS = {
 def cmd_cfn(args: argparse.Namespace) -> int:
     """A stack as deployed, or with a change set's template and changes applied."""
     run = Run(args)
-    client = run.session.client("cloudformation", config=reports.BOTOCORE_CONFIG)
+    client = run.client("cloudformation")
     stack = args.stack
     try:
         current = _template_text(client, StackName=stack)
@@ -494,7 +515,7 @@ def cmd_cfn(args: argparse.Namespace) -> int:
         ]
         found = replace(found, principals=tuple(principals))
     resolved = run.resolve(run.resolve_stacks(found.principals, {stack}))
-    return _report(args, analyse(run, replace(found, principals=tuple(resolved))))
+    return _report(run, analyse(run, replace(found, principals=tuple(resolved))))
 
 
 def _render_plan(args: argparse.Namespace, result: RunResult, plan: dict[str, Any], text: str | None) -> str:

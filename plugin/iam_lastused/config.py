@@ -3,14 +3,15 @@
 The nearest one walking up from the working directory wins. Its keys are the
 long CLI option names (`stale-days = 30`, `fail-on = "unused"`); they become the
 parser's defaults, so an option given on the command line still overrides them.
-`[[suppress]]` entries (principal, services, reason) suppress findings.
+`[[suppress]]` entries (principal, services, reason) suppress findings, and
+`[accounts]` names the profile to use for each account ID.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ class Config:
     path: Path | None
     options: dict[str, Any]
     suppress: tuple[dict[str, Any], ...] = ()
+    accounts: dict[str, str] = field(default_factory=dict)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -62,8 +64,11 @@ def _config(path: Path, table: dict[str, Any]) -> Config:
         for s in suppress
     ):
         raise ConfigError(f"{path}: each [[suppress]] needs principal = \"ADDRESS\" and services = [...]")
-    options = {key: value for key, value in table.items() if key != "suppress"}
-    return Config(path, options, tuple(suppress))
+    accounts = table.get("accounts", {})
+    if not isinstance(accounts, dict) or not all(isinstance(v, str) for v in accounts.values()):
+        raise ConfigError(f"{path}: [accounts] maps each account ID to a profile name")
+    options = {key: value for key, value in table.items() if key not in ("suppress", "accounts")}
+    return Config(path, options, tuple(suppress), {str(k): v for k, v in accounts.items()})
 
 
 def _long_options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:

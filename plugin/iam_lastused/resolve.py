@@ -62,8 +62,8 @@ def account_from_arns(arns: Iterable[str]) -> Account | None:
     return Account(*accounts.pop()) if len(accounts) == 1 else None
 
 
-def caller_account(session: Any) -> Account:
-    identity = session.client("sts").get_caller_identity()
+def caller_account(sts: Any) -> Account:
+    identity = sts.get_caller_identity()
     return Account(identity["Arn"].split(":")[1], identity["Account"])
 
 
