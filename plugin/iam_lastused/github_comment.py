@@ -1,0 +1,144 @@
+"""Post the Markdown report as one pull-request comment, found again by its marker.
+
+The comment is ours when its body starts with `MARKER`, the hidden first line of
+every Markdown report. Modes:
+
+- `update` (default): edit our newest comment, or create one when there is none,
+- `new`: always create a comment,
+- `delete-and-new`: delete all of ours, then create one (so it is the newest),
+- `off`: do nothing.
+
+In GitHub Actions: `GITHUB_TOKEN=... python -m iam_lastused.github_comment REPORT.md
+--mode update` reads the repository (`GITHUB_REPOSITORY`), the pull request (from the
+event at `GITHUB_EVENT_PATH`) and the API (`GITHUB_API_URL`, for GitHub Enterprise
+Server) from the runner's environment. Outside a pull request it says so and posts
+nothing. A comment that cannot be posted (a fork's read-only token, say) is a warning,
+not a failure: the report is still in the step summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from github import Auth, Github, GithubException
+from github.IssueComment import IssueComment
+
+from .render.github import escape_data
+from .render.markdown import MARKER
+
+MODES = ("update", "new", "delete-and-new", "off")
+DEFAULT_API_URL = "https://api.github.com"
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def is_ours(comment: IssueComment) -> bool:
+    return (comment.body or "").startswith(MARKER)
+
+
+def publish(body: str, repository: str, pull_number: int, token: str, mode: str, api_url: str) -> str:
+    """Post `body` on the pull request by `mode`: "created", "updated",
+    "deleted-and-created" or "skipped"."""
+    if mode not in MODES:
+        raise ValueError(f"unknown comment mode {mode!r}: use one of {', '.join(MODES)}")
+    if mode == "off":
+        return "skipped"
+    with Github(auth=Auth.Token(token), base_url=api_url.rstrip("/"), lazy=True) as client:
+        issue = client.get_repo(repository).get_issue(pull_number)
+        if mode == "new":
+            issue.create_comment(body)
+            return "created"
+        ours = [comment for comment in issue.get_comments() if is_ours(comment)]
+        if mode == "update" and ours:
+            ours[-1].edit(body)
+            return "updated"
+        for comment in ours:
+            comment.delete()
+        issue.create_comment(body)
+        return "deleted-and-created" if ours else "created"
+
+
+class EventError(Exception):
+    pass
+
+
+def pull_number_from_event(event_path: str | None) -> int | None:
+    """The pull request's number from the workflow's event, or None outside a pull request."""
+    if not event_path:
+        return None
+    try:
+        event = json.loads(Path(event_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EventError(f"cannot read the workflow event {event_path}: {exc}") from None
+    if not isinstance(event, dict):
+        return None
+    pull = event.get("pull_request")
+    issue = event.get("issue")
+    if isinstance(pull, dict):
+        number = pull.get("number")
+    elif isinstance(issue, dict) and issue.get("pull_request"):
+        number = issue.get("number")
+    else:
+        return None
+    return number if isinstance(number, int) else None
+
+
+def _failure(exc: GithubException | OSError) -> str:
+    if isinstance(exc, GithubException):
+        message = exc.data.get("message") if isinstance(exc.data, dict) else exc.message
+        return f"HTTP {exc.status}: {message or 'no message'}"
+    return str(exc)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m iam_lastused.github_comment",
+        description="Post the Markdown report as one pull-request comment (token from GITHUB_TOKEN).",
+    )
+    parser.add_argument("report", type=Path, help="the Markdown report (--format markdown)")
+    parser.add_argument("--mode", choices=MODES, default="update", help="default update")
+    return parser
+
+
+def _error(message: str) -> int:
+    print(f"iam-lastused: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.mode == "off":
+        print("iam-lastused: pull-request comment off")
+        return EXIT_OK
+    try:
+        number = pull_number_from_event(os.environ.get("GITHUB_EVENT_PATH"))
+    except EventError as exc:
+        return _error(str(exc))
+    if number is None:
+        print("iam-lastused: not a pull request: no comment posted")
+        return EXIT_OK
+    repository = os.environ.get("GITHUB_REPOSITORY", "")
+    token = os.environ.get("GITHUB_TOKEN", "")
+    if not repository or not token:
+        return _error("GITHUB_REPOSITORY and GITHUB_TOKEN must be set to post the comment")
+    try:
+        body = args.report.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return _error(f"{args.report}: cannot read the report: {exc}")
+    api_url = os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL
+    try:
+        result = publish(body, repository, number, token, args.mode, api_url)
+    except (GithubException, OSError) as exc:
+        hint = "the job needs `permissions: pull-requests: write`"
+        print(escape_data(f"::warning::iam-lastused: no pull-request comment ({_failure(exc)}); {hint}"))
+        return EXIT_OK
+    print(f"iam-lastused: pull-request comment {result} on #{number}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,487 @@
+"""The pull-request comment and the composite action, against a local stand-in for
+GitHub's REST API (issue comments only), and the action's steps run with bash the way
+the runner runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jsonschema
+import pytest
+import yaml
+from iam_lastused import github_comment
+from iam_lastused.github_comment import publish
+from iam_lastused.render.markdown import MARKER
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+SARIF_SCHEMA = json.loads((Path(__file__).parent / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+REPOSITORY = "octo/infra"
+PULL = 7
+TOKEN = "ghs_test-token-0123456789"
+COMMENTS_PATH = f"/repos/{REPOSITORY}/issues/{PULL}/comments"
+COMMENT_PATH = re.compile(rf"^/repos/{REPOSITORY}/issues/comments/(\d+)$")
+PAGE_SIZE = 30
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    authorization: str
+
+
+@dataclass
+class FakeGitHub:
+    """Issue comments of one pull request, as GitHub's REST API serves them."""
+
+    url: str = ""
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+    read_only: bool = False
+    next_id: int = 1
+
+    def add(self, body: str, login: str = "someone") -> dict[str, Any]:
+        comment = {
+            "id": self.next_id,
+            "body": body,
+            "url": f"{self.url}/repos/{REPOSITORY}/issues/comments/{self.next_id}",
+            "user": {"login": login, "type": "Bot" if login.endswith("[bot]") else "User"},
+        }
+        self.next_id += 1
+        self.comments.append(comment)
+        return comment
+
+    def bodies(self) -> list[str]:
+        return [c["body"] for c in self.comments]
+
+    def calls(self) -> list[str]:
+        """Each request as `METHOD path`, without the query."""
+        return [f"{r.method} {urlsplit(r.path).path}" for r in self.requests]
+
+    def answer(self, method: str, target: str, payload: Any) -> tuple[int, dict[str, str], Any]:
+        path = urlsplit(target).path
+        found = COMMENT_PATH.match(path)
+        if self.read_only and method != "GET":
+            return 403, {}, {"message": "Resource not accessible by integration"}
+        if path == COMMENTS_PATH and method == "GET":
+            return self.page(int(parse_qs(urlsplit(target).query).get("page", ["1"])[0]))
+        if path == COMMENTS_PATH and method == "POST":
+            return 201, {}, self.add(payload["body"], "github-actions[bot]")
+        comment = next((c for c in self.comments if found and c["id"] == int(found[1])), None)
+        if comment is not None and method == "PATCH":
+            comment["body"] = payload["body"]
+            return 200, {}, comment
+        if comment is not None and method == "DELETE":
+            self.comments.remove(comment)
+            return 204, {}, None
+        return 404, {}, {"message": "Not Found"}
+
+    def page(self, number: int) -> tuple[int, dict[str, str], Any]:
+        last = max(1, -(-len(self.comments) // PAGE_SIZE))
+        pages = f"{self.url}{COMMENTS_PATH}?page="
+        link = f'<{pages}{number + 1}>; rel="next", <{pages}{last}>; rel="last"'
+        start = (number - 1) * PAGE_SIZE
+        return 200, {"Link": link} if number < last else {}, self.comments[start : start + PAGE_SIZE]
+
+
+def handler_for(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def handle_one(self) -> None:
+            authorization = self.headers.get("Authorization", "")
+            fake.requests.append(Request(self.command, self.path, authorization))
+            length = int(self.headers.get("Content-Length") or 0)
+            payload = json.loads(self.rfile.read(length)) if length else None
+            if authorization not in (f"token {TOKEN}", f"Bearer {TOKEN}"):
+                status, headers, body = 401, {}, {"message": "Bad credentials"}
+            else:
+                status, headers, body = fake.answer(self.command, self.path, payload)
+            data = b"" if body is None else json.dumps(body).encode()
+            self.send_response(status)
+            for name, value in {**headers, "Content-Type": "application/json"}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = do_DELETE = handle_one
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    fake = FakeGitHub()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(fake))
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def post(fake: FakeGitHub, body: str, mode: str = "update") -> str:
+    return publish(body, REPOSITORY, PULL, TOKEN, mode, fake.url)
+
+
+# publish()
+
+
+def test_publish_creates_then_updates_a_single_comment(github: FakeGitHub) -> None:
+    github.add("looks good to me")
+    assert post(github, f"{MARKER}\nfirst") == "created"
+    assert post(github, f"{MARKER}\nsecond") == "updated"
+    assert github.bodies() == ["looks good to me", f"{MARKER}\nsecond"]
+    assert github.calls()[-2:] == [f"GET {COMMENTS_PATH}", f"PATCH /repos/{REPOSITORY}/issues/comments/2"]
+    assert {r.authorization for r in github.requests} == {f"token {TOKEN}"}
+
+
+def test_publish_updates_the_comment_found_on_the_second_page(github: FakeGitHub) -> None:
+    for n in range(PAGE_SIZE + 2):
+        github.add(f"comment {n}")
+    ours = github.add(f"{MARKER}\nold")
+    github.add("after ours")
+    assert post(github, f"{MARKER}\nnew") == "updated"
+    assert ours["body"] == f"{MARKER}\nnew"
+    assert len(github.comments) == PAGE_SIZE + 4
+    pages = [r.path for r in github.requests if r.method == "GET"]
+    assert pages == [COMMENTS_PATH, f"{COMMENTS_PATH}?page=2"]
+
+
+def test_publish_new_always_creates(github: FakeGitHub) -> None:
+    github.add(f"{MARKER}\nold")
+    assert post(github, f"{MARKER}\nnew", "new") == "created"
+    assert github.bodies() == [f"{MARKER}\nold", f"{MARKER}\nnew"]
+    assert github.calls() == [f"POST {COMMENTS_PATH}"]
+
+
+def test_publish_delete_and_new_replaces_all_of_ours(github: FakeGitHub) -> None:
+    github.add(f"{MARKER}\none")
+    github.add(f"quoting {MARKER} is not ours")
+    github.add(f"{MARKER}\ntwo")
+    assert post(github, f"{MARKER}\nthree", "delete-and-new") == "deleted-and-created"
+    assert github.bodies() == [f"quoting {MARKER} is not ours", f"{MARKER}\nthree"]
+    assert post(github, f"{MARKER}\nfour", "delete-and-new") == "deleted-and-created"
+    assert github.bodies() == [f"quoting {MARKER} is not ours", f"{MARKER}\nfour"]
+
+
+def test_publish_delete_and_new_without_a_comment_creates(github: FakeGitHub) -> None:
+    assert post(github, f"{MARKER}\nfirst", "delete-and-new") == "created"
+    assert github.bodies() == [f"{MARKER}\nfirst"]
+
+
+def test_publish_off_makes_no_request(github: FakeGitHub) -> None:
+    assert post(github, f"{MARKER}\nbody", "off") == "skipped"
+    assert github.requests == []
+
+
+def test_publish_rejects_an_unknown_mode(github: FakeGitHub) -> None:
+    with pytest.raises(ValueError, match="unknown comment mode 'sticky'"):
+        post(github, "body", "sticky")
+    assert github.requests == []
+
+
+# main(): the runner's environment
+
+
+def pull_request_event(path: Path, number: int = PULL) -> Path:
+    event = {"action": "synchronize", "number": number, "pull_request": {"number": number}}
+    path.write_text(json.dumps(event), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def runner_env(monkeypatch: pytest.MonkeyPatch, github: FakeGitHub, tmp_path: Path) -> Path:
+    """The variables the runner sets, and a report to post."""
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPOSITORY)
+    monkeypatch.setenv("GITHUB_API_URL", github.url)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(pull_request_event(tmp_path / "event.json")))
+    report = tmp_path / "report.md"
+    report.write_text(f"{MARKER}\nreport\n", encoding="utf-8")
+    return report
+
+
+def test_main_posts_the_report_and_never_prints_the_token(
+    runner_env: Path, github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert github_comment.main([str(runner_env)]) == 0
+    assert github_comment.main([str(runner_env), "--mode", "update"]) == 0
+    out, err = capsys.readouterr()
+    assert github.bodies() == [f"{MARKER}\nreport\n"]
+    assert "comment created on #7" in out and "comment updated on #7" in out
+    assert TOKEN not in out + err
+
+
+def test_main_outside_a_pull_request_skips(
+    runner_env: Path, github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    push = tmp_path / "push.json"
+    push.write_text(json.dumps({"ref": "refs/heads/main", "commits": []}))
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(push))
+    assert github_comment.main([str(runner_env)]) == 0
+    monkeypatch.delenv("GITHUB_EVENT_PATH")
+    assert github_comment.main([str(runner_env)]) == 0
+    assert capsys.readouterr().out.count("not a pull request: no comment posted") == 2
+    assert github.requests == []
+
+
+def test_main_reads_the_pull_request_of_an_issue_comment_event(
+    runner_env: Path, github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = tmp_path / "issue_comment.json"
+    event.write_text(json.dumps({"issue": {"number": PULL, "pull_request": {"url": "x"}}}))
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    assert github_comment.main([str(runner_env)]) == 0
+    assert github.calls() == [f"GET {COMMENTS_PATH}", f"POST {COMMENTS_PATH}"]
+
+
+def test_main_warns_when_the_token_may_not_comment(
+    runner_env: Path, github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    github.read_only = True
+    assert github_comment.main([str(runner_env)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("::warning::iam-lastused: no pull-request comment (HTTP 403: Resource not")
+    assert "pull-requests: write" in out and TOKEN not in out
+
+
+def test_main_without_a_token_is_an_error(
+    runner_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN")
+    assert github_comment.main([str(runner_env)]) == 2
+    assert "GITHUB_TOKEN must be set" in capsys.readouterr().err
+
+
+def test_main_with_an_unreadable_event_is_an_error(
+    runner_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(tmp_path / "missing.json"))
+    assert github_comment.main([str(runner_env)]) == 2
+    assert "cannot read the workflow event" in capsys.readouterr().err
+
+
+# The composite action, run step by step as the runner does
+
+Steps = dict[str, dict[str, str]]  # each step's outputs, by the step's id
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+CONDITION = re.compile(r"^inputs\.([\w-]+) (==|!=) '([^']*)'$")
+
+
+@dataclass
+class ActionRun:
+    code: int
+    outputs: dict[str, str]
+    log: str
+    summary: str
+
+
+def evaluate(expression: str, inputs: dict[str, str], steps: Steps) -> str:
+    """The few expressions action.yml uses, as the runner evaluates them."""
+    context, _, name = expression.partition(".")
+    if expression == "github.action_path":
+        return str(ROOT)
+    if expression == "github.token":
+        return TOKEN
+    if context == "inputs":
+        return inputs[name]
+    if context == "steps":
+        step, outputs, output = name.split(".")
+        assert outputs == "outputs"
+        return steps.get(step, {}).get(output, "")
+    raise AssertionError(f"expression not understood by the test runner: {expression}")
+
+
+def substitute(text: str, inputs: dict[str, str], steps: Steps) -> str:
+    return EXPRESSION.sub(lambda m: evaluate(m[1], inputs, steps), text)
+
+
+def applies(step: dict[str, Any], inputs: dict[str, str]) -> bool:
+    if "if" not in step:
+        return True
+    name, operator, value = CONDITION.fullmatch(step["if"]).groups()  # type: ignore[union-attr]
+    return (inputs[name] == value) == (operator == "==")
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines if line)
+
+
+def runner_environment(workspace: Path, work: Path, github: FakeGitHub, event: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "RUNNER_"))}
+    return {
+        **env,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        "CI": "true",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_REPOSITORY": REPOSITORY,
+        "GITHUB_API_URL": github.url,
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_STEP_SUMMARY": str(work / "summary.md"),
+        "RUNNER_TEMP": str(work),
+    }
+
+
+def run_step(
+    step: dict[str, Any], path: Path, env: dict[str, str], inputs: dict[str, str], steps: Steps
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """One `run:` step with bash as the runner calls it, and the outputs it wrote."""
+    path.with_suffix(".sh").write_text(step["run"], encoding="utf-8")
+    output_file = path.with_suffix(".out")
+    output_file.write_text("", encoding="utf-8")
+    step_env = {name: substitute(str(value), inputs, steps) for name, value in step.get("env", {}).items()}
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(path.with_suffix(".sh"))],
+        cwd=Path(env["GITHUB_WORKSPACE"], substitute(step.get("working-directory", "."), inputs, steps)),
+        env={**env, **step_env, "GITHUB_OUTPUT": str(output_file)},
+        capture_output=True, text=True, timeout=300,
+    )
+    return done, read_outputs(output_file)
+
+
+def run_action(
+    workspace: Path, github: FakeGitHub, given: dict[str, str], event: Path | None = None
+) -> ActionRun:
+    """Each step in turn; like the runner, the first failing step ends the action."""
+    work = workspace.parent / "runner"
+    work.mkdir(exist_ok=True)
+    event = event or pull_request_event(work / "event.json")
+    defaults = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()}
+    inputs = {**defaults, "install": "false", **given}
+    inputs = {name: substitute(value, inputs, {}) for name, value in inputs.items()}
+    env = runner_environment(workspace, work, github, event)
+    steps: Steps = {}
+    log, code = "", 0
+    for number, step in enumerate(ACTION["runs"]["steps"]):
+        if applies(step, inputs):
+            step_id = step.get("id", str(number))
+            done, steps[step_id] = run_step(step, work / f"step{number}", env, inputs, steps)
+            log += done.stdout + done.stderr
+            code = done.returncode
+            if code:
+                break
+    outputs = {name: substitute(spec["value"], inputs, steps) for name, spec in ACTION["outputs"].items()}
+    summary = work / "summary.md"
+    return ActionRun(code, outputs, log, summary.read_text(encoding="utf-8") if summary.exists() else "")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A checkout holding the examples."""
+    checkout = tmp_path / "workspace"
+    shutil.copytree(ROOT / "examples", checkout / "examples")
+    return checkout
+
+
+OFFLINE = {"path": "examples/terraform", "access-data": "examples/access-data.json"}
+
+
+def test_action_run_scripts_interpolate_no_expression() -> None:
+    """Inputs reach the scripts only as environment variables, never pasted into the shell."""
+    steps = ACTION["runs"]["steps"]
+    assert ACTION["runs"]["using"] == "composite"
+    assert all("${{" not in step["run"] and step["shell"] == "bash" for step in steps)
+    for step in steps:
+        subprocess.run(["bash", "-n"], input=step["run"], text=True, check=True)
+    used = json.dumps([[step.get(key) for key in ("env", "if", "working-directory")] for step in steps])
+    unused = [name for name in ACTION["inputs"] if f"inputs.{name}" not in used]
+    assert unused == []
+
+
+def test_action_comments_once_then_updates_the_comment(workspace: Path, github: FakeGitHub) -> None:
+    first = run_action(workspace, github, OFFLINE)
+    assert first.code == 0, first.log
+    report = Path(first.outputs["report"]).read_text(encoding="utf-8")
+    assert report.startswith(MARKER) and "never-used" in report
+    assert github.bodies() == [report]
+    assert report in first.summary
+    assert "role aws_iam_role.ci_deployer" in first.log  # the text report, in the log
+    assert "pull-request comment created on #7" in first.log
+    assert first.outputs["exit-code"] == "0"
+
+    second = run_action(workspace, github, OFFLINE)
+    assert second.code == 0, second.log
+    assert "pull-request comment updated on #7" in second.log
+    assert github.bodies() == [report]
+    assert [c for c in github.calls() if not c.startswith("GET")] == [
+        f"POST {COMMENTS_PATH}", f"PATCH /repos/{REPOSITORY}/issues/comments/1"
+    ]
+    assert TOKEN not in first.log + second.log
+
+
+def test_action_writes_valid_sarif(workspace: Path, github: FakeGitHub, tmp_path: Path) -> None:
+    sarif = tmp_path / "results.sarif"
+    run = run_action(workspace, github, {**OFFLINE, "sarif-file": str(sarif), "comment": "off"})
+    assert run.code == 0, run.log
+    document = json.loads(sarif.read_text(encoding="utf-8"))
+    jsonschema.validate(document, SARIF_SCHEMA)
+    assert document["runs"][0]["results"]
+    assert github.requests == []
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("never", 0), ("stale", 1), ("unused", 1), ("static", 1)])
+def test_action_exit_code_follows_fail_on_after_commenting(
+    workspace: Path, github: FakeGitHub, fail_on: str, code: int
+) -> None:
+    run = run_action(workspace, github, {**OFFLINE, "fail-on": fail_on})
+    assert run.code == code, run.log
+    assert run.outputs["exit-code"] == str(code)
+    assert len(github.comments) == 1 and MARKER in run.summary
+
+
+def test_action_fail_on_comes_from_the_config_file_when_not_given(
+    workspace: Path, github: FakeGitHub
+) -> None:
+    (workspace / ".iam-lastused.toml").write_text('fail-on = "unused"\n', encoding="utf-8")
+    assert run_action(workspace, github, {**OFFLINE, "comment": "off"}).code == 1
+    assert run_action(workspace, github, {**OFFLINE, "comment": "off", "fail-on": "never"}).code == 0
+
+
+def test_action_analyses_a_plan_in_the_working_directory(workspace: Path, github: FakeGitHub) -> None:
+    inputs = {"plan": "plan/plan.json", "access-data": "access-data.json", "working-directory": "examples",
+              "format": "github", "comment": "new"}
+    run = run_action(workspace, github, inputs)
+    assert run.code == 0, run.log
+    assert "::warning " in run.log
+    assert "module.orders.aws_iam_role.reporter" in github.bodies()[0].replace("\\", "")
+
+
+def test_action_comment_off_and_outside_a_pull_request(workspace: Path, github: FakeGitHub) -> None:
+    push = workspace.parent / "push.json"
+    push.write_text(json.dumps({"ref": "refs/heads/main"}))
+    assert run_action(workspace, github, {**OFFLINE, "comment": "off"}).code == 0
+    run = run_action(workspace, github, OFFLINE, event=push)
+    assert run.code == 0 and "not a pull request" in run.log
+    assert github.requests == []
+
+
+@pytest.mark.parametrize("given", [{}, {"path": "examples/terraform", "plan": "examples/plan/plan.json"}])
+def test_action_needs_exactly_one_of_path_and_plan(
+    workspace: Path, github: FakeGitHub, given: dict[str, str]
+) -> None:
+    run = run_action(workspace, github, given)
+    assert run.code == 2 and "::error::iam-lastused: give the path input" in run.log
+    assert github.requests == []
