@@ -45,6 +45,7 @@ from .sources import scan_paths
 from .sources.cloudformation import resolve_from_stack, scan_template
 from .sources.terraform import scan_terraform
 from .sources.terraform_plan import PlanError, load_plan, note_headers, read_plan
+from .suggest import DEFAULT_MIN_AGE_DAYS, render_patch, render_suggestions, suggest, suggestions_json
 from .suppressions import with_suppressions
 from .wrap import run_wrapped
 
@@ -114,6 +115,15 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
+def _suggest_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--suggest", nargs="?", const="text", choices=["text", "patch"],
+                        help="suggest each statement rewritten to what was used; "
+                        "--suggest=patch prints a patch for git apply")
+    parser.add_argument("--min-age-days", type=int, default=DEFAULT_MIN_AGE_DAYS, metavar="N",
+                        help="suggest no removal for a principal created less than N days ago "
+                        f"(default {DEFAULT_MIN_AGE_DAYS})")
+
+
 def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iam-lastused",
@@ -151,6 +161,7 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
         metavar="FILE",
         help="a YAML or JSON mapping of template paths to stack names",
     )
+    _suggest_options(scan)
     plan = commands.add_parser(
         "plan", parents=[common], help="analyse a Terraform plan (terraform show -json, or a plan file)"
     )
@@ -159,6 +170,7 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
                       help="the configuration directory, for file:line (default: the current directory)")
     plan.add_argument("--plan-text", type=Path, metavar="FILE",
                       help="terraform's human plan output, to annotate with --format plan")
+    _suggest_options(plan)
     wrap = commands.add_parser(
         "wrap", parents=[common],
         help="run terraform plan (or tofu, terragrunt) and annotate it: iam-lastused wrap -- terraform plan",
@@ -172,6 +184,7 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
     )
     cfn.add_argument("--stack", required=True, metavar="NAME")
     cfn.add_argument("--change-set", metavar="NAME-OR-ARN", help="annotate what this change set would do")
+    _suggest_options(cfn)
     hook = commands.add_parser(
         "hook", parents=[common], help="pre-commit: analyse the module directories of changed files"
     )
@@ -389,8 +402,25 @@ def _principals_from_arns(arns: Sequence[str]) -> SourceResult:
 EXIT_INTERRUPTED = 130
 
 
+def _with_suggestions(args: argparse.Namespace, result: RunResult, report: str) -> str:
+    """The report with the suggested least-privilege edits: appended to text, a
+    `suggestions` field in JSON, or for `--suggest=patch` the patch alone, to pipe
+    into `git apply`."""
+    if not getattr(args, "suggest", None):
+        return report
+    created = {p.principal.address: p.principal.created for p in result.principals if p.principal.created}
+    found = suggest(result, args.granularity, args.min_age_days, created)
+    if args.suggest == "patch":
+        return render_patch(found, Path.cwd())
+    if args.format == "json":
+        document = json.loads(report)
+        document["suggestions"] = suggestions_json(found)
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return report + "\n" + render_suggestions(found)
+
+
 def _report(run: Run, result: RunResult) -> int:
-    _emit(run.args, RENDERERS[run.args.format](result))
+    _emit(run.args, _with_suggestions(run.args, result, RENDERERS[run.args.format](result)))
     return EXIT_INTERRUPTED if run.interrupted else exit_code(result, run.args.fail_on)
 
 
@@ -545,7 +575,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     text = _read_text(args.plan_text)
     result = analyse(run, read_plan(plan, str(args.plan), args.chdir))
-    _emit(args, _render_plan(args, result, plan, text))
+    _emit(args, _with_suggestions(args, result, _render_plan(args, result, plan, text)))
     return exit_code(result, args.fail_on)
 
 

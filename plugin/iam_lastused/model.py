@@ -89,6 +89,7 @@ class Principal:
     change: str | None = None
     grants_before: tuple[Grant, ...] | None = None
     suppressions: tuple[Suppression, ...] = ()
+    created: datetime | None = None
 
 
 @dataclass(frozen=True)

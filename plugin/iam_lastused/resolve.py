@@ -103,15 +103,15 @@ def confirm_deployed(client: Any, principal: Principal) -> Principal:
         return principal
     try:
         if principal.kind == "policy":
-            arn = client.get_policy(PolicyArn=principal.arn)["Policy"]["Arn"]
+            entity = client.get_policy(PolicyArn=principal.arn)["Policy"]
         else:
             method, parameter, key = _GETTERS[principal.kind]
-            arn = getattr(client, method)(**{parameter: principal.name})[key]["Arn"]
+            entity = getattr(client, method)(**{parameter: principal.name})[key]
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
             return replace(principal, deployed=False)
         return principal
-    return replace(principal, arn=arn, deployed=True)
+    return replace(principal, arn=entity["Arn"], deployed=True, created=entity.get("CreateDate"))
 
 
 def stack_resources(client: Any, stack: str) -> dict[str, str]:

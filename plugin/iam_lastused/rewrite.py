@@ -1,0 +1,465 @@
+"""Policy statements as written in source files, and minimal edits to their Action lists.
+
+`find_sites` finds each statement in one file's text, with the exact spans of the
+statement and of its `Action` value: HCL `aws_iam_policy_document` statement blocks,
+`jsonencode({...})` objects, heredoc JSON in `.tf` files, JSON documents (a file read by
+file()/templatefile(), a CloudFormation JSON template) and CloudFormation YAML. Only a
+literal Action (a string or a list of strings, no interpolation, no intrinsic function)
+gets an `ActionValue`; anything else is left alone.
+
+Edits replace list items in place and delete items together with one neighbouring
+separator, so the rest of the text (comments, layout, quoting) stays as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from json.decoder import scanstring
+from typing import Any
+
+import yaml
+from hcl2.api import parses
+from hcl2.rules.base import AttributeRule, BlockRule
+from hcl2.rules.containers import ObjectElemKeyRule, ObjectRule, TupleRule
+from hcl2.rules.expressions import ExprTermRule
+from hcl2.rules.literal_rules import IdentifierRule
+from hcl2.rules.strings import HeredocTemplateRule, HeredocTrimTemplateRule, StringRule
+
+from iam_lastused.sources.terraform_values import _expr, _label
+
+Edit = tuple[int, int, str]
+Writer = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, eq=False)
+class Items:
+    """A list as written: each item's span, the text to put between two new items, how to
+    write one item, and whether items are whole lines (HCL blocks, removed line by line)."""
+
+    spans: tuple[Span, ...]
+    separator: str = ", "
+    write: Writer = json.dumps
+    lines: bool = False
+
+
+@dataclass(frozen=True)
+class ActionValue:
+    """A literal Action value: a list (`items`) or a single string (`items` None)."""
+
+    span: Span
+    values: tuple[str, ...]
+    items: Items | None
+    write: Writer = json.dumps
+
+
+@dataclass(frozen=True)
+class Site:
+    """One statement as written: `index` is its place among `siblings`, the statements of
+    its policy document."""
+
+    line: int
+    span: Span
+    effect: str | None
+    action: ActionValue | None
+    has_not_action: bool
+    siblings: Items
+    index: int
+
+
+def find_sites(path: str, text: str) -> list[Site]:
+    """Every statement written in the file; none when the file does not parse."""
+    try:
+        if path.endswith(".tf"):
+            return list(_hcl_sites(text))
+        if text.lstrip().startswith(("{", "[")):
+            return list(_json_sites(text, _json_node(text, _skip_space(text, 0))))
+        return list(_yaml_sites(text, yaml.compose(text, Loader=yaml.SafeLoader)))
+    except Exception:  # python-hcl2, lark, json and yaml raise many types; each means "does not parse"
+        return []
+
+
+# ---------------------------------------------------------------------------
+# Edits
+# ---------------------------------------------------------------------------
+
+
+def action_edits(value: ActionValue, replacements: Sequence[tuple[str, ...] | None]) -> list[Edit]:
+    """Edits that replace each Action item by its replacement (None: kept as is, (): removed).
+    At least one item must remain."""
+    if value.items is None:
+        (new,) = replacements
+        if new is None:
+            return []
+        if len(new) == 1:
+            return [(value.span.start, value.span.end, value.write(new[0]))]
+        return [(value.span.start, value.span.end, "[" + ", ".join(json.dumps(v) for v in new) + "]")]
+    items = value.items
+    removed = {index for index, new in enumerate(replacements) if new == ()}
+    edits = removal_edits("", items, removed)
+    for index, new in enumerate(replacements):
+        if new:
+            span = items.spans[index]
+            edits.append((span.start, span.end, items.separator.join(items.write(v) for v in new)))
+    return edits
+
+
+def removal_edits(text: str, items: Items, removed: set[int]) -> list[Edit]:
+    """Edits that delete the `removed` items of a list, some item being kept. An item before
+    the last kept one goes with the separator after it, one after it with the one before.
+    `text` is read only for items that are whole lines."""
+    if items.lines:
+        return [_line_removal(text, items.spans[index]) for index in sorted(removed)]
+    spans = items.spans
+    last = max(index for index in range(len(spans)) if index not in removed)
+    return [
+        (spans[index].start, spans[index + 1].start, "")
+        if index < last
+        else (spans[index - 1].end, spans[index].end, "")
+        for index in sorted(removed)
+    ]
+
+
+def _line_removal(text: str, span: Span) -> Edit:
+    """The whole lines of a block, and the blank line after it when the line before it is
+    blank or opens the enclosing block (so no doubled blank line is left)."""
+    start = text.rfind("\n", 0, span.start) + 1
+    end = text.find("\n", span.end)
+    end = len(text) if end < 0 else end + 1
+    previous = (text[:start].splitlines() or [""])[-1].strip()
+    blank_after = re.match(r"[ \t]*\r?\n", text[end:])
+    if blank_after and (not previous or previous.endswith("{")):
+        end += blank_after.end()
+    return start, end, ""
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    """The text with non-overlapping edits applied."""
+    result, position = [], 0
+    for start, end, replacement in sorted(edits):
+        if start < position:
+            raise ValueError("overlapping edits")
+        result.extend((text[position:start], replacement))
+        position = end
+    result.append(text[position:])
+    return "".join(result)
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def _separator(text: str, spans: Sequence[Span], open_end: int, comma: str = ",") -> str:
+    """What goes between two new items: as between the first two, or as before the first."""
+    between = text[spans[0].end : spans[1].start] if len(spans) > 1 else text[open_end : spans[0].start]
+    if "\n" in between:
+        return comma + _newline(between) + between.rsplit("\n", 1)[1]
+    if len(spans) > 1 and " " not in between:
+        return comma
+    return comma + " "
+
+
+# ---------------------------------------------------------------------------
+# HCL: statement blocks, jsonencode objects, heredoc JSON
+# ---------------------------------------------------------------------------
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    yield node
+    for child in getattr(node, "children", None) or ():
+        if child is not None and hasattr(child, "_meta"):
+            yield from _walk(child)
+
+
+def _span(node: Any) -> Span:
+    return Span(node._meta.start_pos, node._meta.end_pos)
+
+
+def _unwrap(node: Any) -> Any:
+    while isinstance(node, ExprTermRule):
+        node = node.expression
+    return node
+
+
+def _literal(node: Any) -> str | None:
+    expr = _expr(node)
+    return expr[1] if expr[0] == "l" and isinstance(expr[1], str) else None
+
+
+def _hcl_sites(text: str) -> Iterator[Site]:
+    for node in _walk(parses(text)):
+        if isinstance(node, BlockRule) and [_label(label) for label in node.labels][:2] == [
+            "data",
+            "aws_iam_policy_document",
+        ]:
+            yield from _block_sites(text, node)
+        elif isinstance(node, ObjectRule):
+            yield from _object_sites(text, node)
+        elif isinstance(node, (HeredocTemplateRule, HeredocTrimTemplateRule)):
+            yield from _heredoc_sites(text, node)
+
+
+def _block_type(node: Any) -> list[str]:
+    return [_label(label) for label in node.labels] if isinstance(node, BlockRule) else []
+
+
+def _block_sites(text: str, document: BlockRule) -> Iterator[Site]:
+    kinds = (["statement"], ["dynamic"])
+    blocks = [child for child in document.body.children if _block_type(child)[:1] in kinds]
+    siblings = Items(tuple(_span(block) for block in blocks), lines=True)
+    for index, block in enumerate(blocks):
+        if _block_type(block) != ["statement"]:
+            continue
+        attributes = {
+            _label(child.identifier): child.expression
+            for child in block.body.children
+            if isinstance(child, AttributeRule)
+        }
+        effect = _literal(attributes["effect"]) if "effect" in attributes else "Allow"
+        action = _hcl_action(text, attributes["actions"]) if "actions" in attributes else None
+        yield Site(
+            block._meta.line, _span(block), effect, action, "not_actions" in attributes, siblings, index
+        )
+
+
+def _object_key(element: Any) -> str | None:
+    key = element.key
+    if not isinstance(key, ObjectElemKeyRule):
+        return None
+    inner = key.value
+    if isinstance(inner, IdentifierRule):
+        return _label(inner)
+    return _literal(inner) if isinstance(inner, StringRule) else None
+
+
+def _object_sites(text: str, document: ObjectRule) -> Iterator[Site]:
+    fields = {_object_key(element): element.expression for element in document.elements}
+    if "Statement" not in fields:
+        return
+    value = _unwrap(fields["Statement"])
+    elements = value.elements if isinstance(value, TupleRule) else [fields["Statement"]]
+    siblings = Items(tuple(_span(element) for element in elements))
+    for index, element in enumerate(elements):
+        statement = _unwrap(element)
+        if not isinstance(statement, ObjectRule):
+            continue
+        keys = {_object_key(item): item.expression for item in statement.elements}
+        effect = _literal(keys["Effect"]) if "Effect" in keys else "Allow"
+        action = _hcl_action(text, keys["Action"]) if "Action" in keys else None
+        line = statement._meta.line
+        yield Site(line, _span(statement), effect, action, "NotAction" in keys, siblings, index)
+
+
+def _hcl_action(text: str, expression: Any) -> ActionValue | None:
+    value = _unwrap(expression)
+    if isinstance(value, StringRule):
+        literal = _literal(value)
+        return ActionValue(_span(value), (literal,), None) if literal is not None else None
+    if not isinstance(value, TupleRule) or not value.elements:
+        return None
+    values = [_literal(_unwrap(element)) for element in value.elements]
+    if any(v is None for v in values):
+        return None
+    spans = tuple(_span(element) for element in value.elements)
+    items = Items(spans, _separator(text, spans, _span(value).start + 1))
+    return ActionValue(_span(value), tuple(values), items)  # type: ignore[arg-type]
+
+
+def _heredoc_sites(text: str, node: Any) -> Iterator[Site]:
+    span = _span(node)
+    start = _skip_space(text, text.index("\n", span.start) + 1)
+    if text[start : start + 1] != "{":
+        return
+    try:
+        document = _json_node(text, start)
+    except ValueError:
+        return
+    if document.end <= span.end:
+        yield from _json_sites(text, document)
+
+
+# ---------------------------------------------------------------------------
+# JSON, with positions
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Node:
+    """A JSON value and where it is: `value` is a list of nodes for an array, a list of
+    (key, node) pairs for an object, the plain value otherwise."""
+
+    start: int
+    end: int
+    kind: str
+    value: Any
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position
+
+
+def _json_node(text: str, position: int) -> _Node:
+    """The JSON value at `position` (ValueError when there is none)."""
+    opener = text[position : position + 1]
+    if opener not in ("{", "["):
+        value, end = _DECODER.raw_decode(text, position)
+        return _Node(position, end, "scalar", value)
+    closer = "}" if opener == "{" else "]"
+    members: list[Any] = []
+    cursor = _skip_space(text, position + 1)
+    while text[cursor : cursor + 1] != closer:
+        if members:
+            if text[cursor : cursor + 1] != ",":
+                raise ValueError(f"expected , at {cursor}")
+            cursor = _skip_space(text, cursor + 1)
+        if opener == "{":
+            if text[cursor : cursor + 1] != '"':
+                raise ValueError(f"expected a key at {cursor}")
+            key, cursor = scanstring(text, cursor + 1)
+            cursor = _skip_space(text, cursor)
+            if text[cursor : cursor + 1] != ":":
+                raise ValueError(f"expected : at {cursor}")
+            item = _json_node(text, _skip_space(text, cursor + 1))
+            members.append((key, item))
+        else:
+            item = _json_node(text, cursor)
+            members.append(item)
+        cursor = _skip_space(text, item.end)
+    return _Node(position, cursor + 1, "object" if opener == "{" else "array", members)
+
+
+def _json_sites(text: str, node: _Node) -> Iterator[Site]:
+    if node.kind == "array":
+        for item in node.value:
+            yield from _json_sites(text, item)
+        return
+    if node.kind != "object":
+        return
+    for key, item in node.value:
+        if key == "Statement" and item.kind in ("array", "object"):
+            yield from _json_statements(text, item)
+        else:
+            yield from _json_sites(text, item)
+
+
+def _json_statements(text: str, value: _Node) -> Iterator[Site]:
+    elements = value.value if value.kind == "array" else [value]
+    siblings = Items(tuple(Span(element.start, element.end) for element in elements))
+    for index, element in enumerate(elements):
+        if element.kind != "object":
+            continue
+        keys = dict(element.value)
+        effect = keys["Effect"].value if "Effect" in keys else "Allow"
+        action = _json_action(text, keys["Action"]) if "Action" in keys else None
+        line = text.count("\n", 0, element.start) + 1
+        span = Span(element.start, element.end)
+        yield Site(line, span, effect, action, "NotAction" in keys, siblings, index)
+
+
+def _json_action(text: str, node: _Node) -> ActionValue | None:
+    if node.kind == "scalar":
+        is_string = isinstance(node.value, str)
+        return ActionValue(Span(node.start, node.end), (node.value,), None) if is_string else None
+    if node.kind != "array" or not node.value or not all(isinstance(item.value, str) for item in node.value):
+        return None
+    spans = tuple(Span(item.start, item.end) for item in node.value)
+    items = Items(spans, _separator(text, spans, node.start + 1))
+    return ActionValue(Span(node.start, node.end), tuple(item.value for item in node.value), items)
+
+
+# ---------------------------------------------------------------------------
+# YAML
+# ---------------------------------------------------------------------------
+
+_STR = "tag:yaml.org,2002:str"
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9:*?_.-]*")
+
+
+def _yaml_writer(style: str | None) -> Writer:
+    """A scalar written in the quoting of its neighbours, plain only when that is safe."""
+    if style == "'":
+        return lambda value: "'" + value.replace("'", "''") + "'"
+    if style is None:
+        return lambda value: value if _PLAIN.fullmatch(value) else json.dumps(value)
+    return json.dumps
+
+
+def _yaml_sites(text: str, node: Any) -> Iterator[Site]:
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _yaml_sites(text, item)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == "Statement":
+                yield from _yaml_statements(text, value)
+            else:
+                yield from _yaml_sites(text, value)
+
+
+def _yaml_item_span(text: str, sequence: yaml.SequenceNode, node: Any) -> Span:
+    """An item of a block sequence starts at its dash and ends where its content does."""
+    end = len(text[: node.end_mark.index].rstrip())
+    if sequence.flow_style:
+        return Span(node.start_mark.index, end)
+    line_start = text.rfind("\n", 0, node.start_mark.index) + 1
+    return Span(text.index("-", line_start, node.start_mark.index), end)
+
+
+def _yaml_statements(text: str, value: Any) -> Iterator[Site]:
+    if isinstance(value, yaml.SequenceNode):
+        elements = value.value
+        siblings = Items(tuple(_yaml_item_span(text, value, element) for element in elements))
+    elif isinstance(value, yaml.MappingNode):
+        elements = [value]
+        siblings = Items((Span(value.start_mark.index, value.end_mark.index),))
+    else:
+        return
+    for index, element in enumerate(elements):
+        if not isinstance(element, yaml.MappingNode):
+            continue
+        keys = {key.value: item for key, item in element.value if isinstance(key, yaml.ScalarNode)}
+        effect_node = keys.get("Effect")
+        effect = _yaml_string(effect_node) if effect_node is not None else "Allow"
+        action = _yaml_action(text, keys["Action"]) if "Action" in keys else None
+        line = element.start_mark.line + 1
+        yield Site(line, siblings.spans[index], effect, action, "NotAction" in keys, siblings, index)
+
+
+def _yaml_string(node: Any) -> str | None:
+    return node.value if isinstance(node, yaml.ScalarNode) and node.tag == _STR else None
+
+
+def _yaml_action(text: str, node: Any) -> ActionValue | None:
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag != _STR or node.style not in (None, '"', "'"):
+            return None
+        span = Span(node.start_mark.index, node.end_mark.index)
+        return ActionValue(span, (node.value,), None, _yaml_writer(node.style))
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        return None
+    scalars = node.value
+    if not all(isinstance(item, yaml.ScalarNode) and item.tag == _STR for item in scalars):
+        return None
+    write = _yaml_writer(scalars[0].style)
+    spans = tuple(_yaml_item_span(text, node, item) for item in scalars)
+    if node.flow_style:
+        items = Items(spans, _separator(text, spans, node.start_mark.index + 1), write)
+    else:
+        indent = spans[0].start - (text.rfind("\n", 0, spans[0].start) + 1)
+        items = Items(spans, _newline(text) + " " * indent, lambda value: "- " + write(value))
+    span = Span(node.start_mark.index, spans[-1].end)
+    return ActionValue(span, tuple(item.value for item in scalars), items, write)
+

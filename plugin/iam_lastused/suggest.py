@@ -1,0 +1,588 @@
+"""From findings to the fix: a verdict for each Allow statement, and the statement
+rewritten to what is used, as text, or as a patch to apply.
+
+The rules:
+
+- A statement's *holders* are every principal whose grants include it (the same
+  statement, at the same file:line): a role and its inline policy, a managed policy and
+  every principal it is attached to (and the policy itself, whose own report counts), a
+  group and its members.
+- A service of a statement is *removable* only when every holder's report has it
+  `unused` or `stale`. A service some holder used within `--stale-days` is kept, and the
+  verdict names who uses it; when other holders do not, the fix for them is a separate
+  policy, which the suggestion says rather than makes.
+- Kept as well: a service the pending change adds (it has no history yet), a suppressed
+  finding, and a service a holder's report does not list (no data is not "unused").
+- Verdicts: `unused` (every service removable: the statement goes), `partly-unused`
+  (some services, or with `--granularity action` some actions, are removable),
+  `all-used`, or `unknown` (not judged: a holder was not analysed, the actions cannot be
+  read, or the statement differs between holders).
+- Only `Allow` statements are judged; `Deny` statements are never touched. `Resource` and
+  `Condition` are never changed: only the `Action` list is edited.
+- At service level, an action pattern whose services are all removable is dropped; one
+  spanning several services (`*`, `*:Get*`) is split into one pattern per kept service,
+  but only when every service it covers has usage data. At action level, a pattern whose
+  tracked actions are partly unused is replaced by the actions it covers minus the
+  unused ones: the used ones and those IAM does not track (whose use is unknown), listed.
+- A `NotAction` statement gets a verdict and a note ("rewrite as an Action list"), never
+  an edit.
+- No removal is suggested, only a note, while a holder was created less than
+  `min_age_days` ago (when its creation time is known): its report has not seen enough.
+- A statement is edited only where its Action is written literally at its file:line and
+  matches what was analysed. A statement whose every action is removable is deleted,
+  unless it is the last one of its policy: then the note says to remove the policy.
+  Every edited file must still parse, or it is left alone.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import functools
+import os
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Literal
+
+from . import catalog
+from .analysis import statement_services
+from .model import Location, PrincipalResult, RunResult, ServiceResult, Statement
+from .rewrite import Edit, Site, action_edits, apply_edits, find_sites, removal_edits
+
+Verdict = Literal["all-used", "partly-unused", "unused", "unknown"]
+Level = Literal["service", "action"]
+DEFAULT_MIN_AGE_DAYS = 30
+REMOVABLE_STATES = ("unused", "stale")
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A service of the statement that stays, and why."""
+
+    namespace: str
+    reason: str
+    needed_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StatementSuggestion:
+    """The verdict on one statement. `rewrites` has, for each action as written, what
+    replaces it (None: kept as is; (): dropped); `rewrites` None means no edit is
+    suggested. `rewritten` is the statement as the patch leaves it ("" when the patch
+    deletes it, None when the patch does not touch it)."""
+
+    location: Location
+    principals: tuple[str, ...]
+    verdict: Verdict
+    level: Level
+    actions: tuple[str, ...] = ()
+    removable_services: tuple[str, ...] = ()
+    removable_actions: tuple[str, ...] = ()
+    kept: tuple[Kept, ...] = ()
+    rewrites: tuple[tuple[str, ...] | None, ...] | None = None
+    notes: tuple[str, ...] = ()
+    rewritten: str | None = None
+
+    @property
+    def suggested_actions(self) -> tuple[str, ...] | None:
+        """The Action list suggested ((): remove the statement), or None for no change."""
+        if self.rewrites is None:
+            return None
+        return tuple(
+            value
+            for action, new in zip(self.actions, self.rewrites, strict=True)
+            for value in ((action,) if new is None else new)
+        )
+
+
+@dataclass(frozen=True)
+class FileChange:
+    file: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    statements: tuple[StatementSuggestion, ...]
+    files: tuple[FileChange, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------
+# Verdicts: pure functions over a RunResult
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Fate:
+    """What the holders' reports say about one service of one statement."""
+
+    removable: bool
+    kept: Kept | None = None
+    unused_actions: frozenset[str] = frozenset()
+    tracked: frozenset[str] = frozenset()
+    known: bool = True
+    notes: tuple[str, ...] = ()
+
+
+_Key = tuple[Location, tuple[str, ...], tuple[str, ...]]
+
+
+def statement_holders(run: RunResult) -> list[tuple[Statement, list[PrincipalResult]]]:
+    """Each Allow statement, with every principal that holds it. A statement is its place
+    in the code and its actions: the same text reached through several module calls,
+    attachments or group memberships is one statement (its resources may differ)."""
+    held: dict[_Key, tuple[Statement, dict[str, PrincipalResult]]] = {}
+    for result in run.principals:
+        for grant in result.principal.grants or ():
+            for statement in grant.statements:
+                if statement.effect == "Allow":
+                    key = (statement.location, statement.actions, statement.not_actions)
+                    held.setdefault(key, (statement, {}))[1][result.principal.address] = result
+    order = sorted(held, key=lambda key: (key[0].file, key[0].line or 0))
+    return [(held[key][0], list(held[key][1].values())) for key in order]
+
+
+def judge_statements(
+    run: RunResult,
+    granularity: str,
+    min_age_days: int = DEFAULT_MIN_AGE_DAYS,
+    created: Mapping[str, datetime] | None = None,
+) -> tuple[StatementSuggestion, ...]:
+    level: Level = "action" if granularity == "action" else "service"
+    young = _young(run, min_age_days, created or {})
+    return tuple(_judge(statement, results, level, young) for statement, results in statement_holders(run))
+
+
+def _young(run: RunResult, min_age_days: int, created: Mapping[str, datetime]) -> dict[str, str]:
+    """Principals created less than `min_age_days` ago, with the note to give."""
+    notes = {}
+    for address, when in created.items():
+        age = run.now - (when if when.tzinfo else when.replace(tzinfo=timezone.utc))
+        if age < timedelta(days=min_age_days):
+            notes[address] = (
+                f"{address} was created {age.days} days ago (less than {min_age_days}): "
+                "its report has not seen enough; no removal suggested"
+            )
+    return notes
+
+
+def _judge(
+    statement: Statement, results: list[PrincipalResult], level: Level, young: Mapping[str, str]
+) -> StatementSuggestion:
+    addresses = tuple(sorted(r.principal.address for r in results))
+    base = StatementSuggestion(statement.location, addresses, "unknown", level, statement.actions)
+    reason = _not_judged(statement, results)
+    if reason:
+        return replace(base, notes=(reason,))
+    services = sorted(statement_services(statement))
+    fates = {namespace: _fate(namespace, results, level) for namespace in services}
+    removable = tuple(namespace for namespace in services if fates[namespace].removable)
+    actions = _removable_actions(statement, fates)
+    notes = [note for namespace in services for note in fates[namespace].notes]
+    judged = replace(
+        base,
+        removable_services=removable,
+        removable_actions=actions,
+        kept=tuple(fate.kept for fate in fates.values() if fate.kept),
+        rewrites=_rewrites(statement.actions, fates, level, notes) if removable or actions else None,
+    )
+    verdict: Verdict = "all-used"
+    if removable or actions:
+        whole = len(removable) == len(services) or judged.suggested_actions == ()
+        verdict = "unused" if whole else "partly-unused"
+    blocked = [young[r.principal.address] for r in results if r.principal.address in young]
+    if statement.not_actions:
+        blocked.append("a NotAction statement is not edited: rewrite it as an Action list of what is used")
+    if verdict == "all-used" or blocked:
+        judged = replace(judged, rewrites=None)
+    return replace(judged, verdict=verdict, notes=tuple(dict.fromkeys([*notes, *blocked])))
+
+
+def _not_judged(statement: Statement, results: list[PrincipalResult]) -> str | None:
+    if not statement_services(statement):
+        return "the statement's actions cannot be read: not judged"
+    for result in results:
+        if result.status != "analyzed":
+            return f"{result.principal.address} was not analysed ({result.status}): not judged"
+    return None
+
+
+def _service(result: PrincipalResult, namespace: str) -> ServiceResult | None:
+    return next((s for s in result.services if s.namespace == namespace), None)
+
+
+def _fate(namespace: str, results: Sequence[PrincipalResult], level: Level) -> _Fate:
+    """Removable when every holder's report has the service unused or stale; otherwise
+    kept, with who needs it, and (at action level) the actions no holder used."""
+    needed_by: dict[str, str] = {}
+    unused_by_holder: list[frozenset[str]] = []
+    tracked: set[str] = set()
+    notes: list[str] = []
+    for result in results:
+        address = result.principal.address
+        service = _service(result, namespace)
+        tracked.update(_action_names(namespace, service, ("used", *REMOVABLE_STATES)))
+        reason = _why_kept(namespace, result, service)
+        if reason is None:
+            continue
+        needed_by[address] = reason
+        unused: frozenset[str] = frozenset()
+        if level == "action" and service is not None and reason == f"used by {address}":
+            if service.actions is None:
+                notes.append(f"{namespace}: no action-level data; judged at service level")
+            unused = _action_names(namespace, service, REMOVABLE_STATES)
+        unused_by_holder.append(unused)
+    if not needed_by:
+        return _Fate(True, tracked=frozenset(tracked))
+    kept = Kept(namespace, "; ".join(needed_by.values()), _who(needed_by, results))
+    others = [r.principal.address for r in results if r.principal.address not in needed_by]
+    if others:
+        notes.append(
+            f"{namespace} is still needed by {', '.join(kept.needed_by)}; the fix for "
+            f"{', '.join(others)}, which do not use it, is a separate policy"
+        )
+    known = all(_has_data(_service(r, namespace)) for r in results)
+    unused_by_all = frozenset.intersection(*unused_by_holder)
+    return _Fate(False, kept, unused_by_all, frozenset(tracked), known, tuple(notes))
+
+
+def _has_data(service: ServiceResult | None) -> bool:
+    return service is not None and service.state != "not-granted"
+
+
+def _why_kept(namespace: str, result: PrincipalResult, service: ServiceResult | None) -> str | None:
+    """Why one holder keeps a service; None when its report has it unused or stale."""
+    address = result.principal.address
+    if service is None or not _has_data(service):
+        return f"no usage data for {address}"
+    if namespace in result.added:
+        return f"added by the pending change to {address}"
+    if service.suppressed:
+        return f"suppressed for {address}: {service.suppressed.reason}"
+    if service.state in REMOVABLE_STATES:
+        return None
+    return f"used by {address}"
+
+
+def _action_names(namespace: str, service: ServiceResult | None, states: Sequence[str]) -> frozenset[str]:
+    """The service's tracked actions in `states`, as lowercase `service:action`."""
+    actions = service.actions if service is not None else None
+    return frozenset(
+        f"{namespace}:{a.name.rpartition(':')[2]}".lower() for a in actions or () if a.state in states
+    )
+
+
+def _who(needed_by: Mapping[str, str], results: Sequence[PrincipalResult]) -> tuple[str, ...]:
+    """Who needs a service: the principals, not a managed policy's own report, when both do."""
+    kinds = {r.principal.address: r.principal.kind for r in results}
+    people = [address for address in needed_by if kinds[address] != "policy"]
+    return tuple(sorted(people or needed_by))
+
+
+def _covers(pattern: str, action: str) -> bool:
+    """Whether an action pattern matches `service:Action`, the way IAM matches it."""
+    return fnmatch.fnmatchcase(action.lower(), pattern.strip().lower())
+
+
+@functools.cache
+def _covered(pattern: str, namespace: str) -> tuple[str, ...]:
+    """The catalogued actions of one service that a pattern covers."""
+    return tuple(sorted(a for a in catalog.actions_matching(pattern) if a.split(":")[0] == namespace))
+
+
+def _removable_actions(statement: Statement, fates: Mapping[str, _Fate]) -> tuple[str, ...]:
+    """The actions of kept services that the statement grants and no holder used."""
+    found: dict[str, str] = {}
+    for namespace, fate in fates.items():
+        if fate.removable or not fate.unused_actions:
+            continue
+        for pattern in statement.actions:
+            for action in _covered(pattern, namespace):
+                if action.lower() in fate.unused_actions:
+                    found.setdefault(action.lower(), action)
+            for action in fate.unused_actions:
+                if _covers(pattern, action):
+                    found.setdefault(action, action)
+    return tuple(sorted(found.values(), key=str.lower))
+
+
+def _rewrites(
+    actions: tuple[str, ...], fates: Mapping[str, _Fate], level: Level, notes: list[str]
+) -> tuple[tuple[str, ...] | None, ...] | None:
+    """What replaces each action, duplicates of kept actions left out; None when nothing changes."""
+    narrowed = [_narrow(pattern, fates, level, notes) for pattern in actions]
+    if all(new is None for new in narrowed):
+        return None
+    seen = {a.lower() for a, new in zip(actions, narrowed, strict=True) if new is None}
+    rewrites: list[tuple[str, ...] | None] = []
+    for new in narrowed:
+        if new is None:
+            rewrites.append(None)
+            continue
+        fresh = tuple(value for value in dict.fromkeys(new) if value.lower() not in seen)
+        seen.update(value.lower() for value in fresh)
+        rewrites.append(fresh)
+    return tuple(rewrites)
+
+
+def _narrow(
+    pattern: str, fates: Mapping[str, _Fate], level: Level, notes: list[str]
+) -> tuple[str, ...] | None:
+    """One action pattern without what is removable; None when it stays as written."""
+    services = sorted(catalog.services_for_actions((pattern,)))
+    if not services or any(namespace not in fates for namespace in services):
+        return None
+    kept = [namespace for namespace in services if not fates[namespace].removable]
+    if not kept:
+        return ()
+    if len(services) > 1 and not all(fates[namespace].known for namespace in services):
+        if len(kept) < len(services):
+            notes.append(f"{pattern} covers services with no usage data: not narrowed")
+        return None
+    expanded: dict[str, tuple[str, ...] | None] = dict.fromkeys(kept)
+    if level == "action":
+        expanded = {namespace: _expand(pattern, namespace, fates[namespace], notes) for namespace in kept}
+    if len(kept) == len(services) and all(new is None for new in expanded.values()):
+        return None
+    action_part = pattern.partition(":")[2] or "*"
+    result: list[str] = []
+    for namespace, new in expanded.items():
+        if new is not None:
+            result.extend(new)
+        else:
+            result.append(pattern if len(services) == 1 else f"{namespace}:{action_part}")
+    return tuple(result)
+
+
+def _expand(pattern: str, namespace: str, fate: _Fate, notes: list[str]) -> tuple[str, ...] | None:
+    """The actions a pattern covers in one service minus those no holder used, or None
+    when it covers none of those."""
+    covered = _covered(pattern, namespace)
+    if not fate.unused_actions or not any(a.lower() in fate.unused_actions for a in covered):
+        return None
+    kept = tuple(a for a in covered if a.lower() not in fate.unused_actions)
+    untracked = sum(1 for a in kept if a.lower() not in fate.tracked)
+    if untracked:
+        notes.append(
+            f"{pattern}: {len(kept) - untracked} used actions kept, and {untracked} that IAM does not "
+            "track (their use is unknown)"
+        )
+    return kept
+
+
+# ---------------------------------------------------------------------------
+# Edits: the statements as written, rewritten
+# ---------------------------------------------------------------------------
+
+
+def suggest(
+    run: RunResult,
+    granularity: str,
+    min_age_days: int = DEFAULT_MIN_AGE_DAYS,
+    created: Mapping[str, datetime] | None = None,
+) -> Suggestions:
+    """The verdicts, and each source file with the suggested edits made (files are read
+    from their paths as the run reports them, relative to the current directory)."""
+    judged = list(judge_statements(run, granularity, min_age_days, created))
+    files, notes = [], []
+    for file in sorted({s.location.file for s in judged if s.rewrites is not None}):
+        indices = [i for i, s in enumerate(judged) if s.location.file == file and s.rewrites is not None]
+        try:
+            before = Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            notes.append(f"{file}: cannot read, so not edited: {exc}")
+            continue
+        after, updated = _edit_file(file, before, [judged[i] for i in indices])
+        for index, statement in zip(indices, updated, strict=True):
+            judged[index] = statement
+        if after != before:
+            files.append(FileChange(file, before, after))
+    return Suggestions(tuple(judged), tuple(files), tuple(notes))
+
+
+def _matches(site: Site, statement: StatementSuggestion) -> bool:
+    return (
+        site.effect == "Allow"
+        and not site.has_not_action
+        and site.action is not None
+        and site.action.values == statement.actions
+    )
+
+
+def _edit_file(
+    file: str, text: str, statements: list[StatementSuggestion]
+) -> tuple[str, list[StatementSuggestion]]:
+    """The file with every statement's edit made, and the statements with what was done."""
+    sites = find_sites(file, text)
+    updated = list(statements)
+    found: dict[int, Site] = {}
+    for index, statement in enumerate(statements):
+        site = next((s for s in sites if s.line == statement.location.line and _matches(s, statement)), None)
+        if site is None:
+            updated[index] = _note(statement, _NOT_LITERAL if statement.location.line else _NO_LINE)
+        else:
+            found[index] = site
+    own = {
+        index: action_edits(site.action, statements[index].rewrites or ())  # type: ignore[arg-type]
+        for index, site in found.items()
+        if not _deletes(statements[index])
+    }
+    edits = [edit for site_edits in own.values() for edit in site_edits]
+    deleted: list[int] = []
+    for indices in _by_policy(found, statements).values():
+        siblings = found[indices[0]].siblings
+        if len(indices) == len(siblings.spans):
+            for index in indices:
+                updated[index] = _note(updated[index], _LAST_STATEMENT)
+            continue
+        edits.extend(removal_edits(text, siblings, {found[index].index for index in indices}))
+        deleted.extend(indices)
+    if not edits:
+        return text, updated
+    after = apply_edits(text, edits)
+    if len(find_sites(file, after)) != len(sites) - len(deleted):
+        edited = {*own, *deleted}
+        return text, [_note(s, _NOT_PARSING) if i in edited else s for i, s in enumerate(updated)]
+    for index in deleted:
+        updated[index] = replace(updated[index], rewritten="")
+    for index, site_edits in own.items():
+        updated[index] = replace(updated[index], rewritten=_snippet(text, found[index], site_edits))
+    return after, updated
+
+
+_LAST_STATEMENT = (
+    "not edited: every statement of this policy is unused; remove the policy (and what attaches it) instead"
+)
+_NOT_PARSING = "not edited: the edited file would not parse"
+_NOT_LITERAL = "not edited: the Action list is not written literally at this line"
+_NO_LINE = "not edited: the statement's line is not known"
+
+
+def _deletes(statement: StatementSuggestion) -> bool:
+    return statement.suggested_actions == ()
+
+
+def _by_policy(found: Mapping[int, Site], statements: Sequence[StatementSuggestion]) -> dict[int, list[int]]:
+    """The statements to delete, grouped by the policy document they are in."""
+    groups: dict[int, list[int]] = {}
+    for index, site in found.items():
+        if _deletes(statements[index]):
+            groups.setdefault(id(site.siblings), []).append(index)
+    return groups
+
+
+def _note(statement: StatementSuggestion, note: str) -> StatementSuggestion:
+    return replace(statement, notes=(*statement.notes, note), rewritten=None)
+
+
+def _snippet(text: str, site: Site, edits: Sequence[Edit]) -> str:
+    """The statement as edited, dedented, from its first character."""
+    line_start = text.rfind("\n", 0, site.span.start) + 1
+    indent = " " * (site.span.start - line_start)
+    shifted = [(start - site.span.start, end - site.span.start, new) for start, end, new in edits]
+    return textwrap.dedent(indent + apply_edits(text[site.span.start : site.span.end], shifted))
+
+
+# ---------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------
+
+
+def render_suggestions(suggestions: Suggestions) -> str:
+    """Each statement with something to remove: where, the verdict, and the statement rewritten."""
+    lines: list[str] = []
+    for statement in suggestions.statements:
+        if statement.verdict in ("partly-unused", "unused"):
+            lines.extend(_statement_text(statement))
+    counts = {v: sum(1 for s in suggestions.statements if s.verdict == v) for v in _VERDICTS}
+    summary = ", ".join(f"{counts[v]} {label}" for v, label in _VERDICTS.items())
+    lines.append(f"{len(suggestions.statements)} Allow statements: {summary}")
+    lines.extend(f"note: {note}" for note in suggestions.notes)
+    return "\n".join(lines) + "\n"
+
+
+_VERDICTS = {
+    "all-used": "all used", "partly-unused": "partly unused", "unused": "unused", "unknown": "not judged",
+}
+
+
+def _statement_text(statement: StatementSuggestion) -> list[str]:
+    where = f"{statement.location.file}:{statement.location.line or '?'}"
+    lines = [f"{where}  {statement.verdict}  ({', '.join(statement.principals)})"]
+    if statement.removable_services:
+        lines.append(f"  remove services: {', '.join(statement.removable_services)}")
+    if statement.removable_actions:
+        lines.append(f"  remove actions: {_some(statement.removable_actions)}")
+    lines.extend(f"  keep {kept.namespace}: {kept.reason}" for kept in statement.kept)
+    lines.extend(f"  note: {note}" for note in statement.notes)
+    if statement.rewritten == "":
+        lines.append("  suggested: remove this statement")
+    elif statement.rewritten:
+        lines.append("  suggested:")
+        lines.extend(f"    {line}" if line else "" for line in statement.rewritten.splitlines())
+    elif statement.suggested_actions:
+        lines.append(f"  suggested Action: {', '.join(statement.suggested_actions)}")
+    return [*lines, ""]
+
+
+def _some(names: Sequence[str], shown: int = 8) -> str:
+    """The first few names, and how many more there are."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def render_patch(suggestions: Suggestions, root: Path) -> str:
+    """A unified diff of every edited file, paths relative to `root` with a/ and b/
+    prefixes, for `git apply` or `patch -p1`. A file outside `root` is left out, with a
+    comment line before the diff saying so (both tools skip such lines)."""
+    head: list[str] = []
+    body: list[str] = []
+    for change in suggestions.files:
+        relative = os.path.relpath(Path(change.file).resolve(), root.resolve())
+        if relative.startswith(".."):
+            head.append(f"# not in this patch (outside {root}): {change.file}\n")
+            continue
+        name = Path(relative).as_posix()
+        diff = difflib.unified_diff(
+            change.before.splitlines(keepends=True),
+            change.after.splitlines(keepends=True),
+            f"a/{name}",
+            f"b/{name}",
+        )
+        body.extend(_terminated(line) for line in diff)
+    return "".join(head + body)
+
+
+def _terminated(line: str) -> str:
+    """A diff line; a last line without a newline gets the marker both tools expect."""
+    return line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+
+
+def suggestions_json(suggestions: Suggestions) -> dict[str, object]:
+    """The suggestions for the JSON report."""
+    return {
+        "statements": [
+            {
+                "file": s.location.file,
+                "line": s.location.line,
+                "principals": list(s.principals),
+                "verdict": s.verdict,
+                "level": s.level,
+                "actions": list(s.actions),
+                "removable_services": list(s.removable_services),
+                "removable_actions": list(s.removable_actions),
+                "kept": [{"namespace": k.namespace, "reason": k.reason, "needed_by": list(k.needed_by)}
+                         for k in s.kept],
+                "suggested_actions": None if s.suggested_actions is None else list(s.suggested_actions),
+                "edited": s.rewritten is not None,
+                "notes": list(s.notes),
+            }
+            for s in suggestions.statements
+        ],
+        "notes": list(suggestions.notes),
+    }

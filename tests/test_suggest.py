@@ -1,0 +1,504 @@
+"""Suggested fixes: per-statement verdicts, statements rewritten in their own syntax, and a
+patch that `git apply` and `patch -p1` accept and after which nothing unused is left."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from iam_lastused import catalog
+from iam_lastused.access_data import load_access_data, report_from_response
+from iam_lastused.analysis import analyze
+from iam_lastused.model import RunResult
+from iam_lastused.resolve import Account, with_arns
+from iam_lastused.sources import scan_paths
+from iam_lastused.suggest import (
+    StatementSuggestion,
+    Suggestions,
+    render_patch,
+    render_suggestions,
+    suggest,
+    suggestions_json,
+)
+
+DATA = Path(__file__).parent / "data" / "suggest"
+ACCOUNT = "111122223333"
+NOW = datetime.now(timezone.utc)
+USED = NOW - timedelta(days=2)
+STALE = NOW - timedelta(days=200)
+ACTIVITY: dict[str, datetime | None] = {
+    "s3": USED, "logs": USED, "sqs": USED, "ecr": USED, "glue": STALE,
+    "sns": None, "dynamodb": None, "kms": None, "ec2": None, "lambda": None, "cloudwatch": None,
+    "athena": None,
+}
+ROLES = [
+    "document-app", "jsonencode-app", "heredoc-app", "file-app", "template-app",
+    "cfn-yaml-app", "cfn-json-app",
+]
+
+
+def role_arn(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+
+
+def report(activity: dict[str, datetime | None], actions: dict[str, dict[str, datetime | None]] | None = None
+           ) -> dict:
+    """One get-service-last-accessed-details response, as the access-data file holds it."""
+    services = []
+    for namespace, last in activity.items():
+        entry: dict = {"ServiceName": catalog.service_name(namespace), "ServiceNamespace": namespace,
+                       "TotalAuthenticatedEntities": 0 if last is None else 1}
+        if last is not None:
+            entry.update(LastAuthenticated=last.isoformat(), LastAuthenticatedRegion="eu-west-1")
+        if actions and namespace in actions:
+            entry["TrackedActionsLastAccessed"] = [
+                {"ActionName": name, **({"LastAccessedTime": when.isoformat()} if when else {})}
+                for name, when in actions[namespace].items()
+            ]
+        services.append(entry)
+    return {"JobStatus": "COMPLETED", "JobType": "ACTION_LEVEL" if actions else "SERVICE_LEVEL",
+            "JobCompletionDate": NOW.isoformat(), "IsTruncated": False, "ServicesLastAccessed": services}
+
+
+def write_access_data(path: Path, reports: dict[str, dict]) -> Path:
+    path.write_text(json.dumps(reports, indent=2), encoding="utf-8")
+    return path
+
+
+def scan(tree: Path, access_data: Path) -> RunResult:
+    """What `iam-lastused scan TREE --access-data FILE` analyses, as a RunResult."""
+    found = scan_paths([tree])
+    principals = with_arns(found.principals, Account("aws", ACCOUNT), "")
+    outcomes = {arn: report_from_response(arn, raw) for arn, raw in load_access_data(access_data).items()}
+    return RunResult(90, NOW, analyze(principals, outcomes, NOW, 90), found.errors, found.notes)
+
+
+def git(tree: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=tree, input=stdin, text=True, capture_output=True, check=True)
+
+
+def tree_of(tmp_path: Path, form: str) -> Path:
+    """A copy of one fixture tree in a fresh git repository."""
+    tree = tmp_path / "repo"
+    shutil.copytree(DATA / form, tree)
+    git(tree, "init", "-q")
+    git(tree, "add", "-A")
+    return tree
+
+
+def apply_patch(tree: Path, patch: str) -> None:
+    """Check the patch with `patch -p1 --dry-run` (when installed) and `git apply --check`, then apply it."""
+    if shutil.which("patch"):
+        subprocess.run(["patch", "-p1", "--dry-run"], cwd=tree, input=patch, text=True, capture_output=True,
+                       check=True)
+    git(tree, "apply", "--check", "-", stdin=patch)
+    git(tree, "apply", "-", stdin=patch)
+
+
+def allow_actions(run: RunResult) -> set[tuple[str, ...]]:
+    return {
+        statement.actions
+        for result in run.principals
+        for grant in result.principal.grants or ()
+        for statement in grant.statements
+        if statement.effect == "Allow" and not statement.not_actions
+    }
+
+
+def by_line(suggestions: Suggestions) -> dict[int | None, StatementSuggestion]:
+    return {s.location.line: s for s in suggestions.statements}
+
+
+@pytest.fixture
+def access_data(tmp_path: Path) -> Path:
+    reports = {role_arn(name): report(ACTIVITY) for name in ROLES}
+    return write_access_data(tmp_path / "access-data.json", reports)
+
+
+FORMS = {
+    "policy-document": {("s3:GetObject",)},
+    "jsonencode": {("logs:PutLogEvents", "logs:CreateLogStream"), ("sqs:SendMessage",)},
+    "heredoc": {("sqs:SendMessage",), ("sqs:ReceiveMessage",)},
+    "file-json": {("ecr:GetAuthorizationToken", "ecr:BatchGetImage")},
+    "templatefile-json": {("s3:GetObject",)},
+    "cloudformation-yaml": {("s3:GetObject",), ("logs:PutLogEvents",)},
+    "cloudformation-json": {("s3:GetObject",), ("logs:PutLogEvents",)},
+}
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_patch_applies_and_leaves_nothing_unused(tmp_path: Path, access_data: Path, form: str) -> None:
+    tree = tree_of(tmp_path, form)
+    before = scan(tree, access_data)
+    assert not before.errors
+    assert any(result.findings() for result in before.principals)
+
+    suggestions = suggest(before, "service")
+    patch = render_patch(suggestions, tree)
+    assert patch.startswith("--- a/") and "\n+++ b/" in patch
+    apply_patch(tree, patch)
+
+    after = scan(tree, access_data)
+    assert not after.errors
+    assert all(result.status == "analyzed" for result in after.principals)
+    assert [r.namespaces_in("unused") + r.namespaces_in("stale") for r in after.principals] == [[]]
+    assert allow_actions(after) == FORMS[form]
+    again = suggest(after, "service")
+    assert {s.verdict for s in again.statements} == {"all-used"} and not again.files
+
+
+def test_each_file_is_changed_once_in_the_patch(tmp_path: Path, access_data: Path) -> None:
+    tree = tree_of(tmp_path, "jsonencode")
+    suggestions = suggest(scan(tree, access_data), "service")
+    patch = render_patch(suggestions, tree)
+    assert patch.count("--- a/main.tf\n") == 1
+    assert [len(s.files) for s in [suggestions]] == [1]
+
+
+def test_statement_edits_keep_the_layout(tmp_path: Path, access_data: Path) -> None:
+    tree = tree_of(tmp_path, "heredoc")
+    apply_patch(tree, render_patch(suggest(scan(tree, access_data), "service"), tree))
+    text = (tree / "main.tf").read_text(encoding="utf-8")
+    assert '          "Action": [\n            "sqs:ReceiveMessage"\n          ],' in text
+    assert '"athena:*"' not in text and "cloudwatch" not in text
+    assert '"Resource": "*"\n        }\n      ]' in text
+
+
+def test_deny_statement_is_never_touched(tmp_path: Path, access_data: Path) -> None:
+    tree = tree_of(tmp_path, "policy-document")
+    suggestions = suggest(scan(tree, access_data), "service")
+    assert all("ec2" not in s.removable_services for s in suggestions.statements)
+    apply_patch(tree, render_patch(suggestions, tree))
+    text = (tree / "main.tf").read_text(encoding="utf-8")
+    assert 'effect    = "Deny"\n    actions   = ["ec2:*"]' in text and 'values   = ["eu-west-1"]' in text
+    assert 'sid       = "Gone"' not in text and "\n\n\n" not in text
+
+
+def test_resource_and_condition_are_left_as_written(tmp_path: Path, access_data: Path) -> None:
+    tree = tree_of(tmp_path, "templatefile-json")
+    apply_patch(tree, render_patch(suggest(scan(tree, access_data), "service"), tree))
+    text = (tree / "policy.json.tpl").read_text(encoding="utf-8")
+    assert '"Action": ["s3:GetObject"],\n      "Resource": "arn:aws:s3:::${bucket}/*"' in text
+
+
+def test_verdicts_name_what_is_unused_and_what_is_kept(tmp_path: Path, access_data: Path) -> None:
+    tree = tree_of(tmp_path, "jsonencode")
+    statements = by_line(suggest(scan(tree, access_data), "service"))
+    logs, kms, sqs = statements[12], statements[18], statements[26]
+    assert (logs.verdict, logs.removable_services) == ("partly-unused", ("dynamodb",))
+    assert [(k.namespace, k.reason) for k in logs.kept] == [("logs", "used by aws_iam_role.app")]
+    assert logs.suggested_actions == ("logs:PutLogEvents", "logs:CreateLogStream")
+    assert 'Action   = ["logs:PutLogEvents", "logs:CreateLogStream"]' in (logs.rewritten or "")
+    assert (kms.verdict, kms.suggested_actions, kms.rewritten) == ("unused", (), "")
+    assert (sqs.verdict, sqs.rewrites) == ("all-used", None)
+    assert logs.principals == ("aws_iam_role.app",)
+
+
+def test_text_output_shows_file_line_verdict_and_the_rewritten_statement(
+    tmp_path: Path, access_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = tree_of(tmp_path, "cloudformation-yaml")
+    monkeypatch.chdir(tree)
+    text = render_suggestions(suggest(scan(Path("."), access_data), "service"))
+    assert "template.yaml:18  partly-unused  (AppRole)" in text
+    assert "  remove services: sns" in text
+    mixed = "    - Sid: Mixed\n      Effect: Allow\n      Action:\n        - s3:GetObject\n      Resource:"
+    assert mixed in text
+    kms = "template.yaml:24  unused  (AppRole)\n  remove services: kms\n  suggested: remove this statement"
+    assert kms in text
+    assert "template.yaml:27  partly-unused" in text and 'Action: [logs:PutLogEvents]' in text
+    assert text.endswith("3 Allow statements: 0 all used, 2 partly unused, 1 unused, 0 not judged\n")
+
+
+def test_json_fields(tmp_path: Path, access_data: Path) -> None:
+    tree = tree_of(tmp_path, "file-json")
+    document = suggestions_json(suggest(scan(tree, access_data), "service"))
+    glue = next(s for s in document["statements"] if s["removable_services"] == ["glue"])  # type: ignore[index]
+    assert glue["verdict"] == "unused" and glue["suggested_actions"] == [] and glue["edited"] is True
+    assert glue["file"].endswith("policy.json") and glue["line"] == 4
+    assert json.dumps(document)
+
+
+def test_a_file_without_a_final_newline_still_patches(tmp_path: Path, access_data: Path) -> None:
+    tree = tree_of(tmp_path, "file-json")
+    policy = tree / "policy.json"
+    policy.write_text(
+        '{"Version": "2012-10-17", "Statement": [\n'
+        '  {"Effect": "Allow", "Action": "glue:GetTable", "Resource": "*"},\n'
+        '  {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken", "kms:Decrypt"], "Resource": "*"}]}',
+        encoding="utf-8",
+    )
+    patch = render_patch(suggest(scan(tree, access_data), "service"), tree)
+    assert patch.count("\\ No newline at end of file\n") == 2
+    apply_patch(tree, patch)
+    assert policy.read_text(encoding="utf-8") == (
+        '{"Version": "2012-10-17", "Statement": [\n'
+        '  {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"}]}'
+    )
+    assert not scan(tree, access_data).errors
+
+
+def changed_lines(patch: str) -> list[str]:
+    return [line for line in patch.splitlines() if line.startswith(("-", "+"))]
+
+
+def test_shared_managed_policy_loses_only_what_no_holder_uses(tmp_path: Path) -> None:
+    tree = tree_of(tmp_path, "shared-policy")
+    reader = {"s3": USED, "sns": None, "iam": None}
+    auditor = {"s3": None, "sns": None, "iam": None}
+    data = write_access_data(tmp_path / "data.json", {
+        role_arn("shared-reader"): report(reader),
+        role_arn("shared-auditor"): report(auditor),
+        f"arn:aws:iam::{ACCOUNT}:policy/shared": report(reader),
+    })
+    suggestions = suggest(scan(tree, data), "service")
+    statement = by_line(suggestions)[16]
+    assert statement.principals == ("aws_iam_policy.shared", "aws_iam_role.auditor", "aws_iam_role.reader")
+    assert statement.removable_services == ("sns",) and statement.suggested_actions == ("s3:GetObject",)
+    [kept] = statement.kept
+    assert kept.namespace == "s3" and kept.needed_by == ("aws_iam_role.reader",)
+    assert any(
+        "s3 is still needed by aws_iam_role.reader" in note and "aws_iam_role.auditor" in note
+        and "separate policy" in note for note in statement.notes
+    )
+    apply_patch(tree, render_patch(suggestions, tree))
+    assert allow_actions(scan(tree, data)) == {("s3:GetObject",)}
+
+
+def test_not_action_statement_gets_a_note_and_no_edit(tmp_path: Path) -> None:
+    tree = tree_of(tmp_path, "shared-policy")
+    quiet = {"s3": None, "sns": None, "iam": None}
+    data = write_access_data(tmp_path / "data.json", {
+        role_arn("shared-reader"): report(quiet),
+        role_arn("shared-auditor"): report(quiet),
+        f"arn:aws:iam::{ACCOUNT}:policy/shared": report(quiet),
+    })
+    suggestions = suggest(scan(tree, data), "service")
+    statement = by_line(suggestions)[21]
+    assert statement.verdict == "partly-unused" and "s3" in statement.removable_services
+    assert statement.rewrites is None and statement.rewritten is None
+    assert any("rewrite it as an Action list" in note for note in statement.notes)
+    assert "NotAction" in (tree / "main.tf").read_text(encoding="utf-8")
+    assert not any("NotAction" in line for line in changed_lines(render_patch(suggestions, tree)))
+
+
+def test_young_principal_gets_a_note_and_no_edit(tmp_path: Path, access_data: Path) -> None:
+    tree = tree_of(tmp_path, "jsonencode")
+    created = {"aws_iam_role.app": NOW - timedelta(days=5)}
+    suggestions = suggest(scan(tree, access_data), "service", min_age_days=30, created=created)
+    assert not suggestions.files and render_patch(suggestions, tree) == ""
+    logs = by_line(suggestions)[12]
+    assert logs.verdict == "partly-unused" and logs.rewrites is None
+    assert any("created 5 days ago (less than 30)" in note for note in logs.notes)
+    old_enough = suggest(scan(tree, access_data), "service", min_age_days=3, created=created)
+    assert old_enough.files
+
+
+def test_service_added_by_the_pending_change_is_never_removed(tmp_path: Path, access_data: Path) -> None:
+    tree = tree_of(tmp_path, "jsonencode")
+    run = scan(tree, access_data)
+    run = replace(run, principals=tuple(replace(p, added=("dynamodb", "kms")) for p in run.principals))
+    statements = by_line(suggest(run, "service"))
+    logs, kms = statements[12], statements[18]
+    assert logs.verdict == "all-used" and logs.rewrites is None
+    assert ("dynamodb", "added by the pending change to aws_iam_role.app") in [(k.namespace, k.reason)
+                                                                                for k in logs.kept]
+    assert kms.verdict == "all-used"
+
+
+def test_principal_not_analysed_is_never_edited(tmp_path: Path) -> None:
+    tree = tree_of(tmp_path, "jsonencode")
+    data = write_access_data(tmp_path / "data.json", {role_arn("someone-else"): report(ACTIVITY)})
+    suggestions = suggest(scan(tree, data), "service")
+    assert {s.verdict for s in suggestions.statements} == {"unknown"} and not suggestions.files
+    assert all("was not analysed (no-data)" in s.notes[0] for s in suggestions.statements)
+
+
+def test_last_statement_of_a_policy_is_not_deleted(tmp_path: Path) -> None:
+    tree = tree_of(tmp_path, "file-json")
+    data = write_access_data(tmp_path / "data.json", {role_arn("file-app"): report(
+        {"glue": None, "ecr": None, "kms": None})})
+    suggestions = suggest(scan(tree, data), "service")
+    assert {s.verdict for s in suggestions.statements} == {"unused"} and not suggestions.files
+    assert all("remove the policy" in s.notes[-1] for s in suggestions.statements)
+
+
+def test_action_list_that_is_not_literal_is_not_edited(tmp_path: Path, access_data: Path) -> None:
+    tree = tree_of(tmp_path, "policy-document")
+    main = tree / "main.tf"
+    text = main.read_text(encoding="utf-8").replace('["s3:GetObject", "sns:Publish"]', "var.actions")
+    main.write_text('variable "actions" {\n  default = ["s3:GetObject", "sns:Publish"]\n}\n\n' + text,
+                    encoding="utf-8")
+    suggestions = suggest(scan(tree, access_data), "service")
+    mixed = by_line(suggestions)[11]
+    assert mixed.verdict == "partly-unused" and mixed.rewritten is None
+    assert "not written literally" in mixed.notes[-1]
+    changed = changed_lines(render_patch(suggestions, tree))[2:]
+    assert '-    sid       = "Gone"' in changed and not any("var.actions" in line for line in changed)
+
+
+def s3_actions() -> list[str]:
+    return sorted(action.split(":")[1] for action in catalog.actions_matching("s3:*"))
+
+
+def app_data(tmp_path: Path, app_report: dict) -> Path:
+    return write_access_data(tmp_path / "data.json", {role_arn("jsonencode-app"): app_report})
+
+
+def wildcard_tree(tmp_path: Path) -> Path:
+    tree = tree_of(tmp_path, "jsonencode")
+    main = tree / "main.tf"
+    main.write_text(main.read_text(encoding="utf-8").replace('"sqs:SendMessage"', '"s3:*"'), encoding="utf-8")
+    git(tree, "add", "-A")
+    return tree
+
+
+def test_action_level_replaces_a_wildcard_by_the_used_actions(tmp_path: Path) -> None:
+    tree = wildcard_tree(tmp_path)
+    tracked = {name: (USED if name in ("GetObject", "PutObject") else None) for name in s3_actions()}
+    data = app_data(tmp_path, report(ACTIVITY, {"s3": tracked}))
+    suggestions = suggest(scan(tree, data), "action")
+    statement = by_line(suggestions)[26]
+    assert statement.level == "action" and statement.verdict == "partly-unused"
+    assert statement.suggested_actions == ("s3:GetObject", "s3:PutObject")
+    assert "s3:DeleteBucket" in statement.removable_actions
+    assert "s3:GetObject" not in statement.removable_actions
+    logs_notes = by_line(suggestions)[12].notes
+    assert any("logs: no action-level data; judged at service level" in note for note in logs_notes)
+    apply_patch(tree, render_patch(suggestions, tree))
+    assert 'Action = ["s3:GetObject", "s3:PutObject"]' in (tree / "main.tf").read_text(encoding="utf-8")
+    assert ("s3:GetObject", "s3:PutObject") in allow_actions(scan(tree, data))
+
+
+def test_action_level_keeps_actions_iam_does_not_track(tmp_path: Path) -> None:
+    tree = wildcard_tree(tmp_path)
+    tracked = {"GetObject": USED, "DeleteBucket": None, "PutBucketPolicy": None}
+    data = app_data(tmp_path, report(ACTIVITY, {"s3": tracked}))
+    statement = by_line(suggest(scan(tree, data), "action"))[26]
+    suggested = statement.suggested_actions or ()
+    assert "s3:GetObject" in suggested and "s3:ListBucket" in suggested
+    assert "s3:DeleteBucket" not in suggested and "s3:PutBucketPolicy" not in suggested
+    assert len(suggested) == len(s3_actions()) - 2
+    assert any("that IAM does not track" in note for note in statement.notes)
+
+
+def test_service_level_leaves_a_used_wildcard_alone(tmp_path: Path) -> None:
+    tree = wildcard_tree(tmp_path)
+    tracked = {name: (USED if name == "GetObject" else None) for name in s3_actions()}
+    data = app_data(tmp_path, report(ACTIVITY, {"s3": tracked}))
+    statement = by_line(suggest(scan(tree, data), "service"))[26]
+    assert (statement.verdict, statement.rewrites) == ("all-used", None)
+
+
+def test_a_multi_service_wildcard_is_split_per_kept_service(tmp_path: Path) -> None:
+    tree = wildcard_tree(tmp_path)
+    main = tree / "main.tf"
+    main.write_text(main.read_text(encoding="utf-8").replace('"s3:*"', '"s*:*"'), encoding="utf-8")
+    covered = catalog.services_for_actions(("s*:*",))
+    activity = {namespace: None for namespace in covered} | {"s3": USED, "sqs": USED}
+    data = app_data(tmp_path, report(ACTIVITY | activity))
+    statement = by_line(suggest(scan(tree, data), "service"))[26]
+    assert statement.suggested_actions == ("s3:*", "sqs:*")
+    assert "sns" in statement.removable_services
+
+
+WILDCARD_FORMS = {
+    "policy-document": "main.tf",
+    "templatefile-json": "policy.json.tpl",
+    "cloudformation-yaml": "template.yaml",
+    "cloudformation-json": "template.json",
+}
+
+
+@pytest.mark.parametrize("form", sorted(WILDCARD_FORMS))
+def test_action_level_patch_in_every_syntax(tmp_path: Path, form: str) -> None:
+    tree = tree_of(tmp_path, form)
+    source = tree / WILDCARD_FORMS[form]
+    source.write_text(source.read_text(encoding="utf-8").replace("s3:GetObject", "s3:*"), encoding="utf-8")
+    tracked = {name: (USED if name in ("GetObject", "PutObject") else None) for name in s3_actions()}
+    data = write_access_data(
+        tmp_path / "data.json", {role_arn(name): report(ACTIVITY, {"s3": tracked}) for name in ROLES}
+    )
+    apply_patch(tree, render_patch(suggest(scan(tree, data), "action"), tree))
+    after = scan(tree, data)
+    assert not after.errors
+    assert ("s3:GetObject", "s3:PutObject") in allow_actions(after)
+    assert [r.namespaces_in("unused") + r.namespaces_in("stale") for r in after.principals] == [[]]
+
+
+def test_two_statements_on_one_line_are_told_apart(tmp_path: Path, access_data: Path) -> None:
+    tree = tree_of(tmp_path, "jsonencode")
+    main = tree / "main.tf"
+    one_line = (
+        '      { Effect = "Allow", Action = "sqs:SendMessage", Resource = "*" }, '
+        '{ Effect = "Allow", Action = ["athena:GetQueryResults", "sqs:ReceiveMessage"], Resource = "*" },'
+    )
+    text = main.read_text(encoding="utf-8")
+    main.write_text(
+        text.replace('      { Effect = "Allow", Action = "sqs:SendMessage", Resource = "*" },', one_line),
+        encoding="utf-8",
+    )
+    suggestions = suggest(scan(tree, access_data), "service")
+    on_line = [s for s in suggestions.statements if s.location.line == 26]
+    assert sorted(s.verdict for s in on_line) == ["all-used", "partly-unused"]
+    apply_patch(tree, render_patch(suggestions, tree))
+    assert ("sqs:ReceiveMessage",) in allow_actions(scan(tree, access_data))
+
+
+def test_text_output_shortens_long_action_lists(tmp_path: Path) -> None:
+    tree = wildcard_tree(tmp_path)
+    tracked = {name: (USED if name == "GetObject" else None) for name in s3_actions()}
+    data = app_data(tmp_path, report(ACTIVITY, {"s3": tracked}))
+    text = render_suggestions(suggest(scan(tree, data), "action"))
+    [line] = [line for line in text.splitlines() if line.startswith("  remove actions: ")]
+    assert line.endswith(f" and {len(s3_actions()) - 1 - 8} more") and line.count(",") == 7
+
+
+def test_action_level_drops_unused_explicit_actions(tmp_path: Path) -> None:
+    tree = tree_of(tmp_path, "jsonencode")
+    main = tree / "main.tf"
+    text = main.read_text(encoding="utf-8").replace('"sqs:SendMessage"', '"s3:PutBucketPolicy"')
+    main.write_text(text.replace('"logs:CreateLogStream"]', '"logs:CreateLogStream", "s3:DeleteBucket"]'),
+                    encoding="utf-8")
+    tracked = {"GetObject": USED, "DeleteBucket": None, "PutBucketPolicy": None}
+    data = app_data(tmp_path, report(ACTIVITY | {"s3": USED}, {"s3": tracked}))
+    suggestions = suggest(scan(tree, data), "action")
+    logs, s3 = by_line(suggestions)[12], by_line(suggestions)[26]
+    assert logs.suggested_actions == ("logs:PutLogEvents", "logs:CreateLogStream")
+    assert logs.removable_actions == ("s3:DeleteBucket",)
+    assert (s3.verdict, s3.removable_services, s3.suggested_actions) == ("unused", (), ())
+    apply_patch(tree, render_patch(suggestions, tree))
+    assert allow_actions(scan(tree, data)) == {("logs:PutLogEvents", "logs:CreateLogStream")}
+
+
+def test_cli_suggest_patch_applies_and_clears_the_findings_it_targets(tmp_path, monkeypatch, capsys):
+    """Through the CLI on the example: the patch is for `git apply`, and what it removes
+    is no longer reported; findings behind an AWS managed policy (whose statements are
+    unknown offline) stand, as "How findings are decided" says."""
+    from iam_lastused.cli import main
+
+    root = Path(__file__).parent.parent
+    shutil.copytree(root / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    subprocess.run(["git", "init", "-q"], check=True)
+    scan = ["scan", "examples/terraform", "--access-data", "examples/access-data.json"]
+    assert main([*scan, "--suggest=patch"]) == 0
+    patch = capsys.readouterr().out
+    assert patch.startswith("--- a/examples/terraform/")
+    subprocess.run(["git", "apply", "--check"], input=patch.encode(), check=True)
+    subprocess.run(["git", "apply"], input=patch.encode(), check=True)
+    assert main([*scan, "--format", "json", "--suggest"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["errors"] == []
+    found = {p["address"]: p for p in report["principals"]}
+    assert found["module.orders.aws_iam_role.worker"]["unused_services"] == []
+    assert found["module.orders.aws_iam_policy.data_access"]["unused_services"] == []
+    deployer = found["aws_iam_role.ci_deployer"]
+    [lambda_service] = [s for s in deployer["services"] if s["namespace"] == "lambda"]
+    assert lambda_service["granted_by"] == [{"file": "examples/terraform/main.tf", "line": 63}]
+    assert "statements" in report["suggestions"]
