@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from ..model import ActionResult, Location, PrincipalResult, RunResult, ServiceResult, Suppression
+from .escape import json_safe
 
 SCHEMA_VERSION = 1
 
@@ -97,4 +98,4 @@ def render_json(run: RunResult) -> str:
         "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in run.errors],
         "notes": list(run.notes),
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"

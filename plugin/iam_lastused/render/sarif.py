@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..model import InputError, Location, PrincipalResult, RunResult, ServiceResult
+from .escape import json_safe, uri_bytes
 from .text import days_ago
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -103,12 +104,13 @@ _LEVELS = {rule["id"]: rule["defaultConfiguration"]["level"] for rule in _RULES}
 
 def artifact_uri(path: str) -> str:
     """A file path as given, as a relative URI reference: forward slashes, percent-encoded."""
-    return quote(path.replace("\\", "/").removeprefix("./"), safe="/")
+    return quote(uri_bytes(path.replace("\\", "/").removeprefix("./")), safe="/")
 
 
 def fingerprint(rule_id: str, address: str, namespace: str = "") -> str:
     """Stable across runs: depends on neither line numbers nor wording."""
-    return hashlib.sha256(f"{rule_id}\0{address}\0{namespace}".encode()).hexdigest()
+    key = f"{rule_id}\0{address}\0{namespace}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(key).hexdigest()
 
 
 def _physical_location(location: Location) -> dict[str, Any]:
@@ -244,4 +246,4 @@ def render_sarif(run: RunResult) -> str:
             }
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"

@@ -51,7 +51,7 @@ def _principal_block(result: PrincipalResult, now: datetime) -> list[str]:
     if principal.arn and principal.arn != principal.address:
         heading += f"  [{terminal_safe(principal.arn)}]"
     where = _where(principal.location)
-    change = f"  ({principal.change})" if principal.change else ""
+    change = f"  ({terminal_safe(principal.change)})" if principal.change else ""
     lines = [heading + (f"  {where}" if where else "") + change]
     if result.added:
         lines.append(f"  this change grants {_names(result.added)}: no usage history yet")

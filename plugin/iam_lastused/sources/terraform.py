@@ -41,33 +41,40 @@ from iam_lastused.sources.terraform_values import (
 CACHE_NAMESPACE = "terraform-parse"
 _CACHE_FORMAT = "terraform-parse/2"
 
-_PRINCIPAL_KINDS = {
+# The resource types that make principals and grants, shared with the plan source.
+PRINCIPAL_KINDS = {
     "aws_iam_role": "role",
     "aws_iam_user": "user",
     "aws_iam_group": "group",
     "aws_iam_policy": "policy",
 }
-_KIND_TYPES = {kind: resource_type for resource_type, kind in _PRINCIPAL_KINDS.items()}
-_INLINE_POLICIES = {
+KIND_TYPES = {kind: resource_type for resource_type, kind in PRINCIPAL_KINDS.items()}
+INLINE_POLICIES = {
     "aws_iam_role_policy": "role",
     "aws_iam_user_policy": "user",
     "aws_iam_group_policy": "group",
 }
-_ATTACHMENTS = {
+ATTACHMENTS = {
     "aws_iam_role_policy_attachment": "role",
     "aws_iam_user_policy_attachment": "user",
     "aws_iam_group_policy_attachment": "group",
 }
 _RESOURCE_TYPES = {
-    *_PRINCIPAL_KINDS,
-    *_INLINE_POLICIES,
-    *_ATTACHMENTS,
+    *PRINCIPAL_KINDS,
+    *INLINE_POLICIES,
+    *ATTACHMENTS,
     "aws_iam_policy_attachment",
     "aws_iam_role_policy_attachments_exclusive",
     "aws_iam_user_group_membership",
     "aws_iam_group_membership",
 }
 _MODULE_META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
+# python-hcl2 takes seconds and hundreds of megabytes per megabyte of HCL: a bigger
+# file (generated, or hostile) is reported rather than read
+_MAX_FILE_BYTES = 4 * 1024 * 1024
+# module calls multiply (a calls b twice, b calls c twice, ...): past this many
+# instances, further calls are not followed
+_MAX_INSTANCES = 10_000
 
 Key = tuple["_Instance", str, str]
 
@@ -109,6 +116,14 @@ def _fewer_collections() -> Iterator[None]:
 # ---------------------------------------------------------------------------
 
 
+def _resolve(path: Path) -> Path | None:
+    """The real path, or None where there is none: symlinks loop, or the name has a NUL."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):  # RuntimeError: a symlink loop, before Python 3.13
+        return None
+
+
 def _is_terraform(name: str) -> bool:
     return name.endswith((".tf", ".tf.json"))
 
@@ -143,6 +158,9 @@ def _describe(exc: Exception) -> tuple[str, int | None]:
 
 def _load(path: Path) -> dict[str, Any]:
     """A file's parse, from the cache when its content has been parsed before."""
+    size = path.stat().st_size
+    if size > _MAX_FILE_BYTES:
+        return {"error": f"not read: {size:,} bytes is over the limit of {_MAX_FILE_BYTES:,}", "line": None}
     data = path.read_bytes()
     key = f"{_CACHE_FORMAT}:{hashlib.sha256(data).hexdigest()}"
     cached = cache.load(CACHE_NAMESPACE, key)
@@ -236,7 +254,7 @@ class _Scan:
     def local_calls(self, real: Path) -> list[Path]:
         module = self.modules[real]
         sources = (_local_source(block) for _, block in module.blocks("module"))
-        return [(real / source).resolve() for source in sources if source]
+        return [callee for source in sources if source and (callee := _resolve(real / source))]
 
     def read_var_files(self, var_files: Sequence[Path]) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -257,15 +275,19 @@ class _Scan:
     def read(self, instance: _Instance, value: str, file: str, line: int | None) -> Text | Unknown:
         """The text of a file named in file()/templatefile(), relative to the module."""
         path = Path(value) if Path(value).is_absolute() else instance.module.real / value
-        real = path.resolve()
+        real = _resolve(path) or path
         if real not in self.texts:
             try:
                 display = str(Path(instance.module.display) / real.relative_to(instance.module.real))
             except ValueError:
                 display = str(path)
             try:
+                if real.exists() and not real.is_file():  # a device or a FIFO would be read without end
+                    raise OSError(0, "not a regular file")
+                if real.exists() and real.stat().st_size > _MAX_FILE_BYTES:
+                    raise OSError(0, f"over the limit of {_MAX_FILE_BYTES:,} bytes")
                 self.texts[real] = text(real.read_text(encoding="utf-8"), file=display, line=1)
-            except (OSError, UnicodeDecodeError) as exc:
+            except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: a NUL in the name
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 self.error(InputError(f"cannot read {value}: {reason}", file, line))
                 self.texts[real] = Unknown(f"{value} cannot be read")
@@ -298,12 +320,18 @@ class _Scan:
         if local is None:
             self.note(f"{address}: {_source_kind(source)} source {source} not followed")
             return None
-        real = (caller.module.real / local).resolve()
+        real = _resolve(caller.module.real / local)
+        if real is None:
+            self.error(InputError(f"{address}: module source {local} is not a path", file, block["line"]))
+            return None
         if real in stack:
             self.note(f"{address}: module source {local} is a module cycle; not followed")
             return None
         if not real.is_dir():
             self.error(InputError(f"{address}: module source {local} not found", file, block["line"]))
+            return None
+        if len(self.instances) >= _MAX_INSTANCES:
+            self.error(InputError(f"over {_MAX_INSTANCES:,} module instances: further calls not followed"))
             return None
         module = self.module(real, os.path.normpath(os.path.join(caller.module.display, local)))
         scope = _Scope(caller, file)
@@ -484,7 +512,7 @@ class _Instance:
 
     def attribute(self, resource_type: str, name: str, attr: str) -> Any:
         key: Key = (self, resource_type, name)
-        kind = _PRINCIPAL_KINDS.get(resource_type)
+        kind = PRINCIPAL_KINDS.get(resource_type)
         if (attr == "name" and kind) or (attr == "id" and kind in ("role", "user", "group")):
             return tag(self.name(resource_type, name), key)
         return Unknown(f"{resource_type}.{name}.{attr} is known only after apply", key)
@@ -549,7 +577,7 @@ class _Grants:
         if isinstance(value, list):
             return [key for item in value for key in self.targets(instance, item, kind, where)]
         resource = getattr(value, "resource", None)
-        resource_type = _KIND_TYPES[kind]
+        resource_type = KIND_TYPES[kind]
         if resource is not None and resource[1] == resource_type:
             return [resource]
         if isinstance(value, str):
@@ -609,12 +637,12 @@ def _collect(
         if "managed_policy_arns" in attrs:
             arns_location = Location(file, lines["managed_policy_arns"])
             grants.add([key], grants.attached(value("managed_policy_arns"), arns_location, where))
-    elif resource_type in _INLINE_POLICIES:
-        kind = _INLINE_POLICIES[resource_type]
+    elif resource_type in INLINE_POLICIES:
+        kind = INLINE_POLICIES[resource_type]
         targets = grants.targets(instance, value(kind), kind, where)
         grants.add(targets, [_document_grant(value("policy"), location, grants.scan)])
-    elif resource_type in _ATTACHMENTS:
-        kind = _ATTACHMENTS[resource_type]
+    elif resource_type in ATTACHMENTS:
+        kind = ATTACHMENTS[resource_type]
         targets = grants.targets(instance, value(kind), kind, where)
         grants.add(targets, grants.attached(value("policy_arn"), location, where))
     elif resource_type == "aws_iam_policy_attachment":
@@ -654,7 +682,7 @@ def _principals(scan: _Scan) -> Iterator[Principal]:
         by_principal.setdefault(user, []).extend(grants.by_principal.get(group, []))
     for instance in scan.instances:
         for (resource_type, name), (file, block) in instance.resources.items():
-            kind = _PRINCIPAL_KINDS.get(resource_type)
+            kind = PRINCIPAL_KINDS.get(resource_type)
             if kind is None:
                 continue
             principal_name = instance.name(resource_type, name)

@@ -25,30 +25,19 @@ from pathlib import Path
 from typing import Any
 
 from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult, Statement
-from iam_lastused.sources.terraform import scan_terraform
+from iam_lastused.sources.terraform import (
+    ATTACHMENTS,
+    INLINE_POLICIES,
+    KIND_TYPES,
+    PRINCIPAL_KINDS,
+    scan_terraform,
+)
 from iam_lastused.sources.terraform_values import Unknown, policy_document
 
-_PRINCIPAL_KINDS = {
-    "aws_iam_role": "role",
-    "aws_iam_user": "user",
-    "aws_iam_group": "group",
-    "aws_iam_policy": "policy",
-}
-_KIND_TYPES = {kind: resource_type for resource_type, kind in _PRINCIPAL_KINDS.items()}
-_INLINE_POLICIES = {
-    "aws_iam_role_policy": "role",
-    "aws_iam_user_policy": "user",
-    "aws_iam_group_policy": "group",
-}
-_ATTACHMENTS = {
-    "aws_iam_role_policy_attachment": "role",
-    "aws_iam_user_policy_attachment": "user",
-    "aws_iam_group_policy_attachment": "group",
-}
 _GRANT_TYPES = {
-    *_PRINCIPAL_KINDS,
-    *_INLINE_POLICIES,
-    *_ATTACHMENTS,
+    *PRINCIPAL_KINDS,
+    *INLINE_POLICIES,
+    *ATTACHMENTS,
     "aws_iam_policy_attachment",
     "aws_iam_role_policy_attachments_exclusive",
     "aws_iam_user_group_membership",
@@ -88,7 +77,7 @@ def load_plan(path: Path) -> dict[str, Any]:
         raise PlanError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
         plan = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise PlanError(f"{path}: not a JSON plan or a binary plan file: {exc}") from None
     return check_plan(plan)
 
@@ -103,7 +92,7 @@ def _show_json(binary: str, path: Path) -> Any:
         raise PlanError(f"{binary} show -json {path} failed: {reason[-1] if reason else shown.returncode}")
     try:
         return json.loads(shown.stdout)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise PlanError(f"{binary} show -json {path} printed no JSON: {exc}") from None
 
 
@@ -113,15 +102,28 @@ def check_plan(plan: Any) -> dict[str, Any]:
         raise PlanError("not a Terraform plan: no format_version")
     if "planned_values" not in plan and "resource_changes" not in plan:
         raise PlanError("not a Terraform plan (a state?): no planned_values or resource_changes")
-    version = str(plan["format_version"])
-    if version.split(".")[0] != "1":
-        raise PlanError(f"unsupported plan format_version {version}: iam-lastused reads format 1.x")
+    version = plan["format_version"]
+    if not isinstance(version, str) or version.split(".")[0] != "1":
+        shown = version if isinstance(version, str) else f"of type {type(version).__name__}"
+        raise PlanError(f"unsupported plan format_version {shown:.40}: iam-lastused reads format 1.x")
+    if not isinstance(plan.get("resource_changes", []), list):
+        raise PlanError("not a Terraform plan: resource_changes is not a list")
     return plan
 
 
 # ---------------------------------------------------------------------------
 # The plan's resources
 # ---------------------------------------------------------------------------
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """An object of the plan, or an empty one where the plan has something else."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    """An array of the plan, or an empty one where the plan has something else."""
+    return value if isinstance(value, list) else []
 
 
 def _with_unknowns(value: Any, mask: Any) -> Any:
@@ -140,6 +142,13 @@ def _with_unknowns(value: Any, mask: Any) -> Any:
     return value
 
 
+def _after(value: Any, mask: Any) -> Any:
+    try:
+        return _with_unknowns(value, mask)
+    except RecursionError:  # an after_unknown nested deeper than the stack: not a plan Terraform wrote
+        return _AFTER_APPLY
+
+
 @dataclass
 class _Resource:
     address: str
@@ -153,35 +162,42 @@ class _Resource:
     config: dict[str, Any]
 
     def references(self, attr: str) -> list[str]:
-        expression = self.config.get(attr)
-        return expression.get("references", []) if isinstance(expression, dict) else []
+        references = _dict(self.config.get(attr)).get("references")
+        return [reference for reference in _list(references) if isinstance(reference, str)]
 
 
 def _change(actions: Any) -> str:
-    actions = tuple(actions) if isinstance(actions, list) else ()
+    items = _list(actions)
+    actions = tuple(items) if all(isinstance(action, str) for action in items) else ()
     return _CHANGES.get(actions, "-".join(actions))
 
 
 def _module_config(configuration: Any, module: str) -> dict[str, Any]:
-    config = configuration.get("root_module", {}) if isinstance(configuration, dict) else {}
+    config = _dict(_dict(configuration).get("root_module"))
     for name in re.findall(r"module\.([\w-]+)", _INSTANCE_KEY.sub("", module)):
-        config = config.get("module_calls", {}).get(name, {}).get("module", {})
+        config = _dict(_dict(_dict(config.get("module_calls")).get(name)).get("module"))
     return config
 
 
 def _resources(plan: dict[str, Any]) -> Iterator[_Resource]:
     configs: dict[str, dict[str, Any]] = {}
-    for change in plan.get("resource_changes") or []:
+    for change in _list(plan.get("resource_changes")):
         if not isinstance(change, dict) or change.get("mode") != "managed" or change.get("deposed"):
             continue
         resource_type, module = change.get("type"), change.get("module_address") or ""
+        if not isinstance(resource_type, str) or not isinstance(module, str):
+            continue
         if resource_type not in _GRANT_TYPES or not isinstance(change.get("address"), str):
             continue
         if module not in configs:
-            resources = _module_config(plan.get("configuration"), module).get("resources", [])
-            configs[module] = {item.get("address"): item.get("expressions", {}) for item in resources}
-        body = change.get("change") or {}
-        after = body.get("after")
+            resources = map(_dict, _list(_module_config(plan.get("configuration"), module).get("resources")))
+            configs[module] = {
+                item["address"]: _dict(item.get("expressions"))
+                for item in resources
+                if isinstance(item.get("address"), str)
+            }
+        body = _dict(change.get("change"))
+        before, after = body.get("before"), body.get("after")
         name = change.get("name", "")
         yield _Resource(
             address=change["address"],
@@ -190,22 +206,22 @@ def _resources(plan: dict[str, Any]) -> Iterator[_Resource]:
             type=resource_type,
             index=change.get("index"),
             change=_change(body.get("actions")),
-            before=body.get("before"),
-            after=None if after is None else _with_unknowns(after, body.get("after_unknown")),
+            before=None if before is None else _dict(before),
+            after=None if after is None else _after(after, body.get("after_unknown")),
             config=configs[module].get(f"{resource_type}.{name}", {}),
         )
 
 
 def _prior_arns(plan: dict[str, Any]) -> dict[str, str]:
     arns: dict[str, str] = {}
-    modules = [((plan.get("prior_state") or {}).get("values") or {}).get("root_module") or {}]
+    modules = [_dict(_dict(_dict(plan.get("prior_state")).get("values")).get("root_module"))]
     while modules:
         module = modules.pop()
-        modules.extend(module.get("child_modules") or [])
-        for resource in module.get("resources") or []:
-            arn = (resource.get("values") or {}).get("arn")
-            if resource.get("mode") == "managed" and isinstance(arn, str):
-                arns[resource.get("address")] = arn
+        modules.extend(_dict(child) for child in _list(module.get("child_modules")))
+        for resource in map(_dict, _list(module.get("resources"))):
+            arn, address = _dict(resource.get("values")).get("arn"), resource.get("address")
+            if resource.get("mode") == "managed" and isinstance(arn, str) and isinstance(address, str):
+                arns[address] = arn
     return arns
 
 
@@ -241,7 +257,7 @@ class _Side:
     def __post_init__(self) -> None:
         for resource in self.resources:
             values = self.values(resource)
-            if resource.type not in _PRINCIPAL_KINDS or not isinstance(values, dict):
+            if resource.type not in PRINCIPAL_KINDS or not isinstance(values, dict):
                 continue
             self.principals[resource.address] = resource
             self.by_base.setdefault(resource.base, []).append(resource)
@@ -258,8 +274,13 @@ class _Side:
         memberships: list[tuple[str, str]] = []
         for resource in self.resources:
             values = self.values(resource)
-            if isinstance(values, dict):
+            if not isinstance(values, dict):
+                continue
+            try:
                 memberships.extend(self._collect(resource, values))
+            except RecursionError:  # values nested deeper than the stack: not a plan Terraform wrote
+                error = InputError(f"{resource.address}: nested too deeply to read", self.found.file)
+                self.found.errors[error] = None
         own = {address: list(grants) for address, grants in self.grants.items()}
         for user, group in memberships:
             self.add(user, own.get(group, []), self.sources.get(group, []))
@@ -279,13 +300,13 @@ class _Side:
             self.add(address, [self.document(resource, values.get("policy"))], [address])
         elif resource.type == "aws_iam_role":
             self._role(resource, values)
-        elif resource.type in _INLINE_POLICIES:
-            kind = _INLINE_POLICIES[resource.type]
+        elif resource.type in INLINE_POLICIES:
+            kind = INLINE_POLICIES[resource.type]
             grant = self.document(resource, values.get("policy"))
             for target in targets(kind, kind):
                 self.add(target, [grant], [address])
-        elif resource.type in _ATTACHMENTS:
-            kind = _ATTACHMENTS[resource.type]
+        elif resource.type in ATTACHMENTS:
+            kind = ATTACHMENTS[resource.type]
             grants, sources = self.attached(resource, "policy_arn", values.get("policy_arn"))
             for target in targets(kind, kind):
                 self.add(target, grants, [address, *sources])
@@ -365,11 +386,11 @@ class _Side:
             found = [self.targets(resource, attr, item, kind) for item in value]
             return list(dict.fromkeys(target for targets in found for target in targets))
         if isinstance(value, str):
-            matches = self.by_name.get((_KIND_TYPES[kind], value), [])
+            matches = self.by_name.get((KIND_TYPES[kind], value), [])
             if not matches:
                 self.found.notes[f"{resource.address}: {kind} {value} is not in the plan"] = None
             return matches
-        matches = self.referenced(resource, attr, _KIND_TYPES[kind])
+        matches = self.referenced(resource, attr, KIND_TYPES[kind])
         if not matches:
             self.found.notes[f"{resource.address}: the {kind} is known only after apply"] = None
         return matches
@@ -467,7 +488,7 @@ def read_plan(plan: dict[str, Any], file: str, config_dir: Path | None = None) -
     hcl = _hcl_principals(config_dir)
     principals = []
     for resource in read.resources:
-        if resource.type not in _PRINCIPAL_KINDS:
+        if resource.type not in PRINCIPAL_KINDS:
             continue
         locator = _Locator(hcl.get(_INSTANCE_KEY.sub("[*]", resource.address)))
         principals.append(_principal(resource, read, prior_arns, locator))
@@ -487,7 +508,7 @@ def _principal(resource: _Resource, read: _Plan, prior_arns: dict[str, str], loc
     return Principal(
         address=resource.address,
         source="terraform-plan",
-        kind=_PRINCIPAL_KINDS[resource.type],  # type: ignore[arg-type]
+        kind=PRINCIPAL_KINDS[resource.type],  # type: ignore[arg-type]
         location=locator.principal.location if locator.principal else Location(read.found.file, None),
         arn=arn if isinstance(arn, str) else None,
         name=name if isinstance(name, str) else None,
@@ -510,7 +531,7 @@ def note_headers(plan: dict[str, Any]) -> dict[str, str]:
     changing = {resource.address for resource in read.resources if resource.change != "no-op"}
     headers: dict[str, str] = {}
     for resource in read.resources:
-        if resource.type not in _PRINCIPAL_KINDS:
+        if resource.type not in PRINCIPAL_KINDS:
             continue
         address = resource.address
         sources = {*read.before.sources.get(address, ()), *read.after.sources.get(address, ())}

@@ -457,7 +457,10 @@ class _TemplateScope:
 
 
 def evaluate(expr: Expr, scope: Scope) -> Any:
-    return _EVALUATORS[expr[0]](expr, scope)
+    try:
+        return _EVALUATORS[expr[0]](expr, scope)
+    except RecursionError:  # a chain of references or a nesting deeper than the stack
+        return Unknown("nested too deeply to evaluate")
 
 
 def _first_unknown(values: Iterable[Any]) -> Unknown | None:
@@ -645,6 +648,8 @@ def _eval_unary(expr: Expr, scope: Scope) -> Any:
 
 
 def _templatefile(args: list[Any], scope: Scope, line: int | None) -> Any:
+    if isinstance(scope, _TemplateScope):  # as in Terraform, which would otherwise recurse without end
+        return Unknown("templatefile() cannot be called from a template")
     content = scope.read(args[0], line)
     if isinstance(content, Unknown):
         return content
@@ -754,6 +759,10 @@ def _json_document(value: str, location: Location, report: Callable[[InputError]
     file, first_line = getattr(value, "file", None), getattr(value, "line", None)
     try:
         document = json.loads(value)
+    except RecursionError:  # json.loads nests as deep as the text; the stack does not
+        where = Location(file, first_line) if file is not None and first_line is not None else location
+        report(InputError("invalid policy JSON: nested too deeply", where.file, where.line))
+        return PolicyDoc(known=False)
     except json.JSONDecodeError as exc:
         if not getattr(value, "holes", ()):
             if file is None or first_line is None:
