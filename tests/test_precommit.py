@@ -162,3 +162,23 @@ def test_hook_passes_a_change_that_touches_no_iam_file(
     assert "Passed" in run.output
     assert BROAD not in run.output and "no AWS credentials" not in run.output
     assert float(re.search(r"- duration: ([\d.]+)s", run.output)[1]) < 10  # type: ignore[index]
+
+
+def test_try_repo_runs_the_offline_hook_on_the_example(tmp_path: Path, hook_repo: Path) -> None:
+    """The issue's own check, as a user tries a hook before adopting it: `pre-commit
+    try-repo` (which installs the hook environment afresh) in a new repository."""
+    repo = tmp_path / "infra"
+    shutil.copytree(EXAMPLE, repo)
+    git(repo, "init", "--quiet")
+    commit_all(repo, "infrastructure")
+    env = {name: value for name, value in os.environ.items() if name not in AWS_VARIABLES}
+    env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), "iam-lastused-offline",
+         "--all-files", "--verbose"],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=900,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert BROAD in output
+    assert re.search(r"iam-lastused offline \(broad IAM grants\)\.+Passed", output), output
