@@ -42,6 +42,10 @@ def test_pyproject_tool_table(cli, project):
     ('fail-on = "sometimes"\n', "fail-on must be one of"),
     ("stale-days = [\n", "not valid TOML"),
     ('no-cache = "yes"\n', "no-cache must be true or false"),
+    ('stale-days = "abc"\n', "stale-days = 'abc' is not a valid value"),
+    ("stale-days = true\n", "stale-days must be a number"),
+    ("var-file = 3\n", "var-file must be a string or a list of strings"),
+    ('[[suppress]]\nprincipal = "x"\nservices = [1]\n', "each [[suppress]] needs"),
 ])
 def test_bad_config_is_one_line_error(cli, project, content, message):
     (project / ".iam-lastused.toml").write_text(content)

@@ -107,15 +107,23 @@ def load_access_data(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` whole or not at all."""
+    """Write `text` to `path` whole or not at all, with the permissions a new file gets."""
     directory = path.parent if str(path.parent) else Path(".")
     with tempfile.NamedTemporaryFile(
         "w", encoding="utf-8", dir=directory, prefix=f".{path.name}.", delete=False
     ) as tmp:
         try:
             tmp.write(text)
+            tmp.flush()
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp.name, 0o666 & ~umask)
         except BaseException:
             tmp.close()
             os.unlink(tmp.name)
             raise
-    os.replace(tmp.name, path)
+    try:
+        os.replace(tmp.name, path)
+    except BaseException:
+        os.unlink(tmp.name)
+        raise

@@ -41,7 +41,7 @@ from .resolve import (
     stack_resources,
     with_arns,
 )
-from .sources import scan_paths
+from .sources import TERRAFORM_SUFFIXES, scan_paths
 from .sources.cloudformation import resolve_from_stack, scan_template
 from .sources.terraform import scan_terraform
 from .sources.terraform_plan import PlanError, load_plan, note_headers, read_plan
@@ -231,7 +231,10 @@ class Run:
         return self._session
 
     def client(self, service: str) -> Any:
-        return aws.client(self.session, service)
+        try:
+            return aws.client(self.session, service)
+        except BotoCoreError as exc:  # NoRegionError, for CloudFormation
+            raise UsageError(f"cannot use AWS {service}: {exc} (give --region)") from None
 
     def fetch(self, arns: list[str]) -> dict[str, dict | ReportFailure]:
         """Reports from AWS; on Ctrl-C, what was complete (and `interrupted` is set)."""
@@ -474,8 +477,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     for error in found.errors:
         _warn(args, error.message)
     arns = [p.arn for p in found.principals if p.arn]
+    run = Run(args)
     try:
-        raw = Run(args).fetch(arns) if arns else {}
+        raw = run.fetch(arns) if arns else {}
     except reports.CredentialsMissing:
         raise UsageError("no AWS credentials found: set a profile or the standard AWS variables") from None
     saved = reports.only_reports(raw)
@@ -487,6 +491,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     _emit(args, json.dumps(saved, indent=2) + "\n")
     _warn(args, f"saved {len(saved)} of {len(arns)} reports to {args.output}")
+    if run.interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_OK if len(saved) == len(arns) and not found.errors else EXIT_USAGE
 
 
@@ -519,6 +525,8 @@ CHANGE_ACTIONS = {
 
 def cmd_cfn(args: argparse.Namespace) -> int:
     """A stack as deployed, or with a change set's template and changes applied."""
+    if args.access_data:
+        raise UsageError("cfn reads the stack from AWS; it cannot be used with --access-data")
     run = Run(args)
     client = run.client("cloudformation")
     stack = args.stack
@@ -574,9 +582,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     except PlanError as exc:
         raise UsageError(str(exc)) from None
     text = _read_text(args.plan_text)
+    if args.format == "plan" and text is None:
+        raise UsageError("--format plan needs terraform's plan text: give --plan-text FILE")
     result = analyse(run, read_plan(plan, str(args.plan), args.chdir))
     _emit(args, _with_suggestions(args, result, _render_plan(args, result, plan, text)))
-    return exit_code(result, args.fail_on)
+    return EXIT_INTERRUPTED if run.interrupted else exit_code(result, args.fail_on)
 
 
 def cmd_wrap(args: argparse.Namespace) -> int:
@@ -603,7 +613,6 @@ def cmd_wrap(args: argparse.Namespace) -> int:
 
 
 IAM_MARKERS = (b"aws_iam_", b"AWS::IAM::", b"AWS::Serverless::")
-TERRAFORM_SUFFIXES = (".tf", ".tf.json")
 
 
 def _mentions_iam(path: Path) -> bool:
@@ -620,12 +629,14 @@ def cmd_hook(args: argparse.Namespace) -> int:
     changed = [path for path in args.files if path.name.endswith(TERRAFORM_SUFFIXES) and _mentions_iam(path)]
     if not changed:
         return EXIT_OK
-    found = scan_terraform(sorted({path.parent for path in changed}), args.var_file)
+    found = scan_terraform(changed, args.var_file)  # files: their own module directories, not below
     run = Run(args)
     if not args.offline:
         found = replace(found, principals=tuple(run.resolve(found.principals)))
     result = analyse(run, found, usage=not args.offline)
     _emit(args, RENDERERS[args.format](result))
+    if run.interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_FINDINGS if result.errors or has_findings(result, args.fail_on) else EXIT_OK
 
 
@@ -656,6 +667,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--stale-days must be 0 or more")
     if args.format == "plan" and args.command not in PLAN_COMMANDS:
         parser.error("--format plan annotates a Terraform plan: use it with plan or wrap")
+    if args.max_services < 0:
+        parser.error("--max-services must be 0 or more")
+    if getattr(args, "suggest", None) == "text" and args.format not in ("text", "json", "plan"):
+        parser.error(f"--suggest adds to text or json output, not {args.format}: use --suggest=patch")
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
@@ -663,7 +678,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("iam-lastused: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: one line and exit 2, never a traceback or exit 1 ("findings")
+        print(f"iam-lastused: internal error: {type(exc).__name__}: {exc} (please report it)",
+              file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -60,7 +60,11 @@ def find_config(start: Path) -> Config:
 def _config(path: Path, table: dict[str, Any]) -> Config:
     suppress = table.get("suppress", [])
     if not isinstance(suppress, list) or not all(
-        isinstance(s, dict) and isinstance(s.get("principal"), str) and isinstance(s.get("services"), list)
+        isinstance(s, dict)
+        and isinstance(s.get("principal"), str)
+        and isinstance(s.get("services"), list)
+        and all(isinstance(service, str) for service in s["services"])
+        and isinstance(s.get("reason", ""), str)
         for s in suppress
     ):
         raise ConfigError(f"{path}: each [[suppress]] needs principal = \"ADDRESS\" and services = [...]")
@@ -102,10 +106,21 @@ def _convert(path: Path | None, key: str, action: argparse.Action, value: Any) -
         return value
     if isinstance(action, argparse._AppendAction):
         values = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, str) for v in values):
+            raise ConfigError(f"{path}: {key} must be a string or a list of strings")
         return [action.type(v) if action.type else v for v in values]
-    converted = action.type(value) if action.type and isinstance(value, str) else value
+    try:
+        converted = action.type(value) if action.type and isinstance(value, str) else value
+    except (TypeError, ValueError):
+        raise ConfigError(f"{path}: {key} = {value!r} is not a valid value") from None
+    if isinstance(converted, bool) and action.type in (int, float):
+        raise ConfigError(f"{path}: {key} must be a number, not true or false")
     if action.type is int and not isinstance(converted, int):
         raise ConfigError(f"{path}: {key} must be a whole number")
+    if action.type is float and not isinstance(converted, int | float):
+        raise ConfigError(f"{path}: {key} must be a number")
+    if action.type is Path and not isinstance(converted, Path):
+        raise ConfigError(f"{path}: {key} must be a path (a string)")
     if action.choices and converted not in action.choices:
         raise ConfigError(f"{path}: {key} must be one of {', '.join(map(str, action.choices))}")
     return converted

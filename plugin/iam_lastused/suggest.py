@@ -406,12 +406,20 @@ def suggest(
 
 
 def _matches(site: Site, statement: StatementSuggestion) -> bool:
+    """The statement as written here; in any order, since a plan's rendered policy
+    documents list actions sorted."""
     return (
         site.effect == "Allow"
         and not site.has_not_action
         and site.action is not None
-        and site.action.values == statement.actions
+        and sorted(site.action.values) == sorted(statement.actions)
     )
+
+
+def _aligned(site: Site, statement: StatementSuggestion) -> tuple[tuple[str, ...] | None, ...]:
+    """The statement's rewrites in the order its actions are written at `site`."""
+    by_action = dict(zip(statement.actions, statement.rewrites or (), strict=True))
+    return tuple(by_action[action] for action in site.action.values) if site.action else ()
 
 
 def _edit_file(
@@ -428,7 +436,7 @@ def _edit_file(
         else:
             found[index] = site
     own = {
-        index: action_edits(site.action, statements[index].rewrites or ())  # type: ignore[arg-type]
+        index: action_edits(site.action, _aligned(site, statements[index]))  # type: ignore[arg-type]
         for index, site in found.items()
         if not _deletes(statements[index])
     }

@@ -9,9 +9,8 @@ from pathlib import Path
 
 from ..model import SourceResult
 from .cloudformation import is_template, scan_template
-from .terraform import scan_terraform
+from .terraform import TERRAFORM_SUFFIXES, scan_terraform
 
-TERRAFORM_SUFFIXES = (".tf", ".tf.json")
 SKIPPED_DIRECTORIES = frozenset({".terraform", ".git", "node_modules", ".aws-sam", "cdk.out"})
 
 

@@ -124,8 +124,11 @@ def _resolve(path: Path) -> Path | None:
         return None
 
 
+TERRAFORM_SUFFIXES = (".tf", ".tf.json")
+
+
 def _is_terraform(name: str) -> bool:
-    return name.endswith((".tf", ".tf.json"))
+    return name.endswith(TERRAFORM_SUFFIXES)
 
 
 def _keep_block(kind: str, labels: list[str]) -> bool:

@@ -1,0 +1,53 @@
+"""Edges a user hits: misused options, --output, the hook's scope, plan patches."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+ACCESS = str(ROOT / "examples" / "access-data.json")
+
+
+def test_suggest_text_with_a_machine_format_is_a_usage_error(cli, capsys):
+    with pytest.raises(SystemExit) as stop:  # argparse's usage error
+        cli("scan", str(ROOT / "examples"), "--access-data", ACCESS, "--format", "sarif", "--suggest")
+    assert stop.value.code == 2
+    captured = capsys.readouterr()
+    assert "--suggest=patch" in captured.err and captured.out == ""
+
+
+def test_output_is_written_with_normal_permissions_and_no_leftovers(cli, tmp_path):
+    out = tmp_path / "report.txt"
+    assert cli("scan", str(ROOT / "examples"), "--access-data", ACCESS, "--output", str(out)).code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+    directory = tmp_path / "taken"
+    directory.mkdir()
+    run = cli("scan", str(ROOT / "examples"), "--access-data", ACCESS, "--output", str(directory))
+    assert run.code == 2 and "cannot write" in run.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.txt", "taken"]
+
+
+def test_hook_reads_the_changed_files_module_not_the_directories_below(cli, tmp_path, monkeypatch):
+    shutil.copytree(ROOT / "examples" / "terraform", tmp_path / "live")
+    shutil.copytree(ROOT / "examples" / "terraform", tmp_path / "live" / "nested-copy")
+    monkeypatch.chdir(tmp_path)
+    run = cli("hook", "--offline", "live/main.tf", "--format", "json")
+    addresses = [p["address"] for p in run.json["principals"]]
+    assert "aws_iam_role.ci_deployer" in addresses
+    assert all(not (p["file"] or "").startswith("live/nested-copy") for p in run.json["principals"])
+
+
+def test_plan_patch_edits_policy_documents_whose_actions_the_plan_sorted(cli, tmp_path, monkeypatch):
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    run = cli("plan", "examples/plan/plan.json", "--access-data", "examples/access-data.json",
+              "--chdir", "examples/terraform", "--suggest=patch")
+    assert "+++ b/examples/terraform/main.tf" in run.out
+    assert '-    actions   = ["s3:GetObject", "s3:PutObject", "cloudformation:*"]' in run.out
