@@ -30,73 +30,68 @@ UNRESOLVED = "IAMLU003"
 STATIC = {"wildcard-action": "IAMLU004", "service-wildcard": "IAMLU005", "many-services": "IAMLU006"}
 
 
-def _static_rule(rule_id: str, name: str, short: str, full: str) -> dict[str, Any]:
+_LEAST_PRIVILEGE = ("security", "iam", "least-privilege")
+_BROAD_HELP = (
+    "Grant only the actions and resources the principal needs; the unused-service "
+    "findings, where usage data is available, say which."
+)
+
+
+def _rule(
+    rule_id: str, name: str, short: str, full: str, help_text: str, level: str, tags: tuple[str, ...]
+) -> dict[str, Any]:
     return {
         "id": rule_id,
         "name": name,
         "shortDescription": {"text": short},
         "fullDescription": {"text": full},
-        "help": {"text": "Grant only the actions and resources the principal needs; the unused-service "
-                 "findings, where usage data is available, say which."},
-        "defaultConfiguration": {"level": "warning"},
-        "properties": {"tags": ["security", "iam", "least-privilege"]},
+        "help": {"text": help_text},
+        "defaultConfiguration": {"level": level},
+        "properties": {"tags": list(tags)},
     }
 
+
 _RULES: tuple[dict[str, Any], ...] = (
-    {
-        "id": UNUSED,
-        "name": "unused-service",
-        "shortDescription": {"text": "Granted AWS service never used"},
-        "fullDescription": {
-            "text": "The principal is granted an AWS service that IAM's service last accessed data "
-            "shows it has not used in the tracking period (up to 365 days)."
-        },
-        "help": {
-            "text": "Remove the service's actions from the statements that grant them, unless the "
-            "principal needs them for something rare (such as disaster recovery). IAM's data covers "
-            "identity policies only and new activity appears within about four hours."
-        },
-        "defaultConfiguration": {"level": "warning"},
-        "properties": {"tags": ["security", "iam", "least-privilege"]},
-    },
-    {
-        "id": STALE,
-        "name": "stale-service",
-        "shortDescription": {"text": "Granted AWS service not used recently"},
-        "fullDescription": {
-            "text": "The principal is granted an AWS service it last used longer ago than the stale "
-            "threshold (--stale-days)."
-        },
-        "help": {
-            "text": "Check whether the principal still needs the service; if not, remove its actions "
-            "from the statements that grant them."
-        },
-        "defaultConfiguration": {"level": "note"},
-        "properties": {"tags": ["security", "iam", "least-privilege"]},
-    },
-    {
-        "id": UNRESOLVED,
-        "name": "unresolved-principal",
-        "shortDescription": {"text": "Principal could not be analysed"},
-        "fullDescription": {
-            "text": "No last-accessed report could be had for the principal: its ARN is only known "
-            "at apply time (such as with name_prefix), or the report could not be fetched."
-        },
-        "help": {
-            "text": "Give the principal a name known before apply, or check the AWS permissions "
-            "the tool needs (see the README); the message says which applies."
-        },
-        "defaultConfiguration": {"level": "note"},
-        "properties": {"tags": ["iam"]},
-    },
-    _static_rule(
+    _rule(
+        UNUSED, "unused-service", "Granted AWS service never used",
+        "The principal is granted an AWS service that IAM's service last accessed data "
+        "shows it has not used in the tracking period (up to 365 days).",
+        "Remove the service's actions from the statements that grant them, unless the "
+        "principal needs them for something rare (such as disaster recovery). IAM's data covers "
+        "identity policies only and new activity appears within about four hours.",
+        "warning", _LEAST_PRIVILEGE,
+    ),
+    _rule(
+        STALE, "stale-service", "Granted AWS service not used recently",
+        "The principal is granted an AWS service it last used longer ago than the stale "
+        "threshold (--stale-days).",
+        "Check whether the principal still needs the service; if not, remove its actions "
+        "from the statements that grant them.",
+        "note", _LEAST_PRIVILEGE,
+    ),
+    _rule(
+        UNRESOLVED, "unresolved-principal", "Principal could not be analysed",
+        "No last-accessed report could be had for the principal: its ARN is only known "
+        "at apply time (such as with name_prefix), or the report could not be fetched.",
+        "Give the principal a name known before apply, or check the AWS permissions "
+        "the tool needs (see the README); the message says which applies.",
+        "note", ("iam",),
+    ),
+    _rule(
         STATIC["wildcard-action"], "wildcard-action", "Statement grants every action",
         'An Allow statement grants Action "*" (or all but a NotAction list) on Resource "*".',
+        _BROAD_HELP, "warning", _LEAST_PRIVILEGE,
     ),
-    _static_rule(STATIC["service-wildcard"], "service-wildcard", "Statement grants every action of a service",
-                 'An Allow statement grants "service:*" on Resource "*".'),
-    _static_rule(STATIC["many-services"], "many-services", "Principal granted many services",
-                 "The principal is granted more services than --max-services."),
+    _rule(
+        STATIC["service-wildcard"], "service-wildcard", "Statement grants every action of a service",
+        'An Allow statement grants "service:*" on Resource "*".',
+        _BROAD_HELP, "warning", _LEAST_PRIVILEGE,
+    ),
+    _rule(
+        STATIC["many-services"], "many-services", "Principal granted many services",
+        "The principal is granted more services than --max-services.",
+        _BROAD_HELP, "warning", _LEAST_PRIVILEGE,
+    ),
 )
 _RULE_INDEX = {rule["id"]: index for index, rule in enumerate(_RULES)}
 _LEVELS = {rule["id"]: rule["defaultConfiguration"]["level"] for rule in _RULES}
