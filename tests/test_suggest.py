@@ -14,6 +14,7 @@ import pytest
 from iam_lastused import catalog
 from iam_lastused.access_data import load_access_data, report_from_response
 from iam_lastused.analysis import analyze
+from iam_lastused.managed_policies import documents_from_access_data, with_documents
 from iam_lastused.model import RunResult
 from iam_lastused.resolve import Account, with_arns
 from iam_lastused.sources import scan_paths
@@ -73,8 +74,10 @@ def write_access_data(path: Path, reports: dict[str, dict]) -> Path:
 def scan(tree: Path, access_data: Path) -> RunResult:
     """What `iam-lastused scan TREE --access-data FILE` analyses, as a RunResult."""
     found = scan_paths([tree])
+    data = load_access_data(access_data)
     principals = with_arns(found.principals, Account("aws", ACCOUNT), "")
-    outcomes = {arn: report_from_response(arn, raw) for arn, raw in load_access_data(access_data).items()}
+    principals = with_documents(principals, documents_from_access_data(data))
+    outcomes = {arn: report_from_response(arn, raw) for arn, raw in data.items() if "JobStatus" in raw}
     return RunResult(90, NOW, analyze(principals, outcomes, NOW, 90), found.errors, found.notes)
 
 
@@ -319,13 +322,149 @@ def test_principal_not_analysed_is_never_edited(tmp_path: Path) -> None:
     assert all("was not analysed (no-data)" in s.notes[0] for s in suggestions.statements)
 
 
-def test_last_statement_of_a_policy_is_not_deleted(tmp_path: Path) -> None:
-    tree = tree_of(tmp_path, "file-json")
-    data = write_access_data(tmp_path / "data.json", {role_arn("file-app"): report(
-        {"glue": None, "ecr": None, "kms": None})})
+def test_last_statement_of_a_shared_policy_is_not_deleted(tmp_path: Path) -> None:
+    """A managed policy defined in the code, attached to two roles: removing it would take
+    its attachments too, so the note says so and nothing is edited."""
+    tree = tree_of(tmp_path, "shared-policy")
+    main = tree / "main.tf"
+    text = main.read_text(encoding="utf-8")
+    main.write_text(text.replace(text[text.index("      {\n        Effect    = \"Allow\"\n        NotAction"):
+                                      text.index("    ]\n  })")], ""), encoding="utf-8")
+    quiet = report({"s3": None, "sns": None})
+    data = write_access_data(tmp_path / "data.json", {
+        role_arn("shared-reader"): quiet, role_arn("shared-auditor"): quiet,
+        f"arn:aws:iam::{ACCOUNT}:policy/shared": quiet,
+    })
     suggestions = suggest(scan(tree, data), "service")
-    assert {s.verdict for s in suggestions.statements} == {"unused"} and not suggestions.files
-    assert all("remove the policy" in s.notes[-1] for s in suggestions.statements)
+    [statement] = suggestions.statements
+    assert statement.verdict == "unused" and not suggestions.files and not suggestions.policies
+    assert "remove the policy" in statement.notes[-1]
+
+
+NOTHING_USED = {namespace: None for namespace in ACTIVITY}
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_a_policy_with_nothing_used_is_removed_whole(tmp_path: Path, form: str) -> None:
+    """Every Allow statement unused: the inline policy goes whole (a policy that also has a
+    Deny statement keeps it), the patch applies, and the tree still parses."""
+    tree = tree_of(tmp_path, form)
+    data = write_access_data(tmp_path / "data.json", {role_arn(name): report(NOTHING_USED) for name in ROLES})
+    suggestions = suggest(scan(tree, data), "service")
+    has_deny = "Deny" in "".join(p.read_text(encoding="utf-8") for p in tree.iterdir() if p.is_file())
+    assert [p.removed for p in suggestions.policies] == ([] if has_deny else [True])
+    assert all(s.policy is not None for s in suggestions.statements) != has_deny
+    apply_patch(tree, render_patch(suggestions, tree))
+    after = scan(tree, data)
+    assert after.errors == () and allow_actions(after) == set()
+    assert all(not p.findings() for p in after.principals)
+    assert (after.principals[0].principal.grants == ()) != has_deny
+
+
+def test_removing_a_cloudformation_policy_entry_keeps_the_others(tmp_path: Path) -> None:
+    tree = tree_of(tmp_path, "cloudformation-yaml")
+    template = tree / "template.yaml"
+    text = template.read_text(encoding="utf-8")
+    second = (
+        "        - PolicyName: queue\n          PolicyDocument:\n            Statement:\n"
+        "              - Effect: Allow\n                Action: sqs:SendMessage\n"
+        "                Resource: \"*\"\n"
+    )
+    template.write_text(text.replace("        - PolicyName: app\n", second + "        - PolicyName: app\n"),
+                        encoding="utf-8")
+    nothing = write_access_data(tmp_path / "nothing.json", {role_arn("cfn-yaml-app"): report(NOTHING_USED)})
+    suggestions = suggest(scan(tree, nothing), "service")
+    assert sorted(p.location.line for p in suggestions.policies if p.removed) == [14, 20]
+    queue_unused = report({**ACTIVITY, "sqs": None})
+    data = write_access_data(tmp_path / "data.json", {role_arn("cfn-yaml-app"): queue_unused})
+    suggestions = suggest(scan(tree, data), "service")
+    [policy] = suggestions.policies
+    assert (policy.location.line, policy.removable_services, policy.removed) == (14, ("sqs",), True)
+    apply_patch(tree, render_patch(suggestions, tree))
+    assert "Policies:" in template.read_text(encoding="utf-8")
+    assert all(not p.findings() for p in scan(tree, data).principals)
+
+
+def test_an_inline_policy_block_goes_and_a_role_keeps_its_empty_block(tmp_path: Path) -> None:
+    """The AWS provider leaves deployed inline policies alone when a role has no
+    `inline_policy` block, so a role's last one becomes `inline_policy {}`."""
+    tree = tree_of(tmp_path, "inline-policy-block")
+    data = write_access_data(tmp_path / "data.json", {
+        role_arn("inline-one"): report({"sqs": None}),
+        role_arn("inline-two"): report({"sqs": USED, "sns": None}),
+    })
+    suggestions = suggest(scan(tree, data), "service")
+    assert sorted((p.principals, p.location.line, p.removed) for p in suggestions.policies) == [
+        (("aws_iam_role.one",), 5, True), (("aws_iam_role.two",), 26, True),
+    ]
+    apply_patch(tree, render_patch(suggestions, tree))
+    text = (tree / "main.tf").read_text(encoding="utf-8")
+    assert text.count("inline_policy {}") == 1 and text.count('name = "topic"') == 0
+    assert text.count('name = "queue"') == 1
+    after = scan(tree, data)
+    assert allow_actions(after) == {("sqs:SendMessage",)}
+    assert all(not p.findings() for p in after.principals)
+
+
+SQS_READ_ONLY = "arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess"
+LOGS_READ_ONLY = "arn:aws:iam::aws:policy/CloudWatchLogsReadOnlyAccess"
+
+
+def policy_version(*statements: dict) -> dict:
+    """What `aws iam get-policy-version` prints for an AWS managed policy."""
+    document = {"Version": "2012-10-17", "Statement": list(statements)}
+    return {"PolicyVersion": {"Document": document, "VersionId": "v1", "IsDefaultVersion": True}}
+
+
+def managed_data(tmp_path: Path, activity: dict[str, datetime | None], with_documents: bool = True) -> Path:
+    entries = {role_arn("managed-app"): report(activity)}
+    if with_documents:
+        entries[SQS_READ_ONLY] = policy_version(
+            {"Effect": "Allow", "Action": ["sqs:GetQueueAttributes", "sqs:ListQueues"], "Resource": "*"})
+        entries[LOGS_READ_ONLY] = policy_version(
+            {"Effect": "Allow", "Action": ["logs:Describe*", "logs:Get*"], "Resource": "*"},
+            {"Effect": "Allow", "Action": ["cloudwatch:GetMetricData"], "Resource": "*"})
+    return write_access_data(tmp_path / "data.json", entries)
+
+
+def test_an_aws_managed_policy_nothing_uses_is_detached(tmp_path: Path) -> None:
+    tree = tree_of(tmp_path, "aws-managed")
+    data = managed_data(tmp_path, {"sqs": None, "logs": USED, "cloudwatch": USED, "ec2": None})
+    run = scan(tree, data)
+    services = {s.namespace: s for s in run.principals[0].services}
+    assert services["sqs"].state == "unused" and services["sqs"].granted_by[0].line == 6
+    assert services["ec2"].state == "not-granted"  # granted by neither policy: the report is older
+    suggestions = suggest(run, "service")
+    [policy] = suggestions.policies
+    assert (policy.policy_arn, policy.location.line, policy.removed) == (SQS_READ_ONLY, 6, True)
+    assert "remove this attachment" in render_suggestions(suggestions)
+    apply_patch(tree, render_patch(suggestions, tree))
+    assert "AmazonSQSReadOnlyAccess" not in (tree / "main.tf").read_text(encoding="utf-8")
+    assert all(not p.findings() for p in scan(tree, data).principals)
+
+
+def test_an_aws_managed_policy_partly_used_is_not_edited_and_the_note_says_what_to_keep(tmp_path):
+    tree = tree_of(tmp_path, "aws-managed")
+    data = managed_data(tmp_path, {"sqs": USED, "logs": USED, "cloudwatch": None})
+    suggestions = suggest(scan(tree, data), "service")
+    [policy] = suggestions.policies
+    assert (policy.policy_arn, policy.verdict, policy.removed) == (LOGS_READ_ONLY, "partly-unused", False)
+    assert policy.removable_services == ("cloudwatch",) and policy.kept_services == ("logs",)
+    assert "attach a policy of your own instead, granting only logs" in policy.notes[0]
+    assert not suggestions.files
+    policies = suggestions_json(suggestions)["policies"]
+    assert policies[0]["policy_arn"] == LOGS_READ_ONLY and policies[0]["edited"] is False
+
+
+def test_without_its_document_an_aws_managed_policy_keeps_the_report_services(tmp_path: Path) -> None:
+    tree = tree_of(tmp_path, "aws-managed")
+    data = managed_data(tmp_path, {"sqs": None, "ec2": None}, with_documents=False)
+    run = scan(tree, data)
+    services = {s.namespace: s for s in run.principals[0].services}
+    assert services["ec2"].state == "unused"
+    assert [location.line for location in services["ec2"].granted_by] == [6, 11]
+    suggestions = suggest(run, "service")
+    assert not suggestions.policies and not suggestions.files
 
 
 def test_action_list_that_is_not_literal_is_not_edited(tmp_path: Path, access_data: Path) -> None:
@@ -476,29 +615,28 @@ def test_action_level_drops_unused_explicit_actions(tmp_path: Path) -> None:
     assert allow_actions(scan(tree, data)) == {("logs:PutLogEvents", "logs:CreateLogStream")}
 
 
-def test_cli_suggest_patch_applies_and_clears_the_findings_it_targets(tmp_path, monkeypatch, capsys):
-    """Through the CLI on the example: the patch is for `git apply`, and what it removes
-    is no longer reported; findings behind an AWS managed policy (whose statements are
-    unknown offline) stand, as "How findings are decided" says."""
+@pytest.mark.parametrize("example", ["terraform", "cloudformation"])
+def test_the_examples_patch_applies_and_leaves_no_unused_service(tmp_path, monkeypatch, capsys, example):
+    """The issue's done-when, as a new user would try it: the example's patch passes
+    `git apply --check`, and once applied the scan finds nothing unused or stale (the
+    AWS managed policies' statements come from the access-data file)."""
     from iam_lastused.cli import main
 
     root = Path(__file__).parent.parent
     shutil.copytree(root / "examples", tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
     subprocess.run(["git", "init", "-q"], check=True)
-    scan = ["scan", "examples/terraform", "--access-data", "examples/access-data.json"]
+    scan = ["scan", f"examples/{example}", "--access-data", "examples/access-data.json"]
+    assert main([*scan, "--fail-on", "stale"]) == 1
+    capsys.readouterr()
     assert main([*scan, "--suggest=patch"]) == 0
     patch = capsys.readouterr().out
-    assert patch.startswith("--- a/examples/terraform/")
+    assert patch.startswith(f"--- a/examples/{example}/")
     subprocess.run(["git", "apply", "--check"], input=patch.encode(), check=True)
     subprocess.run(["git", "apply"], input=patch.encode(), check=True)
-    assert main([*scan, "--format", "json", "--suggest"]) == 0
+    assert main([*scan, "--format", "json", "--fail-on", "stale"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["errors"] == []
-    found = {p["address"]: p for p in report["principals"]}
-    assert found["module.orders.aws_iam_role.worker"]["unused_services"] == []
-    assert found["module.orders.aws_iam_policy.data_access"]["unused_services"] == []
-    deployer = found["aws_iam_role.ci_deployer"]
-    [lambda_service] = [s for s in deployer["services"] if s["namespace"] == "lambda"]
-    assert lambda_service["granted_by"] == [{"file": "examples/terraform/main.tf", "line": 63}]
-    assert "statements" in report["suggestions"]
+    analysed = [p for p in report["principals"] if p["status"] == "analyzed"]
+    assert len(analysed) == {"terraform": 3, "cloudformation": 4}[example]
+    assert all(p["unused_services"] == p["stale_services"] == [] for p in analysed)

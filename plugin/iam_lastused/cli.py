@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from . import __version__, aws, reports
+from . import __version__, aws, managed_policies, reports
 from .access_data import AccessDataError, load_access_data, report_from_response, write_atomically
 from .analysis import DEFAULT_MAX_SERVICES, analyze
 from .config import Config, ConfigError, apply_defaults, find_config
@@ -280,6 +280,21 @@ class Run:
             for arn, value in raw.items()
         }
 
+    def with_managed_policies(self, principals: Sequence[Principal]) -> tuple[Principal, ...]:
+        """The principals with the statements of the managed policies they are attached to
+        but the code does not define, from the access data or from IAM."""
+        arns = managed_policies.attached_policy_arns(principals)
+        if not arns:
+            return tuple(principals)
+        if self.access_data is not None:
+            documents = managed_policies.documents_from_access_data(self.access_data)
+        else:
+            fetched = managed_policies.fetch_documents(self.client("iam"), arns, not self.args.no_cache)
+            for note in fetched.notes:
+                _warn(self.args, note)
+            documents = fetched.found
+        return managed_policies.with_documents(principals, documents)
+
     def account(self) -> tuple[Account | None, str]:
         """The account that principals named in code live in, or why it is unknown."""
         args = self.args
@@ -347,6 +362,8 @@ def analyse(run: Run, found: SourceResult, usage: bool = True) -> RunResult:
         arns = [p.arn for p in found.principals if p.arn and not p.unresolved and p.deployed is not False]
         outcomes = run.outcomes(list(dict.fromkeys(arns)))
         _warn_failures(run.args, outcomes)
+        if any(isinstance(outcome, AccessReport) for outcome in outcomes.values()):
+            found = replace(found, principals=run.with_managed_policies(found.principals))
     now = datetime.now(timezone.utc)
     principals = analyze(found.principals, outcomes, now, run.args.stale_days, run.args.max_services)
     if not usage:

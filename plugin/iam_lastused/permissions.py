@@ -14,6 +14,7 @@ ALLOWED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "GetUser",
         "GetGroup",
         "GetPolicy",
+        "GetPolicyVersion",
     ),
     "sts": ("GetCallerIdentity", "AssumeRole"),
     "cloudformation": ("ListStackResources", "GetTemplate", "DescribeChangeSet"),

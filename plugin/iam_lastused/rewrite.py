@@ -7,6 +7,10 @@ file()/templatefile(), a CloudFormation JSON template) and CloudFormation YAML. 
 literal Action (a string or a list of strings, no interpolation, no intrinsic function)
 gets an `ActionValue`; anything else is left alone.
 
+`removals_at` finds the policies and attachments written at given lines, to remove them
+whole: inline policy and attachment resources, `inline_policy` blocks, and entries of
+CloudFormation `Policies` and `ManagedPolicyArns` lists.
+
 Edits replace list items in place and delete items together with one neighbouring
 separator, so the rest of the text (comments, layout, quoting) stays as it was.
 """
@@ -16,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from json.decoder import scanstring
 from typing import Any
 
@@ -87,6 +91,35 @@ def find_sites(path: str, text: str) -> list[Site]:
         return []
 
 
+# Terraform resources that are one policy or attachment of one principal.
+REMOVABLE_RESOURCES = frozenset({
+    "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy",
+    "aws_iam_role_policy_attachment", "aws_iam_user_policy_attachment", "aws_iam_group_policy_attachment",
+})
+# CloudFormation and SAM properties whose entries are one policy or attachment each.
+REMOVABLE_LISTS = frozenset({"Policies", "ManagedPolicyArns"})
+
+
+def removals_at(path: str, text: str, lines: set[int]) -> tuple[list[Edit], set[int]]:
+    """Edits that remove the policies and attachments written at `lines`, and the lines
+    where one was found (none when the file does not parse).
+
+    A Terraform role whose every `inline_policy` block goes keeps `inline_policy {}`, which
+    the AWS provider reads as "no inline policies" (with no block at all it would leave the
+    deployed ones in place). A CloudFormation list whose every entry goes, goes with its key."""
+    found: dict[int, list[Edit]] = {}
+    try:
+        if path.endswith(".tf"):
+            _hcl_removals(text, parses(text), lines, found)
+        elif text.lstrip().startswith(("{", "[")):
+            _json_removals(text, _json_node(text, _skip_space(text, 0)), lines, found)
+        else:
+            _yaml_removals(text, yaml.compose(text, Loader=yaml.SafeLoader), lines, found)
+    except Exception:  # as in find_sites: whatever the parser raises means "does not parse"
+        return [], set()
+    return [edit for edits in found.values() for edit in edits], set(found)
+
+
 # ---------------------------------------------------------------------------
 # Edits
 # ---------------------------------------------------------------------------
@@ -130,7 +163,8 @@ def removal_edits(text: str, items: Items, removed: set[int]) -> list[Edit]:
 
 def _line_removal(text: str, span: Span) -> Edit:
     """The whole lines of a block, and the blank line after it when the line before it is
-    blank or opens the enclosing block (so no doubled blank line is left)."""
+    blank or opens the enclosing block (so no doubled blank line is left), or the blank
+    lines before it when it is the last thing in the file."""
     start = text.rfind("\n", 0, span.start) + 1
     end = text.find("\n", span.end)
     end = len(text) if end < 0 else end + 1
@@ -138,6 +172,9 @@ def _line_removal(text: str, span: Span) -> Edit:
     blank_after = re.match(r"[ \t]*\r?\n", text[end:])
     if blank_after and (not previous or previous.endswith("{")):
         end += blank_after.end()
+    elif not previous and not text[end:].strip():  # the file's last block: no blank line left at the end
+        stripped = len(text[:start].rstrip())
+        start, end = (text.find("\n", stripped) + 1 if stripped else 0), len(text)
     return start, end, ""
 
 
@@ -209,6 +246,23 @@ def _hcl_sites(text: str) -> Iterator[Site]:
 
 def _block_type(node: Any) -> list[str]:
     return [_label(label) for label in node.labels] if isinstance(node, BlockRule) else []
+
+
+def _hcl_removals(text: str, tree: Any, lines: set[int], found: dict[int, list[Edit]]) -> None:
+    for node in _walk(tree):
+        if not isinstance(node, BlockRule):
+            continue
+        labels = _block_type(node)
+        if labels[:1] == ["resource"] and labels[1:2] and labels[1] in REMOVABLE_RESOURCES:
+            if node._meta.line in lines:
+                found[node._meta.line] = [_line_removal(text, _span(node))]
+        inline = [child for child in node.body.children if _block_type(child) == ["inline_policy"]]
+        going = [block for block in inline if block._meta.line in lines]
+        for block in going:
+            found[block._meta.line] = [_line_removal(text, _span(block))]
+        if going and len(going) == len(inline):
+            span = _span(going[0])
+            found[going[0]._meta.line] = [(span.start, span.end, "inline_policy {}")]
 
 
 def _block_sites(text: str, document: BlockRule) -> Iterator[Site]:
@@ -300,6 +354,7 @@ class _Node:
     end: int
     kind: str
     value: Any
+    key_start: int | None = None  # where its key starts, for a member of an object
 
 
 _DECODER = json.JSONDecoder()
@@ -328,11 +383,12 @@ def _json_node(text: str, position: int) -> _Node:
         if opener == "{":
             if text[cursor : cursor + 1] != '"':
                 raise ValueError(f"expected a key at {cursor}")
+            key_start = cursor
             key, cursor = scanstring(text, cursor + 1)
             cursor = _skip_space(text, cursor)
             if text[cursor : cursor + 1] != ":":
                 raise ValueError(f"expected : at {cursor}")
-            item = _json_node(text, _skip_space(text, cursor + 1))
+            item = replace(_json_node(text, _skip_space(text, cursor + 1)), key_start=key_start)
             members.append((key, item))
         else:
             item = _json_node(text, cursor)
@@ -353,6 +409,31 @@ def _json_sites(text: str, node: _Node) -> Iterator[Site]:
             yield from _json_statements(text, item)
         else:
             yield from _json_sites(text, item)
+
+
+def _json_removals(text: str, node: _Node, lines: set[int], found: dict[int, list[Edit]]) -> None:
+    if node.kind not in ("object", "array"):
+        return
+    members = node.value if node.kind == "object" else []
+    for index, (key, item) in enumerate(members):
+        if key not in REMOVABLE_LISTS or item.kind != "array":
+            continue
+        at = {text.count("\n", 0, element.start) + 1: position for position, element in enumerate(item.value)}
+        going = {line: position for line, position in at.items() if line in lines}
+        if not going:
+            continue
+        spans = tuple(Span(element.start, element.end) for element in item.value)
+        if len(going) < len(spans):
+            edits = removal_edits(text, Items(spans), set(going.values()))
+        elif len(members) > 1:
+            member_spans = tuple(Span(member.key_start or member.start, member.end) for _, member in members)
+            edits = removal_edits(text, Items(member_spans), {index})
+        else:
+            edits = [(spans[0].start, spans[-1].end, "")]
+        found.update({line: [] for line in going})
+        found[min(going)] = edits
+    for child in [item for _, item in members] if node.kind == "object" else node.value:
+        _json_removals(text, child, lines, found)
 
 
 def _json_statements(text: str, value: _Node) -> Iterator[Site]:
@@ -409,13 +490,51 @@ def _yaml_sites(text: str, node: Any) -> Iterator[Site]:
                 yield from _yaml_sites(text, value)
 
 
+def _yaml_removals(text: str, node: Any, lines: set[int], found: dict[int, list[Edit]]) -> None:
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            _yaml_removals(text, child, lines, found)
+    if not isinstance(node, yaml.MappingNode):
+        return
+    for key, value in node.value:
+        _yaml_removals(text, value, lines, found)
+        removable = isinstance(key, yaml.ScalarNode) and key.value in REMOVABLE_LISTS
+        if not removable or not isinstance(value, yaml.SequenceNode):
+            continue
+        going = {
+            item.start_mark.line + 1: position
+            for position, item in enumerate(value.value)
+            if item.start_mark.line + 1 in lines
+        }
+        if not going:
+            continue
+        spans = tuple(_yaml_item_span(text, value, element) for element in value.value)
+        if len(going) < len(spans):
+            edits = removal_edits(text, Items(spans), set(going.values()))
+        elif node.flow_style or len(node.value) == 1:
+            continue
+        else:
+            edits = [_line_removal(text, Span(key.start_mark.index, spans[-1].end))]
+        found.update({line: [] for line in going})
+        found[min(going)] = edits
+
+
 def _yaml_item_span(text: str, sequence: yaml.SequenceNode, node: Any) -> Span:
     """An item of a block sequence starts at its dash and ends where its content does."""
-    end = len(text[: node.end_mark.index].rstrip())
+    end = _content_end(node)
     if sequence.flow_style:
         return Span(node.start_mark.index, end)
     line_start = text.rfind("\n", 0, node.start_mark.index) + 1
     return Span(text.index("-", line_start, node.start_mark.index), end)
+
+
+def _content_end(node: Any) -> int:
+    """Where a node's own text ends: a block collection's end mark lies past any comments
+    and blank lines that follow it, so its end is that of its last value."""
+    if isinstance(node, yaml.ScalarNode) or node.flow_style or not node.value:
+        return node.end_mark.index
+    last = node.value[-1]
+    return _content_end(last[1] if isinstance(node, yaml.MappingNode) else last)
 
 
 def _yaml_statements(text: str, value: Any) -> Iterator[Site]:

@@ -29,9 +29,15 @@ The rules:
 - No removal is suggested, only a note, while a holder was created less than
   `min_age_days` ago (when its creation time is known): its report has not seen enough.
 - A statement is edited only where its Action is written literally at its file:line and
-  matches what was analysed. A statement whose every action is removable is deleted,
-  unless it is the last one of its policy: then the note says to remove the policy.
-  Every edited file must still parse, or it is left alone.
+  matches what was analysed. A statement whose every action is removable is deleted.
+- A policy whose every statement goes is removed whole, with its holders' attachment of it,
+  where it is one principal's own: an inline policy (`aws_iam_*_policy`, `inline_policy`,
+  an entry of CloudFormation `Policies`), or an attachment of a policy the code does not
+  define (an AWS managed policy, whose statements come from the access data or IAM). A
+  policy the code does not define loses nothing otherwise (it cannot be edited here): the
+  note says which services a policy of your own would keep. Any other policy with nothing
+  left keeps its last statement, and the note says to remove the policy.
+- Every edited file must still parse, or it is left alone.
 """
 
 from __future__ import annotations
@@ -49,8 +55,9 @@ from typing import Literal
 
 from . import catalog
 from .analysis import statement_services
-from .model import Location, PrincipalResult, RunResult, ServiceResult, Statement
-from .rewrite import Edit, Site, action_edits, apply_edits, find_sites, removal_edits
+from .model import Grant, Location, PrincipalResult, RunResult, ServiceResult, Statement
+from .render.escape import terminal_safe
+from .rewrite import Edit, Site, action_edits, apply_edits, find_sites, removal_edits, removals_at
 
 Verdict = Literal["all-used", "partly-unused", "unused", "unknown"]
 Level = Literal["service", "action"]
@@ -72,7 +79,8 @@ class StatementSuggestion:
     """The verdict on one statement. `rewrites` has, for each action as written, what
     replaces it (None: kept as is; (): dropped); `rewrites` None means no edit is
     suggested. `rewritten` is the statement as the patch leaves it ("" when the patch
-    deletes it, None when the patch does not touch it)."""
+    deletes it, None when the patch does not touch it). `policy` is set when the verdict on
+    the whole policy that holds the statement (a `PolicySuggestion`) covers it."""
 
     location: Location
     principals: tuple[str, ...]
@@ -85,6 +93,7 @@ class StatementSuggestion:
     rewrites: tuple[tuple[str, ...] | None, ...] | None = None
     notes: tuple[str, ...] = ()
     rewritten: str | None = None
+    policy: Location | None = None
 
     @property
     def suggested_actions(self) -> tuple[str, ...] | None:
@@ -99,6 +108,22 @@ class StatementSuggestion:
 
 
 @dataclass(frozen=True)
+class PolicySuggestion:
+    """The verdict on a policy as a whole, written at `location`: one whose every statement
+    goes (`unused`; `removed` when the patch removes it), or a policy the code attaches but
+    does not define (`policy_arn`) with something unused, which cannot be edited here."""
+
+    location: Location
+    principals: tuple[str, ...]
+    verdict: Verdict
+    policy_arn: str | None = None
+    removable_services: tuple[str, ...] = ()
+    kept_services: tuple[str, ...] = ()
+    removed: bool = False
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class FileChange:
     file: str
     before: str
@@ -110,6 +135,7 @@ class Suggestions:
     statements: tuple[StatementSuggestion, ...]
     files: tuple[FileChange, ...] = ()
     notes: tuple[str, ...] = ()
+    policies: tuple[PolicySuggestion, ...] = ()
 
 
 # ---------------------------------------------------------------------------
@@ -380,6 +406,56 @@ def _expand(pattern: str, namespace: str, fate: _Fate, notes: list[str]) -> tupl
 # ---------------------------------------------------------------------------
 
 
+def _key(statement: Statement) -> _Key:
+    return (statement.location, statement.actions, statement.not_actions)
+
+
+_GrantKey = tuple[Location, str | None, tuple[Statement, ...]]
+
+
+def judge_policies(
+    run: RunResult, judged: Mapping[_Key, StatementSuggestion]
+) -> list[tuple[PolicySuggestion, tuple[_Key, ...]]]:
+    """The verdict on each policy as a whole, where there is one to give, with the keys of
+    the statements it covers: a policy whose every statement goes and that is its holders'
+    own (no other policy or attachment shares its statements), and a policy the code does
+    not define that has something unused."""
+    grants: dict[_GrantKey, Grant] = {}
+    holders: dict[_GrantKey, dict[str, None]] = {}
+    held_in: dict[_Key, set[_GrantKey]] = {}
+    for result in run.principals:
+        for grant in result.principal.grants or ():
+            key = (grant.location, grant.policy_arn, grant.statements)
+            grants[key] = grant
+            holders.setdefault(key, {})[result.principal.address] = None
+            for statement in grant.statements:
+                held_in.setdefault(_key(statement), set()).add(key)
+    found = []
+    for key, grant in grants.items():
+        keys = tuple(_key(s) for s in grant.statements if s.effect == "Allow" and _key(s) in judged)
+        allows = [judged[k] for k in keys]
+        if not grant.known or not allows:
+            continue
+        whole = len(allows) == len(grant.statements) and all(_deletes(s) for s in allows)
+        removable = tuple(sorted({namespace for s in allows for namespace in s.removable_services}))
+        principals = tuple(sorted(holders[key]))
+        base = PolicySuggestion(grant.location, principals, "unused", grant.policy_arn, removable)
+        if grant.policy_arn is None:
+            if whole and all(held_in[k] == {key} for k in keys):
+                found.append((base, keys))
+        elif whole:
+            found.append((base, keys))
+        elif any(s.rewrites is not None for s in allows):
+            granted = {namespace for s in grant.statements for namespace in statement_services(s)}
+            kept = tuple(sorted(granted - set(removable)))
+            note = (
+                f"{grant.policy_arn} is not defined in the code, so it is not edited: to drop what is "
+                f"unused, attach a policy of your own instead, granting only {', '.join(kept)}"
+            )
+            found.append((replace(base, verdict="partly-unused", kept_services=kept, notes=(note,)), keys))
+    return sorted(found, key=lambda item: (item[0].location.file, item[0].location.line or 0))
+
+
 def suggest(
     run: RunResult,
     granularity: str,
@@ -388,21 +464,63 @@ def suggest(
 ) -> Suggestions:
     """The verdicts, and each source file with the suggested edits made (files are read
     from their paths as the run reports them, relative to the current directory)."""
+    keys = [_key(statement) for statement, _ in statement_holders(run)]
     judged = list(judge_statements(run, granularity, min_age_days, created))
-    files, notes = [], []
-    for file in sorted({s.location.file for s in judged if s.rewrites is not None}):
-        indices = [i for i, s in enumerate(judged) if s.location.file == file and s.rewrites is not None]
-        try:
-            before = Path(file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            notes.append(f"{file}: cannot read, so not edited: {exc}")
+    policies = judge_policies(run, dict(zip(keys, judged, strict=True)))
+    texts: dict[str, str] = {}
+    notes: list[str] = []
+
+    def read(file: str) -> str | None:
+        if file not in texts:
+            try:
+                texts[file] = Path(file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                notes.append(f"{file}: cannot read, so not edited: {exc}")
+                return None
+        return texts[file]
+
+    going: dict[str, set[int]] = {}
+    for policy, _ in policies:
+        if policy.verdict == "unused" and policy.location.line:
+            going.setdefault(policy.location.file, set()).add(policy.location.line)
+    unit_edits: dict[str, list[Edit]] = {}
+    removable: set[Location] = set()
+    for file, lines in going.items():
+        text = read(file)
+        if text is not None:
+            unit_edits[file], found = removals_at(file, text, lines)
+            removable.update(Location(file, line) for line in found)
+    kept: list[tuple[PolicySuggestion, tuple[_Key, ...]]] = []
+    for policy, statement_keys in policies:
+        if policy.location not in removable:
+            if policy.policy_arn is None:
+                continue  # an inline policy not removable whole: its statements' own notes say so
+            if policy.verdict == "unused":
+                policy = replace(policy, notes=(_NOT_ITS_OWN,))
+        kept.append((policy, statement_keys))
+    policies = kept
+    covered = {key: index for index, (_, statement_keys) in enumerate(policies) for key in statement_keys}
+    for index, key in enumerate(keys):
+        if key in covered:
+            judged[index] = replace(judged[index], policy=policies[covered[key]][0].location)
+
+    files: list[FileChange] = []
+    edited = {i for i, s in enumerate(judged) if s.rewrites is not None and s.policy is None}
+    for file in sorted({judged[i].location.file for i in edited} | set(unit_edits)):
+        indices = [i for i in sorted(edited) if judged[i].location.file == file]
+        text = read(file)
+        if text is None:
             continue
-        after, updated = _edit_file(file, before, [judged[i] for i in indices])
+        after, updated = _edit_file(file, text, [judged[i] for i in indices], unit_edits.get(file, []))
         for index, statement in zip(indices, updated, strict=True):
             judged[index] = statement
-        if after != before:
-            files.append(FileChange(file, before, after))
-    return Suggestions(tuple(judged), tuple(files), tuple(notes))
+        for index, (policy, statement_keys) in enumerate(policies):
+            if policy.location.file == file and policy.location in removable:
+                done = {"removed": True} if after != text else {"notes": (_NOT_PARSING,)}
+                policies[index] = (replace(policy, **done), statement_keys)
+        if after != text:
+            files.append(FileChange(file, text, after))
+    return Suggestions(tuple(judged), tuple(files), tuple(notes), tuple(p for p, _ in policies))
 
 
 def _matches(site: Site, statement: StatementSuggestion) -> bool:
@@ -423,9 +541,10 @@ def _aligned(site: Site, statement: StatementSuggestion) -> tuple[tuple[str, ...
 
 
 def _edit_file(
-    file: str, text: str, statements: list[StatementSuggestion]
+    file: str, text: str, statements: list[StatementSuggestion], unit_edits: Sequence[Edit] = ()
 ) -> tuple[str, list[StatementSuggestion]]:
-    """The file with every statement's edit made, and the statements with what was done."""
+    """The file with every statement's edit made and the policies of `unit_edits` removed,
+    and the statements with what was done. Nothing is edited when the result would not parse."""
     sites = find_sites(file, text)
     updated = list(statements)
     found: dict[int, Site] = {}
@@ -440,7 +559,7 @@ def _edit_file(
         for index, site in found.items()
         if not _deletes(statements[index])
     }
-    edits = [edit for site_edits in own.values() for edit in site_edits]
+    edits = [*unit_edits, *(edit for site_edits in own.values() for edit in site_edits)]
     deleted: list[int] = []
     for indices in _by_policy(found, statements).values():
         siblings = found[indices[0]].siblings
@@ -452,8 +571,13 @@ def _edit_file(
         deleted.extend(indices)
     if not edits:
         return text, updated
-    after = apply_edits(text, edits)
-    if len(find_sites(file, after)) != len(sites) - len(deleted):
+    within = sum(1 for site in sites if any(start <= site.span.start and site.span.end <= end
+                                            for start, end, _ in unit_edits))
+    try:
+        after = apply_edits(text, edits)
+    except ValueError:  # overlapping edits: a statement inside a policy being removed
+        after = None
+    if after is None or len(find_sites(file, after)) != len(sites) - len(deleted) - within:
         edited = {*own, *deleted}
         return text, [_note(s, _NOT_PARSING) if i in edited else s for i, s in enumerate(updated)]
     for index in deleted:
@@ -469,6 +593,10 @@ _LAST_STATEMENT = (
 _NOT_PARSING = "not edited: the edited file would not parse"
 _NOT_LITERAL = "not edited: the Action list is not written literally at this line"
 _NO_LINE = "not edited: the statement's line is not known"
+_NOT_ITS_OWN = (
+    "not edited: the attachment at this line is not a resource or list entry of its own; detach the "
+    "policy by hand"
+)
 
 
 def _deletes(statement: StatementSuggestion) -> bool:
@@ -502,16 +630,38 @@ def _snippet(text: str, site: Site, edits: Sequence[Edit]) -> str:
 
 
 def render_suggestions(suggestions: Suggestions) -> str:
-    """Each statement with something to remove: where, the verdict, and the statement rewritten."""
-    lines: list[str] = []
-    for statement in suggestions.statements:
-        if statement.verdict in ("partly-unused", "unused"):
-            lines.extend(_statement_text(statement))
+    """Each policy and statement with something to remove: where, the verdict, and the
+    edit; a statement a policy's verdict covers is shown under the policy alone. Every
+    line is made safe for a terminal: names and actions come from the code."""
+    entries = [(p.location, _policy_text(p)) for p in suggestions.policies]
+    entries.extend(
+        (s.location, _statement_text(s))
+        for s in suggestions.statements
+        if s.verdict in ("partly-unused", "unused") and s.policy is None
+    )
+    entries.sort(key=lambda entry: (entry[0].file, entry[0].line or 0))
+    lines = [line for _, text in entries for line in text]
     counts = {v: sum(1 for s in suggestions.statements if s.verdict == v) for v in _VERDICTS}
     summary = ", ".join(f"{counts[v]} {label}" for v, label in _VERDICTS.items())
     lines.append(f"{len(suggestions.statements)} Allow statements: {summary}")
+    removed = sum(1 for p in suggestions.policies if p.removed)
+    if removed:
+        lines.append(f"{removed} polic{'y' if removed == 1 else 'ies'} removed whole")
     lines.extend(f"note: {note}" for note in suggestions.notes)
-    return "\n".join(lines) + "\n"
+    return "\n".join("\t".join(map(terminal_safe, line.split("\t"))) for line in lines) + "\n"
+
+
+def _policy_text(policy: PolicySuggestion) -> list[str]:
+    where = f"{policy.location.file}:{policy.location.line or '?'}"
+    name = f" {policy.policy_arn}" if policy.policy_arn else ""
+    lines = [f"{where}  {policy.verdict} policy{name}  ({', '.join(policy.principals)})"]
+    if policy.removable_services:
+        lines.append(f"  remove services: {', '.join(policy.removable_services)}")
+    lines.extend(f"  note: {note}" for note in policy.notes)
+    if policy.removed:
+        what = "attachment" if policy.policy_arn else "policy"
+        lines.append(f"  suggested: remove this {what} (every statement is unused)")
+    return [*lines, ""]
 
 
 _VERDICTS = {
@@ -574,6 +724,20 @@ def _terminated(line: str) -> str:
 def suggestions_json(suggestions: Suggestions) -> dict[str, object]:
     """The suggestions for the JSON report."""
     return {
+        "policies": [
+            {
+                "file": p.location.file,
+                "line": p.location.line,
+                "principals": list(p.principals),
+                "verdict": p.verdict,
+                "policy_arn": p.policy_arn,
+                "removable_services": list(p.removable_services),
+                "kept_services": list(p.kept_services),
+                "edited": p.removed,
+                "notes": list(p.notes),
+            }
+            for p in suggestions.policies
+        ],
         "statements": [
             {
                 "file": s.location.file,
@@ -588,6 +752,7 @@ def suggestions_json(suggestions: Suggestions) -> dict[str, object]:
                          for k in s.kept],
                 "suggested_actions": None if s.suggested_actions is None else list(s.suggested_actions),
                 "edited": s.rewritten is not None,
+                "policy": None if s.policy is None else {"file": s.policy.file, "line": s.policy.line},
                 "notes": list(s.notes),
             }
             for s in suggestions.statements

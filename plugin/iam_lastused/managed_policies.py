@@ -1,0 +1,126 @@
+"""The statements of managed policies that the code attaches but does not define: AWS
+managed policies, or customer managed ones from elsewhere.
+
+Without them a principal's grants are incomplete, and analysis cannot tell which grant a
+service in its report comes from, so every service the report lists stays a finding.
+With them, each such attachment is judged like any other grant. The documents come from
+the access-data file (an entry holding what `aws iam get-policy-version` prints) or from
+IAM (`GetPolicy` for the default version, then `GetPolicyVersion`), cached like reports.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import unquote
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import cache
+from .model import Grant, Principal
+from .reports import ACCESS_DENIED_CODES, CACHE_TTL_SECONDS
+from .sources.terraform_values import _statements
+
+
+@dataclass(frozen=True)
+class Documents:
+    """The documents found, by policy ARN, and what to tell the user about the rest."""
+
+    found: dict[str, Any]
+    notes: tuple[str, ...] = ()
+
+
+def attached_policy_arns(principals: Iterable[Principal]) -> list[str]:
+    """The ARNs of the policies whose statements the principals' grants lack."""
+    arns = [
+        grant.policy_arn
+        for principal in principals
+        for grant in (*(principal.grants or ()), *(principal.grants_before or ()))
+        if grant.policy_arn and not grant.known and not grant.statements
+    ]
+    return list(dict.fromkeys(arns))
+
+
+def documents_from_access_data(data: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The policy documents an access-data file holds: the entries in the shape of
+    `aws iam get-policy-version` output (a `PolicyVersion` with a `Document`)."""
+    found = {}
+    for arn, entry in data.items():
+        version = entry.get("PolicyVersion")
+        if isinstance(version, Mapping) and "Document" in version:
+            document = _decoded(version["Document"])
+            if document is not None:
+                found[arn] = document
+    return found
+
+
+def _decoded(document: Any) -> Any:
+    """A document as IAM's API returns it (URL-encoded JSON text) or as the CLI prints it."""
+    if not isinstance(document, str):
+        return document
+    try:
+        return json.loads(unquote(document))
+    except ValueError:
+        return None
+
+
+def fetch_documents(client: Any, arns: Sequence[str], use_cache: bool = True) -> Documents:
+    """Each policy's default version from IAM. A policy IAM does not have, or a refusal,
+    leaves that policy's statements unknown, with a note (a refusal said once)."""
+    found: dict[str, Any] = {}
+    notes: list[str] = []
+    for arn in arns:
+        cached = cache.load("policies", arn, CACHE_TTL_SECONDS) if use_cache else None
+        if cached is not None:
+            found[arn] = cached
+            continue
+        try:
+            version = client.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            document = client.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") in ACCESS_DENIED_CODES:
+                operation = exc.operation_name
+                notes.append(
+                    f"AccessDenied: the caller lacks the permission iam:{operation}: the services of "
+                    "managed policies the code does not define stay findings"
+                )
+                break
+            code = error.get("Code", "error")
+            notes.append(f"{arn}: cannot read the policy ({code}): its services stay findings")
+            continue
+        except BotoCoreError as exc:
+            notes.append(f"cannot read managed policies from IAM: {exc}")
+            break
+        document = _decoded(document.get("Document"))
+        if document is None:
+            continue
+        found[arn] = document
+        if use_cache:
+            cache.store("policies", arn, document)
+    return Documents(found, tuple(notes))
+
+
+def with_documents(principals: Sequence[Principal], documents: Mapping[str, Any]) -> tuple[Principal, ...]:
+    """The principals, each attachment of a policy in `documents` given its statements,
+    located at the attachment (the only place the code names them)."""
+    if not documents:
+        return tuple(principals)
+
+    def filled(grants: tuple[Grant, ...] | None) -> tuple[Grant, ...] | None:
+        if grants is None:
+            return None
+        return tuple(_filled(grant, documents) for grant in grants)
+
+    return tuple(
+        replace(p, grants=filled(p.grants), grants_before=filled(p.grants_before)) for p in principals
+    )
+
+
+def _filled(grant: Grant, documents: Mapping[str, Any]) -> Grant:
+    if grant.known or grant.statements or grant.policy_arn not in documents:
+        return grant
+    document = _statements(documents[grant.policy_arn], lambda index, statement: grant.location)
+    return replace(grant, statements=tuple(s for _, s in document.statements), known=document.known)
