@@ -129,3 +129,52 @@ def test_broken_file_is_one_error_and_the_rest_is_analysed(cli, tmp_path):
     assert error["file"] == str(tree / "broken.tf") and error["line"] in (2, 3)
     assert principals(run)["module.orders.aws_iam_role.worker"]["unused_services"] == ["dynamodb", "sns"]
     assert run.code == 0
+
+
+@pytest.fixture
+def aws_managed_policies(monkeypatch):
+    """moto's copy of the AWS managed policies, which it loads only when asked, as its IAM
+    backend starts: name this fixture before any that uses IAM."""
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+
+def test_live_scan_reads_aws_managed_policies_from_iam(aws_managed_policies, cli, monkeypatch, deployed,
+                                                       last_accessed):
+    """The ECR policy's statements come from IAM (moto has AWS managed policies): a service
+    the report lists that neither it nor the code grants is no longer a finding."""
+    last_accessed.activity[deployed["deployer"]]["logs"] = None
+    monkeypatch.chdir(TERRAFORM.parent.parent)
+    run = cli("scan", "examples/terraform", "--format", "json")
+    deployer = principals(run)["aws_iam_role.ci_deployer"]
+    services = {s["namespace"]: s for s in deployer["services"]}
+    assert services["logs"]["state"] == "not-granted"
+    assert lines(services["ecr"]) == ["examples/terraform/main.tf:63"]
+    assert deployer["unused_services"] == ["lambda"]
+
+
+def test_denied_policy_read_is_said_once_and_services_stay_findings(aws_managed_policies, cli, monkeypatch,
+                                                                    iam, deployed, last_accessed):
+    """With moto enforcing IAM policies, a caller denied iam:GetPolicyVersion: one line
+    names the permission, and the AWS managed policy's attachment is still what may grant
+    the report's other services."""
+    import moto.settings
+
+    last_accessed.activity[deployed["deployer"]]["logs"] = None
+    iam.create_user(UserName="auditor")
+    iam.put_user_policy(UserName="auditor", PolicyName="all-but-policy-versions", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"},
+                      {"Effect": "Deny", "Action": "iam:GetPolicyVersion", "Resource": "*"}],
+    }))
+    key = iam.create_access_key(UserName="auditor")["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)
+    monkeypatch.chdir(TERRAFORM.parent.parent)
+    run = cli("scan", "examples/terraform", "--format", "json")
+    assert run.err.count("iam:GetPolicyVersion") == 1
+    deployer = principals(run)["aws_iam_role.ci_deployer"]
+    services = {s["namespace"]: s for s in deployer["services"]}
+    assert services["logs"]["state"] == "unused"
+    assert lines(services["logs"]) == ["examples/terraform/main.tf:63"]
+    assert run.code == 0
