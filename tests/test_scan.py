@@ -178,3 +178,18 @@ def test_denied_policy_read_is_said_once_and_services_stay_findings(aws_managed_
     assert services["logs"]["state"] == "unused"
     assert lines(services["logs"]) == ["examples/terraform/main.tf:63"]
     assert run.code == 0
+
+
+def test_fetch_saves_aws_managed_policies_for_offline_scans(aws_managed_policies, cli, monkeypatch, tmp_path,
+                                                            deployed, last_accessed):
+    last_accessed.activity[deployed["deployer"]]["logs"] = None
+    ecr = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser"
+    saved = tmp_path / "access.json"
+    fetch = cli("fetch", deployed["deployer"], ecr, "--output", str(saved))
+    assert fetch.code == 0
+    [statement] = json.loads(saved.read_text())[ecr]["PolicyVersion"]["Document"]["Statement"]
+    assert "ecr:PutImage" in statement["Action"]
+    monkeypatch.chdir(TERRAFORM.parent.parent)
+    run = cli("scan", "examples/terraform", "--access-data", str(saved), "--format", "json")
+    services = {s["namespace"]: s for s in principals(run)["aws_iam_role.ci_deployer"]["services"]}
+    assert services["logs"]["state"] == "not-granted" and services["lambda"]["state"] == "unused"

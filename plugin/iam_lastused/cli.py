@@ -137,7 +137,11 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
     fetch = commands.add_parser(
         "fetch", parents=[common], help="save reports from AWS as an access-data file"
     )
-    fetch.add_argument("arns", nargs="+", metavar="ARN")
+    fetch.add_argument(
+        "arns", nargs="+", metavar="ARN",
+        help="principals to fetch reports for, and AWS managed policies (arn:aws:iam::aws:policy/...) "
+        "whose documents to save",
+    )
     scan = commands.add_parser("scan", parents=[common], help="analyse the principals in Terraform code")
     scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="Terraform files or directories")
     scan.add_argument(
@@ -490,7 +494,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         raise UsageError("fetch needs --output FILE for the access-data file")
     if args.access_data:
         raise UsageError("fetch gets reports from AWS; it cannot take --access-data")
-    found = _principals_from_arns(args.arns)
+    policies = [arn for arn in args.arns if managed_policies.is_aws_managed(arn)]
+    found = _principals_from_arns([arn for arn in args.arns if arn not in policies])
     for error in found.errors:
         _warn(args, error.message)
     arns = [p.arn for p in found.principals if p.arn]
@@ -499,18 +504,23 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         raw = run.fetch(arns) if arns else {}
     except reports.CredentialsMissing:
         raise UsageError("no AWS credentials found: set a profile or the standard AWS variables") from None
-    saved = reports.only_reports(raw)
+    saved: dict[str, Any] = reports.only_reports(raw)
     for arn, outcome in raw.items():
         if isinstance(outcome, ReportFailure):
             _warn(args, f"{arn}: {outcome.message}")
+    if policies and not run.interrupted:
+        documents = managed_policies.fetch_documents(run.client("iam"), policies, not args.no_cache)
+        for note in documents.notes:
+            _warn(args, note)
+        saved.update(managed_policies.as_access_data(documents.found))
     if not saved:
         _warn(args, "no report could be fetched; nothing written")
         return EXIT_USAGE
     _emit(args, json.dumps(saved, indent=2) + "\n")
-    _warn(args, f"saved {len(saved)} of {len(arns)} reports to {args.output}")
+    _warn(args, f"saved {len(saved)} of {len(arns) + len(policies)} reports and policies to {args.output}")
     if run.interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_OK if len(saved) == len(arns) and not found.errors else EXIT_USAGE
+    return EXIT_OK if len(saved) == len(arns) + len(policies) and not found.errors else EXIT_USAGE
 
 
 def _template_text(client: Any, **params: str) -> str:

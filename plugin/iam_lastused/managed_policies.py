@@ -11,6 +11,7 @@ IAM (`GetPolicy` for the default version, then `GetPolicyVersion`), cached like 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -41,6 +42,18 @@ def attached_policy_arns(principals: Iterable[Principal]) -> list[str]:
         if grant.policy_arn and not grant.known and not grant.statements
     ]
     return list(dict.fromkeys(arns))
+
+
+_AWS_MANAGED = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/")
+
+
+def is_aws_managed(arn: str) -> bool:
+    return bool(_AWS_MANAGED.match(arn))
+
+
+def as_access_data(documents: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Documents as access-data entries, in the shape `aws iam get-policy-version` prints."""
+    return {arn: {"PolicyVersion": {"Document": document}} for arn, document in documents.items()}
 
 
 def documents_from_access_data(data: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
