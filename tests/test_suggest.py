@@ -640,3 +640,16 @@ def test_the_examples_patch_applies_and_leaves_no_unused_service(tmp_path, monke
     analysed = [p for p in report["principals"] if p["status"] == "analyzed"]
     assert len(analysed) == {"terraform": 3, "cloudformation": 4}[example]
     assert all(p["unused_services"] == p["stale_services"] == [] for p in analysed)
+
+
+def test_suggestion_text_escapes_what_the_code_wrote() -> None:
+    """Actions and addresses come from the code: a terminal escape in one is shown, not run."""
+    from iam_lastused.model import Location
+    from iam_lastused.suggest import PolicySuggestion
+
+    statement = StatementSuggestion(Location("main.tf", 3), ("aws_iam_role.x\x1b[2J",), "unused", "service",
+                                    ("s3:Get\x1b]8;;evil\x07",), ("s3",), rewrites=((),))
+    policy = PolicySuggestion(Location("main.tf", 9), ("aws_iam_role.\u202ex",), "unused", removed=True)
+    text = render_suggestions(Suggestions((statement,), policies=(policy,)))
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "aws_iam_role.x\\x1b[2J" in text and "aws_iam_role.\\u202ex" in text

@@ -45,7 +45,8 @@ class Statement:
 class Grant:
     """One way a principal holds permissions: an inline policy, a managed policy
     defined in the code, or an attachment of a policy the code does not define
-    (such as an AWS managed policy, whose statements are then unknown)."""
+    (`policy_arn`, such as an AWS managed policy), whose statements are unknown until
+    read from IAM or the access data, and then located at the attachment."""
 
     location: Location
     statements: tuple[Statement, ...] = ()
