@@ -17,6 +17,7 @@ separator, so the rest of the text (comments, layout, quoting) stays as it was.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -110,7 +111,7 @@ def removals_at(path: str, text: str, lines: set[int]) -> tuple[list[Edit], set[
     found: dict[int, list[Edit]] = {}
     try:
         if path.endswith(".tf"):
-            _hcl_removals(text, parses(text), lines, found)
+            _hcl_removals(text, _hcl_tree(text), lines, found)
         elif text.lstrip().startswith(("{", "[")):
             _json_removals(text, _json_node(text, _skip_space(text, 0)), lines, found)
         else:
@@ -209,6 +210,13 @@ def _separator(text: str, spans: Sequence[Span], open_end: int, comma: str = ","
 # ---------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8)
+def _hcl_tree(text: str) -> Any:
+    """A file's parse tree, read-only: a file is searched for statements and for policies
+    to remove before it is edited, and python-hcl2 parses are the slow part."""
+    return parses(text)
+
+
 def _walk(node: Any) -> Iterator[Any]:
     yield node
     for child in getattr(node, "children", None) or ():
@@ -232,7 +240,7 @@ def _literal(node: Any) -> str | None:
 
 
 def _hcl_sites(text: str) -> Iterator[Site]:
-    for node in _walk(parses(text)):
+    for node in _walk(_hcl_tree(text)):
         if isinstance(node, BlockRule) and [_label(label) for label in node.labels][:2] == [
             "data",
             "aws_iam_policy_document",

@@ -484,11 +484,13 @@ def suggest(
         if policy.verdict == "unused" and policy.location.line:
             going.setdefault(policy.location.file, set()).add(policy.location.line)
     unit_edits: dict[str, list[Edit]] = {}
+    sites: dict[str, list[Site]] = {}  # found while the file's parse tree is at hand
     removable: set[Location] = set()
     for file, lines in going.items():
         text = read(file)
         if text is not None:
             unit_edits[file], found = removals_at(file, text, lines)
+            sites[file] = find_sites(file, text)
             removable.update(Location(file, line) for line in found)
     kept: list[tuple[PolicySuggestion, tuple[_Key, ...]]] = []
     for policy, statement_keys in policies:
@@ -511,7 +513,8 @@ def suggest(
         text = read(file)
         if text is None:
             continue
-        after, updated = _edit_file(file, text, [judged[i] for i in indices], unit_edits.get(file, []))
+        statements = [judged[i] for i in indices]
+        after, updated = _edit_file(file, text, statements, unit_edits.get(file, []), sites.get(file))
         for index, statement in zip(indices, updated, strict=True):
             judged[index] = statement
         for index, (policy, statement_keys) in enumerate(policies):
@@ -541,11 +544,15 @@ def _aligned(site: Site, statement: StatementSuggestion) -> tuple[tuple[str, ...
 
 
 def _edit_file(
-    file: str, text: str, statements: list[StatementSuggestion], unit_edits: Sequence[Edit] = ()
+    file: str,
+    text: str,
+    statements: list[StatementSuggestion],
+    unit_edits: Sequence[Edit] = (),
+    sites: list[Site] | None = None,
 ) -> tuple[str, list[StatementSuggestion]]:
     """The file with every statement's edit made and the policies of `unit_edits` removed,
     and the statements with what was done. Nothing is edited when the result would not parse."""
-    sites = find_sites(file, text)
+    sites = find_sites(file, text) if sites is None else sites
     updated = list(statements)
     found: dict[int, Site] = {}
     for index, statement in enumerate(statements):
