@@ -193,3 +193,16 @@ def test_fetch_saves_aws_managed_policies_for_offline_scans(aws_managed_policies
     run = cli("scan", "examples/terraform", "--access-data", str(saved), "--format", "json")
     services = {s["namespace"]: s for s in principals(run)["aws_iam_role.ci_deployer"]["services"]}
     assert services["logs"]["state"] == "not-granted" and services["lambda"]["state"] == "unused"
+
+
+def test_a_policy_arn_from_the_code_is_escaped_in_warnings(cli, iam, last_accessed, tmp_path):
+    role = make_role(iam, "hostile")
+    last_accessed.activity[role] = {"s3": None}
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "r" {\n  name = "hostile"\n  assume_role_policy = "{}"\n}\n\n'
+        'resource "aws_iam_role_policy_attachment" "a" {\n  role = aws_iam_role.r.name\n'
+        '  policy_arn = "arn:aws:iam::123456789012:policy/x\\u001b]0;pwned\\u0007"\n}\n'
+    )
+    run = cli("scan", str(tmp_path), "--format", "json")
+    assert "not a managed policy ARN" in run.err  # and not sent to AWS
+    assert "\x1b" not in run.err and "\x07" not in run.err and "policy/x\\x1b]0;pwned\\x07" in run.err

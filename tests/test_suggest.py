@@ -653,3 +653,109 @@ def test_suggestion_text_escapes_what_the_code_wrote() -> None:
     text = render_suggestions(Suggestions((statement,), policies=(policy,)))
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
     assert "aws_iam_role.x\\x1b[2J" in text and "aws_iam_role.\\u202ex" in text
+
+
+S3_READ_ONLY = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+READ_ONLY_DOCUMENTS = {
+    SQS_READ_ONLY: policy_version({"Effect": "Allow", "Action": ["sqs:ListQueues"], "Resource": "*"}),
+    S3_READ_ONLY: policy_version({"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": "*"}),
+}
+
+
+def test_an_attachment_other_module_instances_use_is_not_removed(tmp_path: Path) -> None:
+    """One attachment resource, two module instances, two policies: the one whose policy is
+    unused cannot lose the resource the other's needs."""
+    tree = tree_of(tmp_path, "module-instances")
+    data = write_access_data(tmp_path / "data.json", {
+        role_arn("one"): report({"sqs": None}), role_arn("two"): report({"s3": USED}), **READ_ONLY_DOCUMENTS,
+    })
+    suggestions = suggest(scan(tree, data), "service")
+    [policy] = suggestions.policies
+    assert (policy.policy_arn, policy.removed) == (SQS_READ_ONLY, False)
+    assert "another module instance" in policy.notes[0]
+    assert not suggestions.files
+
+
+def cloudformation_tree(tmp_path: Path, template: str) -> Path:
+    tree = tmp_path / "repo"
+    tree.mkdir()
+    (tree / "template.yaml").write_bytes(template.encode())
+    git(tree, "init", "-q")
+    return tree
+
+
+ROLE_HEAD = """\
+Resources:
+  App:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: cfn-yaml-app
+      AssumeRolePolicyDocument: {}
+"""
+
+
+def test_two_entries_on_one_line_are_left_alone(tmp_path: Path) -> None:
+    """A finding's line cannot say which entry of `[A, B]` it means: neither is removed."""
+    one_line = f"      ManagedPolicyArns: [{SQS_READ_ONLY}, {S3_READ_ONLY}]\n"
+    tree = cloudformation_tree(tmp_path, ROLE_HEAD + one_line)
+    data = write_access_data(tmp_path / "data.json", {
+        role_arn("cfn-yaml-app"): report({"sqs": None, "s3": USED}), **READ_ONLY_DOCUMENTS,
+    })
+    suggestions = suggest(scan(tree, data), "service")
+    assert [(p.policy_arn, p.removed) for p in suggestions.policies] == [(SQS_READ_ONLY, False)]
+    assert not suggestions.files
+
+
+def test_neighbouring_policies_at_the_end_of_a_file_go_together(tmp_path: Path) -> None:
+    tree = tree_of(tmp_path, "jsonencode")
+    main = tree / "main.tf"
+    text = main.read_text(encoding="utf-8")
+    for name, action in (("queue", "sqs:SendMessage"), ("topic", "sns:Publish")):
+        text += (
+            f'\nresource "aws_iam_role_policy" "{name}" {{\n  role = aws_iam_role.app.id\n'
+            f'  policy = jsonencode({{ Statement = [{{ Effect = "Allow", Action = "{action}", '
+            'Resource = "*" }] })\n'
+            "}\n"
+        )
+    main.write_text(text, encoding="utf-8")
+    quiet_queue = report(ACTIVITY | {"sqs": None})
+    data = write_access_data(tmp_path / "data.json", {role_arn("jsonencode-app"): quiet_queue})
+    suggestions = suggest(scan(tree, data), "service")
+    assert sorted(p.location.line for p in suggestions.policies if p.removed) == [31, 36]
+    apply_patch(tree, render_patch(suggestions, tree))
+    after = main.read_text(encoding="utf-8")
+    assert "queue" not in after and "topic" not in after and after.endswith("})\n}\n")
+
+
+def test_a_block_scalar_before_a_removed_statement_keeps_its_layout(tmp_path: Path) -> None:
+    policy = """\
+      Policies:
+        - PolicyName: app
+          PolicyDocument:
+            Statement:
+              - Effect: Allow
+                Action: s3:GetObject
+                Resource: >-
+                  arn:aws:s3:::bucket/*
+              - Effect: Allow
+                Action: sqs:SendMessage
+                Resource: "*"
+          Other: 1
+"""
+    tree = cloudformation_tree(tmp_path, ROLE_HEAD + policy)
+    queue_unused = report({"s3": USED, "sqs": None})
+    data = write_access_data(tmp_path / "data.json", {role_arn("cfn-yaml-app"): queue_unused})
+    apply_patch(tree, render_patch(suggest(scan(tree, data), "service"), tree))
+    after = (tree / "template.yaml").read_text(encoding="utf-8")
+    assert "arn:aws:s3:::bucket/*\n          Other: 1\n" in after
+
+
+def test_a_file_with_crlf_line_endings_patches(tmp_path: Path) -> None:
+    tree = cloudformation_tree(tmp_path, (ROLE_HEAD + f"      ManagedPolicyArns:\n        - {SQS_READ_ONLY}\n"
+                                          f"        - {S3_READ_ONLY}\n").replace("\n", "\r\n"))
+    data = write_access_data(tmp_path / "data.json", {
+        role_arn("cfn-yaml-app"): report({"sqs": None, "s3": USED}), **READ_ONLY_DOCUMENTS,
+    })
+    apply_patch(tree, render_patch(suggest(scan(tree, data), "service"), tree))
+    after = (tree / "template.yaml").read_bytes()
+    assert SQS_READ_ONLY.encode() not in after and after.count(b"\r\n") == after.count(b"\n") == 8

@@ -25,6 +25,7 @@ from .access_data import AccessDataError, load_access_data, report_from_response
 from .analysis import DEFAULT_MAX_SERVICES, analyze
 from .config import Config, ConfigError, apply_defaults, find_config
 from .model import AccessReport, InputError, Principal, ReportFailure, RunResult, SourceResult
+from .render.escape import terminal_safe
 from .render.github import render_github
 from .render.json_report import render_json
 from .render.markdown import render_markdown
@@ -207,8 +208,9 @@ def _show_progress(args: argparse.Namespace) -> bool:
 
 
 def _warn(args: argparse.Namespace, message: str) -> None:
+    """One line on stderr; messages quote names and ARNs from the code, so made terminal-safe."""
     if not args.quiet:
-        print(f"iam-lastused: {message}", file=sys.stderr)
+        print(f"iam-lastused: {terminal_safe(message)}", file=sys.stderr)
 
 
 class Run:

@@ -45,6 +45,8 @@ def attached_policy_arns(principals: Iterable[Principal]) -> list[str]:
 
 
 _AWS_MANAGED = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/")
+# What IAM accepts in a policy ARN: a path and a name of letters, digits and +=,.@_-
+_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]+$", re.ASCII)
 
 
 def is_aws_managed(arn: str) -> bool:
@@ -85,6 +87,9 @@ def fetch_documents(client: Any, arns: Sequence[str], use_cache: bool = True) ->
     found: dict[str, Any] = {}
     notes: list[str] = []
     for arn in arns:
+        if not _POLICY_ARN.match(arn):
+            notes.append(f"{arn}: not a managed policy ARN: its services stay findings")
+            continue
         cached = cache.load("policies", arn, CACHE_TTL_SECONDS) if use_cache else None
         if cached is not None:
             found[arn] = cached
@@ -93,15 +98,14 @@ def fetch_documents(client: Any, arns: Sequence[str], use_cache: bool = True) ->
             version = client.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
             document = client.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
         except ClientError as exc:
-            error = exc.response.get("Error", {})
-            if error.get("Code") in ACCESS_DENIED_CODES:
-                operation = exc.operation_name
+            code = exc.response.get("Error", {}).get("Code", "error")
+            if code in ACCESS_DENIED_CODES and is_aws_managed(arn):
+                # Anyone may read an AWS managed policy: a refusal is the caller's permissions.
                 notes.append(
-                    f"AccessDenied: the caller lacks the permission iam:{operation}: the services of "
-                    "managed policies the code does not define stay findings"
+                    f"AccessDenied: the caller lacks the permission iam:{exc.operation_name}: the "
+                    "services of AWS managed policies stay findings"
                 )
                 break
-            code = error.get("Code", "error")
             notes.append(f"{arn}: cannot read the policy ({code}): its services stay findings")
             continue
         except BotoCoreError as exc:

@@ -118,7 +118,25 @@ def removals_at(path: str, text: str, lines: set[int]) -> tuple[list[Edit], set[
             _yaml_removals(text, yaml.compose(text, Loader=yaml.SafeLoader), lines, found)
     except Exception:  # as in find_sites: whatever the parser raises means "does not parse"
         return [], set()
-    return [edit for edits in found.values() for edit in edits], set(found)
+    return _merged(text, [edit for edits in found.values() for edit in edits]), set(found)
+
+
+def _merged(text: str, edits: list[Edit]) -> list[Edit]:
+    """Deletions made one where they meet or overlap (two neighbouring blocks each taking
+    the blank line between them); one that reaches the end of the file takes the blank
+    lines before it."""
+    merged: list[Edit] = []
+    for start, end, new in sorted(edits):
+        if merged and start <= merged[-1][1] and not new and not merged[-1][2]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]), "")
+        else:
+            merged.append((start, end, new))
+    if merged and merged[-1][1] == len(text) and not merged[-1][2]:
+        before = len(text[: merged[-1][0]].rstrip())
+        start = text.find("\n", before) + 1 if before else 0
+        if len(merged) == 1 or merged[-2][1] <= start:
+            merged[-1] = (min(start, merged[-1][0]), len(text), "")
+    return merged
 
 
 # ---------------------------------------------------------------------------
@@ -164,8 +182,7 @@ def removal_edits(text: str, items: Items, removed: set[int]) -> list[Edit]:
 
 def _line_removal(text: str, span: Span) -> Edit:
     """The whole lines of a block, and the blank line after it when the line before it is
-    blank or opens the enclosing block (so no doubled blank line is left), or the blank
-    lines before it when it is the last thing in the file."""
+    blank or opens the enclosing block (so no doubled blank line is left)."""
     start = text.rfind("\n", 0, span.start) + 1
     end = text.find("\n", span.end)
     end = len(text) if end < 0 else end + 1
@@ -173,9 +190,6 @@ def _line_removal(text: str, span: Span) -> Edit:
     blank_after = re.match(r"[ \t]*\r?\n", text[end:])
     if blank_after and (not previous or previous.endswith("{")):
         end += blank_after.end()
-    elif not previous and not text[end:].strip():  # the file's last block: no blank line left at the end
-        stripped = len(text[:start].rstrip())
-        start, end = (text.find("\n", stripped) + 1 if stripped else 0), len(text)
     return start, end, ""
 
 
@@ -269,8 +283,8 @@ def _hcl_removals(text: str, tree: Any, lines: set[int], found: dict[int, list[E
         for block in going:
             found[block._meta.line] = [_line_removal(text, _span(block))]
         if going and len(going) == len(inline):
-            span = _span(going[0])
-            found[going[0]._meta.line] = [(span.start, span.end, "inline_policy {}")]
+            span = _span(going[-1])
+            found[going[-1]._meta.line] = [(span.start, span.end, "inline_policy {}")]
 
 
 def _block_sites(text: str, document: BlockRule) -> Iterator[Site]:
@@ -426,8 +440,10 @@ def _json_removals(text: str, node: _Node, lines: set[int], found: dict[int, lis
     for index, (key, item) in enumerate(members):
         if key not in REMOVABLE_LISTS or item.kind != "array":
             continue
-        at = {text.count("\n", 0, element.start) + 1: position for position, element in enumerate(item.value)}
-        going = {line: position for line, position in at.items() if line in lines}
+        at: dict[int, list[int]] = {}
+        for position, element in enumerate(item.value):
+            at.setdefault(text.count("\n", 0, element.start) + 1, []).append(position)
+        going = _one_per_line(at, lines)
         if not going:
             continue
         spans = tuple(Span(element.start, element.end) for element in item.value)
@@ -442,6 +458,12 @@ def _json_removals(text: str, node: _Node, lines: set[int], found: dict[int, lis
         found[min(going)] = edits
     for child in [item for _, item in members] if node.kind == "object" else node.value:
         _json_removals(text, child, lines, found)
+
+
+def _one_per_line(at: dict[int, list[int]], lines: set[int]) -> dict[int, int]:
+    """The entries at `lines`, by line; a line with several entries is left alone, since a
+    finding's line cannot say which of them it means."""
+    return {line: positions[0] for line, positions in at.items() if line in lines and len(positions) == 1}
 
 
 def _json_statements(text: str, value: _Node) -> Iterator[Site]:
@@ -509,11 +531,10 @@ def _yaml_removals(text: str, node: Any, lines: set[int], found: dict[int, list[
         removable = isinstance(key, yaml.ScalarNode) and key.value in REMOVABLE_LISTS
         if not removable or not isinstance(value, yaml.SequenceNode):
             continue
-        going = {
-            item.start_mark.line + 1: position
-            for position, item in enumerate(value.value)
-            if item.start_mark.line + 1 in lines
-        }
+        at: dict[int, list[int]] = {}
+        for position, item in enumerate(value.value):
+            at.setdefault(item.start_mark.line + 1, []).append(position)
+        going = _one_per_line(at, lines)
         if not going:
             continue
         spans = tuple(_yaml_item_span(text, value, element) for element in value.value)
@@ -529,20 +550,21 @@ def _yaml_removals(text: str, node: Any, lines: set[int], found: dict[int, list[
 
 def _yaml_item_span(text: str, sequence: yaml.SequenceNode, node: Any) -> Span:
     """An item of a block sequence starts at its dash and ends where its content does."""
-    end = _content_end(node)
+    end = _content_end(text, node)
     if sequence.flow_style:
         return Span(node.start_mark.index, end)
     line_start = text.rfind("\n", 0, node.start_mark.index) + 1
     return Span(text.index("-", line_start, node.start_mark.index), end)
 
 
-def _content_end(node: Any) -> int:
+def _content_end(text: str, node: Any) -> int:
     """Where a node's own text ends: a block collection's end mark lies past any comments
-    and blank lines that follow it, so its end is that of its last value."""
+    and blank lines that follow it, so its end is that of its last value (and a block
+    scalar's lies past its final newline)."""
     if isinstance(node, yaml.ScalarNode) or node.flow_style or not node.value:
-        return node.end_mark.index
+        return len(text[: node.end_mark.index].rstrip())
     last = node.value[-1]
-    return _content_end(last[1] if isinstance(node, yaml.MappingNode) else last)
+    return _content_end(text, last[1] if isinstance(node, yaml.MappingNode) else last)
 
 
 def _yaml_statements(text: str, value: Any) -> Iterator[Site]:

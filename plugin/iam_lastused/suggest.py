@@ -80,7 +80,8 @@ class StatementSuggestion:
     replaces it (None: kept as is; (): dropped); `rewrites` None means no edit is
     suggested. `rewritten` is the statement as the patch leaves it ("" when the patch
     deletes it, None when the patch does not touch it). `policy` is set when the verdict on
-    the whole policy that holds the statement (a `PolicySuggestion`) covers it."""
+    the whole policy that holds the statement (a `PolicySuggestion`) covers it, and
+    `policy_arn` is that policy's ARN when the code does not define it."""
 
     location: Location
     principals: tuple[str, ...]
@@ -94,6 +95,7 @@ class StatementSuggestion:
     notes: tuple[str, ...] = ()
     rewritten: str | None = None
     policy: Location | None = None
+    policy_arn: str | None = None
 
     @property
     def suggested_actions(self) -> tuple[str, ...] | None:
@@ -417,9 +419,13 @@ def judge_policies(
     run: RunResult, judged: Mapping[_Key, StatementSuggestion]
 ) -> list[tuple[PolicySuggestion, tuple[_Key, ...]]]:
     """The verdict on each policy as a whole, where there is one to give, with the keys of
-    the statements it covers: a policy whose every statement goes and that is its holders'
-    own (no other policy or attachment shares its statements), and a policy the code does
-    not define that has something unused."""
+    the statements it covers.
+
+    What is written at one place (a resource, a block, a list entry) is removed only when
+    every grant written there goes whole: several module instances, or a group and its
+    members, reach one place. An inline policy goes whole only when no other policy or
+    attachment shares its statements; a policy the code does not define, when nothing in it
+    is used. Such a policy with something unused that cannot go gets a note instead."""
     grants: dict[_GrantKey, Grant] = {}
     holders: dict[_GrantKey, dict[str, None]] = {}
     held_in: dict[_Key, set[_GrantKey]] = {}
@@ -430,30 +436,59 @@ def judge_policies(
             holders.setdefault(key, {})[result.principal.address] = None
             for statement in grant.statements:
                 held_in.setdefault(_key(statement), set()).add(key)
+
+    def allowed(key: _GrantKey) -> tuple[_Key, ...]:
+        return tuple(_key(s) for s in grants[key].statements if s.effect == "Allow" and _key(s) in judged)
+
+    def goes_whole(key: _GrantKey) -> bool:
+        grant, keys = grants[key], allowed(key)
+        own = grant.policy_arn is not None or all(held_in[k] == {key} for k in keys)
+        deleted = len(keys) == len(grant.statements) and all(_deletes(judged[k]) for k in keys)
+        return grant.known and bool(keys) and own and deleted
+
+    at: dict[Location, list[_GrantKey]] = {}
+    for key in grants:
+        at.setdefault(key[0], []).append(key)
     found = []
-    for key, grant in grants.items():
-        keys = tuple(_key(s) for s in grant.statements if s.effect == "Allow" and _key(s) in judged)
-        allows = [judged[k] for k in keys]
-        if not grant.known or not allows:
+    for location, keys_here in at.items():
+        if all(goes_whole(key) for key in keys_here):
+            keys = tuple(dict.fromkeys(k for key in keys_here for k in allowed(key)))
+            arns = {grants[key].policy_arn for key in keys_here}
+            found.append((PolicySuggestion(
+                location,
+                tuple(sorted({address for key in keys_here for address in holders[key]})),
+                "unused",
+                arns.pop() if len(arns) == 1 else None,
+                tuple(sorted({namespace for k in keys for namespace in judged[k].removable_services})),
+            ), keys))
             continue
-        whole = len(allows) == len(grant.statements) and all(_deletes(s) for s in allows)
-        removable = tuple(sorted({namespace for s in allows for namespace in s.removable_services}))
-        principals = tuple(sorted(holders[key]))
-        base = PolicySuggestion(grant.location, principals, "unused", grant.policy_arn, removable)
-        if grant.policy_arn is None:
-            if whole and all(held_in[k] == {key} for k in keys):
-                found.append((base, keys))
-        elif whole:
-            found.append((base, keys))
-        elif any(s.rewrites is not None for s in allows):
-            granted = {namespace for s in grant.statements for namespace in statement_services(s)}
-            kept = tuple(sorted(granted - set(removable)))
-            note = (
-                f"{grant.policy_arn} is not defined in the code, so it is not edited: to drop what is "
-                f"unused, attach a policy of your own instead, granting only {', '.join(kept)}"
-            )
-            found.append((replace(base, verdict="partly-unused", kept_services=kept, notes=(note,)), keys))
+        for key in keys_here:
+            if grants[key].policy_arn is not None:
+                found.extend(_not_removed(grants[key], tuple(sorted(holders[key])), allowed(key), judged))
     return sorted(found, key=lambda item: (item[0].location.file, item[0].location.line or 0))
+
+
+def _not_removed(
+    grant: Grant,
+    principals: tuple[str, ...],
+    keys: tuple[_Key, ...],
+    judged: Mapping[_Key, StatementSuggestion],
+) -> list[tuple[PolicySuggestion, tuple[_Key, ...]]]:
+    """A policy the code does not define, with something unused, that is not removed."""
+    allows = [judged[k] for k in keys]
+    if not grant.known or not any(s.rewrites is not None for s in allows):
+        return []
+    removable = tuple(sorted({namespace for s in allows for namespace in s.removable_services}))
+    base = PolicySuggestion(grant.location, principals, "unused", grant.policy_arn, removable)
+    if all(_deletes(s) for s in allows) and len(allows) == len(grant.statements):
+        return [(replace(base, notes=(_SHARED_PLACE,)), keys)]
+    granted = {namespace for s in grant.statements for namespace in statement_services(s)}
+    kept = tuple(sorted(granted - set(removable)))
+    note = (
+        f"{grant.policy_arn} is not defined in the code, so it is not edited: to drop what is "
+        f"unused, attach a policy of your own instead, granting only {', '.join(kept)}"
+    )
+    return [(replace(base, verdict="partly-unused", kept_services=kept, notes=(note,)), keys)]
 
 
 def suggest(
@@ -473,7 +508,7 @@ def suggest(
     def read(file: str) -> str | None:
         if file not in texts:
             try:
-                texts[file] = Path(file).read_text(encoding="utf-8")
+                texts[file] = Path(file).read_bytes().decode("utf-8")  # line endings as they are
             except (OSError, UnicodeDecodeError) as exc:
                 notes.append(f"{file}: cannot read, so not edited: {exc}")
                 return None
@@ -481,7 +516,7 @@ def suggest(
 
     going: dict[str, set[int]] = {}
     for policy, _ in policies:
-        if policy.verdict == "unused" and policy.location.line:
+        if policy.verdict == "unused" and not policy.notes and policy.location.line:
             going.setdefault(policy.location.file, set()).add(policy.location.line)
     unit_edits: dict[str, list[Edit]] = {}
     sites: dict[str, list[Site]] = {}  # found while the file's parse tree is at hand
@@ -497,14 +532,15 @@ def suggest(
         if policy.location not in removable:
             if policy.policy_arn is None:
                 continue  # an inline policy not removable whole: its statements' own notes say so
-            if policy.verdict == "unused":
+            if policy.verdict == "unused" and not policy.notes:
                 policy = replace(policy, notes=(_NOT_ITS_OWN,))
         kept.append((policy, statement_keys))
     policies = kept
-    covered = {key: index for index, (_, statement_keys) in enumerate(policies) for key in statement_keys}
+    covered = {key: policy for policy, statement_keys in policies for key in statement_keys}
     for index, key in enumerate(keys):
         if key in covered:
-            judged[index] = replace(judged[index], policy=policies[covered[key]][0].location)
+            policy = covered[key]
+            judged[index] = replace(judged[index], policy=policy.location, policy_arn=policy.policy_arn)
 
     files: list[FileChange] = []
     edited = {i for i, s in enumerate(judged) if s.rewrites is not None and s.policy is None}
@@ -514,12 +550,13 @@ def suggest(
         if text is None:
             continue
         statements = [judged[i] for i in indices]
-        after, updated = _edit_file(file, text, statements, unit_edits.get(file, []), sites.get(file))
+        units = unit_edits.get(file, [])
+        after, updated, failure = _edit_file(file, text, statements, units, sites.get(file))
         for index, statement in zip(indices, updated, strict=True):
             judged[index] = statement
         for index, (policy, statement_keys) in enumerate(policies):
             if policy.location.file == file and policy.location in removable:
-                done = {"removed": True} if after != text else {"notes": (_NOT_PARSING,)}
+                done = {"notes": (failure,)} if failure else {"removed": True}
                 policies[index] = (replace(policy, **done), statement_keys)
         if after != text:
             files.append(FileChange(file, text, after))
@@ -549,9 +586,10 @@ def _edit_file(
     statements: list[StatementSuggestion],
     unit_edits: Sequence[Edit] = (),
     sites: list[Site] | None = None,
-) -> tuple[str, list[StatementSuggestion]]:
+) -> tuple[str, list[StatementSuggestion], str | None]:
     """The file with every statement's edit made and the policies of `unit_edits` removed,
-    and the statements with what was done. Nothing is edited when the result would not parse."""
+    the statements with what was done, and why nothing was edited when the edits could not
+    be made (they overlap, or the result would not parse)."""
     sites = find_sites(file, text) if sites is None else sites
     updated = list(statements)
     found: dict[int, Site] = {}
@@ -577,32 +615,38 @@ def _edit_file(
         edits.extend(removal_edits(text, siblings, {found[index].index for index in indices}))
         deleted.extend(indices)
     if not edits:
-        return text, updated
+        return text, updated, None
     within = sum(1 for site in sites if any(start <= site.span.start and site.span.end <= end
                                             for start, end, _ in unit_edits))
     try:
         after = apply_edits(text, edits)
-    except ValueError:  # overlapping edits: a statement inside a policy being removed
-        after = None
-    if after is None or len(find_sites(file, after)) != len(sites) - len(deleted) - within:
+        failure = None if len(find_sites(file, after)) == len(sites) - len(deleted) - within else _NOT_PARSING
+    except ValueError:  # never expected: the edits were found apart, but a wrong file is worse than none
+        failure = _OVERLAPPING
+    if failure:
         edited = {*own, *deleted}
-        return text, [_note(s, _NOT_PARSING) if i in edited else s for i, s in enumerate(updated)]
+        return text, [_note(s, failure) if i in edited else s for i, s in enumerate(updated)], failure
     for index in deleted:
         updated[index] = replace(updated[index], rewritten="")
     for index, site_edits in own.items():
         updated[index] = replace(updated[index], rewritten=_snippet(text, found[index], site_edits))
-    return after, updated
+    return after, updated, None
 
 
 _LAST_STATEMENT = (
     "not edited: every statement of this policy is unused; remove the policy (and what attaches it) instead"
 )
 _NOT_PARSING = "not edited: the edited file would not parse"
+_OVERLAPPING = "not edited: the edits to this file overlap"
 _NOT_LITERAL = "not edited: the Action list is not written literally at this line"
 _NO_LINE = "not edited: the statement's line is not known"
 _NOT_ITS_OWN = (
-    "not edited: the attachment at this line is not a resource or list entry of its own; detach the "
-    "policy by hand"
+    "not edited: no resource or list entry of its own attaches the policy at this line (a list "
+    "attribute, an attachment of several principals, or one the framework adds)"
+)
+_SHARED_PLACE = (
+    "not edited: what is written at this line also attaches a policy that is used (another entry "
+    "on the same line, another module instance, or another principal)"
 )
 
 
@@ -759,7 +803,9 @@ def suggestions_json(suggestions: Suggestions) -> dict[str, object]:
                          for k in s.kept],
                 "suggested_actions": None if s.suggested_actions is None else list(s.suggested_actions),
                 "edited": s.rewritten is not None,
-                "policy": None if s.policy is None else {"file": s.policy.file, "line": s.policy.line},
+                "policy": None if s.policy is None else {
+                    "file": s.policy.file, "line": s.policy.line, "policy_arn": s.policy_arn,
+                },
                 "notes": list(s.notes),
             }
             for s in suggestions.statements
