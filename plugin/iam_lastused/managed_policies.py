@@ -82,8 +82,9 @@ def _decoded(document: Any) -> Any:
 
 
 def fetch_documents(client: Any, arns: Sequence[str], use_cache: bool = True) -> Documents:
-    """Each policy's default version from IAM. A policy IAM does not have, or a refusal,
-    leaves that policy's statements unknown, with a note (a refusal said once)."""
+    """Each policy's default version from IAM. A policy that cannot be read keeps its
+    statements unknown, with a note; a refusal to read an AWS managed policy is said once
+    and ends the reads, since it is the caller's permissions, not the policy."""
     found: dict[str, Any] = {}
     notes: list[str] = []
     for arn in arns:
