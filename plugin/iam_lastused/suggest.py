@@ -443,8 +443,7 @@ def judge_policies(
     def goes_whole(key: _GrantKey) -> bool:
         grant, keys = grants[key], allowed(key)
         own = grant.policy_arn is not None or all(held_in[k] == {key} for k in keys)
-        deleted = len(keys) == len(grant.statements) and all(_deletes(judged[k]) for k in keys)
-        return grant.known and bool(keys) and own and deleted
+        return grant.known and bool(keys) and own and _every_statement_goes(grant, keys, judged)
 
     at: dict[Location, list[_GrantKey]] = {}
     for key in grants:
@@ -468,6 +467,13 @@ def judge_policies(
     return sorted(found, key=lambda item: (item[0].location.file, item[0].location.line or 0))
 
 
+def _every_statement_goes(
+    grant: Grant, keys: tuple[_Key, ...], judged: Mapping[_Key, StatementSuggestion]
+) -> bool:
+    """Every statement of the grant is an Allow statement that the suggestions delete."""
+    return len(keys) == len(grant.statements) and all(_deletes(judged[k]) for k in keys)
+
+
 def _not_removed(
     grant: Grant,
     principals: tuple[str, ...],
@@ -480,7 +486,7 @@ def _not_removed(
         return []
     removable = tuple(sorted({namespace for s in allows for namespace in s.removable_services}))
     base = PolicySuggestion(grant.location, principals, "unused", grant.policy_arn, removable)
-    if all(_deletes(s) for s in allows) and len(allows) == len(grant.statements):
+    if _every_statement_goes(grant, keys, judged):
         return [(replace(base, notes=(_SHARED_PLACE,)), keys)]
     granted = {namespace for s in grant.statements for namespace in statement_services(s)}
     kept = tuple(sorted(granted - set(removable)))
