@@ -250,15 +250,21 @@ def changed_lines(patch: str) -> list[str]:
     return [line for line in patch.splitlines() if line.startswith(("-", "+"))]
 
 
-def test_shared_managed_policy_loses_only_what_no_holder_uses(tmp_path: Path) -> None:
-    tree = tree_of(tmp_path, "shared-policy")
-    reader = {"s3": USED, "sns": None, "iam": None}
-    auditor = {"s3": None, "sns": None, "iam": None}
-    data = write_access_data(tmp_path / "data.json", {
+def shared_policy_data(tmp_path: Path, reader: dict, auditor: dict) -> Path:
+    """Reports for the shared-policy tree's two roles, and for the policy itself (whose
+    report follows the reader's use)."""
+    return write_access_data(tmp_path / "data.json", {
         role_arn("shared-reader"): report(reader),
         role_arn("shared-auditor"): report(auditor),
         f"arn:aws:iam::{ACCOUNT}:policy/shared": report(reader),
     })
+
+
+def test_shared_managed_policy_loses_only_what_no_holder_uses(tmp_path: Path) -> None:
+    tree = tree_of(tmp_path, "shared-policy")
+    reader = {"s3": USED, "sns": None, "iam": None}
+    auditor = {"s3": None, "sns": None, "iam": None}
+    data = shared_policy_data(tmp_path, reader, auditor)
     suggestions = suggest(scan(tree, data), "service")
     statement = by_line(suggestions)[16]
     assert statement.principals == ("aws_iam_policy.shared", "aws_iam_role.auditor", "aws_iam_role.reader")
@@ -276,11 +282,7 @@ def test_shared_managed_policy_loses_only_what_no_holder_uses(tmp_path: Path) ->
 def test_not_action_statement_gets_a_note_and_no_edit(tmp_path: Path) -> None:
     tree = tree_of(tmp_path, "shared-policy")
     quiet = {"s3": None, "sns": None, "iam": None}
-    data = write_access_data(tmp_path / "data.json", {
-        role_arn("shared-reader"): report(quiet),
-        role_arn("shared-auditor"): report(quiet),
-        f"arn:aws:iam::{ACCOUNT}:policy/shared": report(quiet),
-    })
+    data = shared_policy_data(tmp_path, quiet, quiet)
     suggestions = suggest(scan(tree, data), "service")
     statement = by_line(suggestions)[21]
     assert statement.verdict == "partly-unused" and "s3" in statement.removable_services
@@ -330,11 +332,8 @@ def test_last_statement_of_a_shared_policy_is_not_deleted(tmp_path: Path) -> Non
     text = main.read_text(encoding="utf-8")
     main.write_text(text.replace(text[text.index("      {\n        Effect    = \"Allow\"\n        NotAction"):
                                       text.index("    ]\n  })")], ""), encoding="utf-8")
-    quiet = report({"s3": None, "sns": None})
-    data = write_access_data(tmp_path / "data.json", {
-        role_arn("shared-reader"): quiet, role_arn("shared-auditor"): quiet,
-        f"arn:aws:iam::{ACCOUNT}:policy/shared": quiet,
-    })
+    quiet = {"s3": None, "sns": None}
+    data = shared_policy_data(tmp_path, quiet, quiet)
     suggestions = suggest(scan(tree, data), "service")
     [statement] = suggestions.statements
     assert statement.verdict == "unused" and not suggestions.files and not suggestions.policies
