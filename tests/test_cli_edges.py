@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +54,19 @@ def test_plan_patch_edits_policy_documents_whose_actions_the_plan_sorted(cli, tm
               "--chdir", "examples/terraform", "--suggest=patch")
     assert "+++ b/examples/terraform/main.tf" in run.out
     assert '-    actions   = ["s3:GetObject", "s3:PutObject", "cloudformation:*"]' in run.out
+
+
+def test_also_write_gives_every_format_from_one_run(cli, tmp_path):
+    markdown, sarif = tmp_path / "report.md", tmp_path / "report.sarif"
+    run = cli("scan", str(ROOT / "examples"), "--access-data", ACCESS, "--format", "json",
+              "--also-write", f"markdown={markdown}", "--also-write", f"sarif={sarif}")
+    assert run.code == 0
+    assert {p["address"] for p in run.json["principals"]} >= {"aws_iam_role.ci_deployer"}
+    assert markdown.read_text().startswith("<!-- iam-lastused")
+    assert json.loads(sarif.read_text())["version"] == "2.1.0"
+
+
+def test_python_m_runs_the_cli():
+    done = subprocess.run([sys.executable, "-I", "-m", "iam_lastused", "--version"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.startswith("iam-lastused ")

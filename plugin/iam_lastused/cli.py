@@ -64,6 +64,16 @@ class UsageError(Exception):
     pass
 
 
+def _format_and_file(value: str) -> tuple[str, Path]:
+    """`FORMAT=FILE` for --also-write."""
+    name, equals, file = value.partition("=")
+    if not equals or not file:
+        raise argparse.ArgumentTypeError(f"{value!r}: give FORMAT=FILE, e.g. markdown=report.md")
+    if name not in RENDERERS:
+        raise argparse.ArgumentTypeError(f"{name!r}: the format is one of {', '.join(sorted(RENDERERS))}")
+    return name, Path(file)
+
+
 def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("common options")
@@ -76,6 +86,11 @@ def _common_options() -> argparse.ArgumentParser:
     group.add_argument("--format", choices=[*sorted(RENDERERS), "plan"], default="text",
                        help="text, json, markdown, sarif, github, or plan (the plan text, annotated)")
     group.add_argument("--output", type=Path, metavar="FILE", help="write the report here, not to stdout")
+    group.add_argument(
+        "--also-write", action="append", type=_format_and_file, default=[], metavar="FORMAT=FILE",
+        help="also write the report in FORMAT (text, json, markdown, sarif, github) to FILE, "
+        "from the same run (repeatable)",
+    )
     group.add_argument(
         "--stale-days",
         type=int,
@@ -406,12 +421,20 @@ def exit_code(run: RunResult, fail_on: str) -> int:
     return EXIT_FINDINGS if has_findings(run, fail_on) else EXIT_OK
 
 
-def _emit(args: argparse.Namespace, text: str) -> None:
+def _write(path: Path, text: str) -> None:
+    try:
+        write_atomically(path, text)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _emit(args: argparse.Namespace, text: str, result: RunResult | None = None) -> None:
+    """The report to --output or stdout; with `result`, also each --also-write format."""
+    if result is not None:
+        for name, path in getattr(args, "also_write", []):
+            _write(path, RENDERERS[name](result))
     if args.output:
-        try:
-            write_atomically(args.output, text)
-        except OSError as exc:
-            raise UsageError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+        _write(args.output, text)
     else:
         sys.stdout.write(text)
 
@@ -446,7 +469,7 @@ def _with_suggestions(args: argparse.Namespace, result: RunResult, report: str) 
 
 
 def _report(run: Run, result: RunResult) -> int:
-    _emit(run.args, _with_suggestions(run.args, result, RENDERERS[run.args.format](result)))
+    _emit(run.args, _with_suggestions(run.args, result, RENDERERS[run.args.format](result)), result)
     return EXIT_INTERRUPTED if run.interrupted else exit_code(result, run.args.fail_on)
 
 
@@ -614,7 +637,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.format == "plan" and text is None:
         raise UsageError("--format plan needs terraform's plan text: give --plan-text FILE")
     result = analyse(run, read_plan(plan, str(args.plan), args.chdir))
-    _emit(args, _with_suggestions(args, result, _render_plan(args, result, plan, text)))
+    _emit(args, _with_suggestions(args, result, _render_plan(args, result, plan, text)), result)
     return EXIT_INTERRUPTED if run.interrupted else exit_code(result, args.fail_on)
 
 
@@ -632,7 +655,7 @@ def cmd_wrap(args: argparse.Namespace) -> int:
         result = analyse(Run(args), read_plan(wrapped.plan, "plan", args.chdir))
         report = _render_plan(args, result, wrapped.plan, wrapped.output)
         sys.stdout.flush()
-        _emit(args, report)
+        _emit(args, report, result)
     except Exception as exc:  # an analysis failure must never cost the user terraform's result
         _warn(args, f"plan not analysed: {exc}")
         return wrapped.exit_code
@@ -663,7 +686,7 @@ def cmd_hook(args: argparse.Namespace) -> int:
     if not args.offline:
         found = replace(found, principals=tuple(run.resolve(found.principals)))
     result = analyse(run, found, usage=not args.offline)
-    _emit(args, RENDERERS[args.format](result))
+    _emit(args, RENDERERS[args.format](result), result)
     if run.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FINDINGS if result.errors or has_findings(result, args.fail_on) else EXIT_OK
