@@ -729,7 +729,10 @@ def test_module_cycles_and_symlink_loops_end() -> None:
     os.symlink("..", "infra/a/loop")
     result = scan_terraform([Path("infra")])
     assert [p.address for p in result.principals] == ["aws_iam_role.a"]
-    assert result.notes == ("module.b.module.a: module source ../a is a module cycle; not followed",)
+    assert result.notes == (
+        "infra/a/loop: a link to a directory; not followed",
+        "module.b.module.a: module source ../a is a module cycle; not followed",
+    )
 
 
 def test_terraform_json_files() -> None:

@@ -24,6 +24,7 @@ from . import __version__, aws, managed_policies, reports
 from .access_data import AccessDataError, load_access_data, report_from_response, write_atomically
 from .analysis import DEFAULT_MAX_SERVICES, analyze
 from .config import Config, ConfigError, apply_defaults, find_config
+from .files import ReadRefused, Root, read_bytes, root_for
 from .model import AccessReport, InputError, Principal, ReportFailure, RunResult, SourceResult
 from .render.escape import terminal_safe
 from .render.github import render_github
@@ -44,7 +45,7 @@ from .resolve import (
 )
 from .sources import TERRAFORM_SUFFIXES, scan_paths
 from .sources.cloudformation import resolve_from_stack, scan_template
-from .sources.terraform import scan_terraform
+from .sources.terraform import MAX_FILE_BYTES, scan_terraform
 from .sources.terraform_plan import PlanError, load_plan, note_headers, read_plan
 from .suggest import DEFAULT_MIN_AGE_DAYS, render_patch, render_suggestions, suggest, suggestions_json
 from .suppressions import with_suppressions
@@ -128,6 +129,11 @@ def _common_options() -> argparse.ArgumentParser:
         help="give up on reports not complete after this long (default 600)",
     )
     group.add_argument("--quiet", action="store_true", help="no progress and no warnings on stderr")
+    group.add_argument(
+        "--root", type=Path, metavar="DIR",
+        help="files the code names (file(), module sources, links) are read only inside DIR "
+        "(default: the git work tree holding each scanned path, else the current directory)",
+    )
     return common
 
 
@@ -508,7 +514,7 @@ def _stacks(args: argparse.Namespace) -> dict[Path, str]:
 def cmd_scan(args: argparse.Namespace) -> int:
     run = Run(args)
     stacks = _stacks(args)
-    found = scan_paths(args.paths, args.var_file, stacks)
+    found = scan_paths(args.paths, args.var_file, stacks, root_for(args.paths, args.root))
     principals = run.resolve_stacks(found.principals, set(stacks.values())) if stacks else found.principals
     resolved = replace(found, principals=tuple(run.resolve(principals)))
     return _report(run, analyse(run, resolved))
@@ -636,7 +642,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     text = _read_text(args.plan_text)
     if args.format == "plan" and text is None:
         raise UsageError("--format plan needs terraform's plan text: give --plan-text FILE")
-    result = analyse(run, read_plan(plan, str(args.plan), args.chdir))
+    result = analyse(run, read_plan(plan, str(args.plan), args.chdir, root_for([args.chdir], args.root)))
     _emit(args, _with_suggestions(args, result, _render_plan(args, result, plan, text)), result)
     return EXIT_INTERRUPTED if run.interrupted else exit_code(result, args.fail_on)
 
@@ -652,7 +658,8 @@ def cmd_wrap(args: argparse.Namespace) -> int:
             _warn(args, f"plan not analysed: {wrapped.error}")
         return wrapped.exit_code
     try:
-        result = analyse(Run(args), read_plan(wrapped.plan, "plan", args.chdir))
+        found = read_plan(wrapped.plan, "plan", args.chdir, root_for([args.chdir], args.root))
+        result = analyse(Run(args), found)
         report = _render_plan(args, result, wrapped.plan, wrapped.output)
         sys.stdout.flush()
         _emit(args, report, result)
@@ -667,10 +674,10 @@ def cmd_wrap(args: argparse.Namespace) -> int:
 IAM_MARKERS = (b"aws_iam_", b"AWS::IAM::", b"AWS::Serverless::")
 
 
-def _mentions_iam(path: Path) -> bool:
+def _mentions_iam(path: Path, root: Root) -> bool:
     try:
-        data = path.read_bytes()
-    except OSError:
+        data = read_bytes(path, MAX_FILE_BYTES, root)
+    except (OSError, ReadRefused):
         return False
     return any(marker in data for marker in IAM_MARKERS)
 
@@ -678,10 +685,13 @@ def _mentions_iam(path: Path) -> bool:
 def cmd_hook(args: argparse.Namespace) -> int:
     """For pre-commit: passes without credentials (the code's own findings still show),
     and costs almost nothing when no changed file touches IAM."""
-    changed = [path for path in args.files if path.name.endswith(TERRAFORM_SUFFIXES) and _mentions_iam(path)]
+    root = root_for(args.files, args.root)
+    changed = [
+        path for path in args.files if path.name.endswith(TERRAFORM_SUFFIXES) and _mentions_iam(path, root)
+    ]
     if not changed:
         return EXIT_OK
-    found = scan_terraform(changed, args.var_file)  # files: their own module directories, not below
+    found = scan_terraform(changed, args.var_file, root)  # files: their own module directories, not below
     run = Run(args)
     if not args.offline:
         found = replace(found, principals=tuple(run.resolve(found.principals)))

@@ -5,6 +5,11 @@ long CLI option names (`stale-days = 30`, `fail-on = "unused"`); they become the
 parser's defaults, so an option given on the command line still overrides them.
 `[[suppress]]` entries (principal, services, reason) suppress findings, and
 `[accounts]` names the profile to use for each account ID.
+
+The config file comes with the code, so from a pull request: it is data, not a remote
+control. What the run writes (`output`, `also-write`) and the shape of its output
+(`suggest`) are for the command line only, and a path it names must lie inside the
+repository that holds it.
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .files import OUTSIDE_ROOT, root_for
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CONFIG_NAME = ".iam-lastused.toml"
+COMMAND_LINE_ONLY = ("output", "also-write", "suggest", "root")
 
 
 class ConfigError(Exception):
@@ -72,6 +80,9 @@ def _config(path: Path, table: dict[str, Any]) -> Config:
     if not isinstance(accounts, dict) or not all(isinstance(v, str) for v in accounts.values()):
         raise ConfigError(f"{path}: [accounts] maps each account ID to a profile name")
     options = {key: value for key, value in table.items() if key not in ("suppress", "accounts")}
+    for key in options:
+        if key.replace("_", "-") in COMMAND_LINE_ONLY:
+            raise ConfigError(f"{path}: {key} can be given on the command line only, not in the config file")
     return Config(path, options, tuple(suppress), {str(k): v for k, v in accounts.items()})
 
 
@@ -108,7 +119,11 @@ def _convert(path: Path | None, key: str, action: argparse.Action, value: Any) -
         values = value if isinstance(value, list) else [value]
         if not all(isinstance(v, str) for v in values):
             raise ConfigError(f"{path}: {key} must be a string or a list of strings")
-        return [action.type(v) if action.type else v for v in values]
+        converted_values = [action.type(v) if action.type else v for v in values]
+        if action.type is Path:
+            for value in converted_values:
+                _inside(path, key, value)
+        return converted_values
     try:
         converted = action.type(value) if action.type and isinstance(value, str) else value
     except (TypeError, ValueError):
@@ -121,6 +136,16 @@ def _convert(path: Path | None, key: str, action: argparse.Action, value: Any) -
         raise ConfigError(f"{path}: {key} must be a number")
     if action.type is Path and not isinstance(converted, Path):
         raise ConfigError(f"{path}: {key} must be a path (a string)")
+    if action.type is Path:
+        _inside(path, key, converted)
     if action.choices and converted not in action.choices:
         raise ConfigError(f"{path}: {key} must be one of {', '.join(map(str, action.choices))}")
     return converted
+
+
+def _inside(config_path: Path | None, key: str, value: Path) -> None:
+    """A path the config names must lie inside the repository holding the config."""
+    if config_path is None:
+        return
+    if not root_for([config_path.parent]).contains(Path.cwd() / value):
+        raise ConfigError(f"{config_path}: {key} = {str(value)!r} is {OUTSIDE_ROOT}; not read")

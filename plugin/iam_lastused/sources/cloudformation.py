@@ -19,7 +19,9 @@ from typing import Any
 
 from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
 
+from iam_lastused.files import ReadRefused, Root, TooBig, read_bytes, refusal
 from iam_lastused.model import Grant, InputError, Kind, Location, Principal, SourceResult, Suppression
+from iam_lastused.render.escape import terminal_safe
 from iam_lastused.resolve import parse_arn
 from iam_lastused.sources.terraform_values import PolicyDoc, _statements, policy_document
 
@@ -50,23 +52,25 @@ _SAM_TYPES = (_SAM_FUNCTION, "AWS::Serverless::StateMachine")
 _LAMBDA_BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
-def is_template(path: Path) -> bool:
+def is_template(path: Path, root: Root | None = None) -> bool:
     """Whether a file looks like a template, from its name and text alone."""
     if path.suffix.lower() not in _SUFFIXES:
         return False
     try:
-        with path.open(encoding="utf-8", errors="replace") as file:
-            text = file.read(_MAX_TEMPLATE_BYTES)
-    except OSError:
+        text = read_bytes(path, _MAX_TEMPLATE_BYTES, root).decode("utf-8", errors="replace")
+    except (OSError, ReadRefused):
         return False
     return bool(_VERSION_KEY.search(text) or (_RESOURCES_KEY.search(text) and _AWS_TYPE.search(text)))
 
 
-def scan_template(path: Path, stack: str | None = None, text: str | None = None) -> SourceResult:
+def scan_template(
+    path: Path, stack: str | None = None, text: str | None = None, root: Root | None = None
+) -> SourceResult:
     """The principals a template defines; addresses are `stack/LogicalId` when the
     template is (to be) deployed as `stack`. `text`, when given, is the template
-    (one read from a stack, say) and `path` only its name in the report."""
-    template, error = _decode(path, text)
+    (one read from a stack, say) and `path` only its name in the report; otherwise
+    the file is read only inside `root`, when one is given."""
+    template, error = _decode(path, text, root)
     if error is not None:
         return SourceResult(errors=(error,))
     if not _looks_like_template(template):
@@ -109,22 +113,29 @@ def resolve_from_stack(
 # ---------------------------------------------------------------------------
 
 
-def _decode(path: Path, text: str | None) -> tuple[Any, InputError | None]:
+def _decode(path: Path, text: str | None, root: Root | None) -> tuple[Any, InputError | None]:
     try:
-        if text is None and path.stat().st_size > _MAX_TEMPLATE_BYTES:
-            raise OSError(0, _TOO_BIG)
-        source = path.read_text(encoding="utf-8") if text is None else text
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        source = read_bytes(path, _MAX_TEMPLATE_BYTES, root).decode("utf-8") if text is None else text
+    except ReadRefused as exc:
+        reason = _TOO_BIG if isinstance(exc, TooBig) else exc.reason
         return None, InputError(f"cannot read: {reason}", str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, InputError(f"cannot read: {refusal(exc)}", str(path))
     if len(source) > _MAX_TEMPLATE_BYTES:
         return None, InputError(f"cannot read: {_TOO_BIG}", str(path))
     from cfnlint.decode import decode_str  # importing cfn-lint takes a third of a second
 
     template, matches = decode_str(source)
     if matches:
-        return None, InputError(f"cannot parse: {matches[0].message}", str(path), matches[0].linenumber)
+        line = matches[0].linenumber
+        return None, InputError(f"cannot parse: {_short(matches[0].message)}", str(path), line)
     return template, None
+
+
+def _short(message: str) -> str:
+    """A decoder's message on one line and short: YAML's and JSON's quote the text."""
+    first = message.strip().splitlines()[0] if message.strip() else "invalid template"
+    return terminal_safe(first[:80] + ("..." if len(first) > 80 else ""))
 
 
 def _looks_like_template(template: Any) -> bool:

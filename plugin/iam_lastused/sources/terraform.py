@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from iam_lastused import cache
+from iam_lastused.files import OUTSIDE_ROOT, ReadRefused, Root, excerpt, real_path, refusal, root_for
+from iam_lastused.files import read_bytes as read_file_bytes
+from iam_lastused.files import walk as walk_files
 from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult
 from iam_lastused.sources.terraform_values import (
     Block,
@@ -39,7 +42,7 @@ from iam_lastused.sources.terraform_values import (
 )
 
 CACHE_NAMESPACE = "terraform-parse"
-_CACHE_FORMAT = "terraform-parse/2"
+_CACHE_FORMAT = "terraform-parse/3"  # 3: parse errors quote no token of the file
 
 # The resource types that make principals and grants, shared with the plan source.
 PRINCIPAL_KINDS = {
@@ -71,7 +74,7 @@ _RESOURCE_TYPES = {
 _MODULE_META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
 # python-hcl2 takes seconds and hundreds of megabytes per megabyte of HCL: a bigger
 # file (generated, or hostile) is reported rather than read
-_MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_FILE_BYTES = 4 * 1024 * 1024
 # module calls multiply (a calls b twice, b calls c twice, ...): past this many
 # instances, further calls are not followed
 _MAX_INSTANCES = 10_000
@@ -79,11 +82,14 @@ _MAX_INSTANCES = 10_000
 Key = tuple["_Instance", str, str]
 
 
-def scan_terraform(paths: Sequence[Path], var_files: Sequence[Path] = ()) -> SourceResult:
+def scan_terraform(
+    paths: Sequence[Path], var_files: Sequence[Path] = (), root: Root | None = None
+) -> SourceResult:
     """Principals defined by the Terraform in `paths` (files or directories); the var
-    files set the variables of the root modules."""
+    files set the variables of the root modules. Files the code names (`file()`,
+    module sources, links) are read only inside `root` (by default the one of `paths`)."""
     with _fewer_collections():
-        scan = _Scan()
+        scan = _Scan(root if root is not None else root_for(paths))
         variables = scan.read_var_files(var_files)
         walked = scan.discover(paths)
         called = {callee for real in walked for callee in scan.local_calls(real) if callee != real}
@@ -116,14 +122,6 @@ def _fewer_collections() -> Iterator[None]:
 # ---------------------------------------------------------------------------
 
 
-def _resolve(path: Path) -> Path | None:
-    """The real path, or None where there is none: symlinks loop, or the name has a NUL."""
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError, ValueError):  # RuntimeError: a symlink loop, before Python 3.13
-        return None
-
-
 TERRAFORM_SUFFIXES = (".tf", ".tf.json")
 
 
@@ -143,28 +141,45 @@ def _parse(name: str, data: bytes) -> dict[str, Any]:
     """The blocks of one file as plain JSON-able data, or why it cannot be read."""
     try:
         source = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"error": "cannot parse: not UTF-8 text", "line": None}
+    try:
         blocks = (
             json_blocks(source, _keep_block) if name.endswith(".json") else hcl_blocks(source, _keep_block)
         )
     except Exception as exc:  # python-hcl2 and lark raise many types; each means this file is unreadable
-        message, line = _describe(exc)
+        message, line = _describe(exc, source)
         return {"error": f"cannot parse: {message}", "line": line}
     return {"blocks": blocks}
 
 
-def _describe(exc: Exception) -> tuple[str, int | None]:
-    """A parse error's first line of text, and the line it points at if it has one."""
+def _describe(exc: Exception, source: str) -> tuple[str, int | None]:
+    """Where a parse failed, and a short excerpt of that line: never the exception's own
+    text, which quotes whole tokens of the file (a string of any length, say)."""
     line = getattr(exc, "line", None) or getattr(exc, "lineno", None)
-    lines = str(exc).strip().splitlines()
-    return (lines[0] if lines else type(exc).__name__), (line if isinstance(line, int) and line > 0 else None)
+    line = line if isinstance(line, int) and line > 0 else None
+    column = getattr(exc, "column", None) or getattr(exc, "colno", None)
+    column = column if isinstance(column, int) and column > 0 else None
+    token = getattr(getattr(exc, "token", None), "type", None)
+    if token == "$END":
+        what = "unexpected end of file"
+    elif token is not None:
+        what = "unexpected token"
+    elif getattr(exc, "char", None) is not None:
+        what = "unexpected character"
+    else:
+        what = "invalid syntax" if line else f"invalid {'JSON' if isinstance(exc, ValueError) else 'HCL'}"
+    where = f" at column {column}" if column else ""
+    near = excerpt(source, line, column)
+    return f"{what}{where}" + (f" near `{near}`" if near else ""), line
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _load(path: Path, root: Root) -> dict[str, Any]:
     """A file's parse, from the cache when its content has been parsed before."""
-    size = path.stat().st_size
-    if size > _MAX_FILE_BYTES:
-        return {"error": f"not read: {size:,} bytes is over the limit of {_MAX_FILE_BYTES:,}", "line": None}
-    data = path.read_bytes()
+    try:
+        data = read_file_bytes(path, MAX_FILE_BYTES, root)
+    except (OSError, ReadRefused) as exc:
+        return {"error": f"not read: {refusal(exc)}", "line": None}
     key = f"{_CACHE_FORMAT}:{hashlib.sha256(data).hexdigest()}"
     cached = cache.load(CACHE_NAMESPACE, key)
     if isinstance(cached, dict):
@@ -203,7 +218,8 @@ def _source_kind(source: str) -> str:
 
 
 class _Scan:
-    def __init__(self) -> None:
+    def __init__(self, root: Root) -> None:
+        self.root = root
         self.errors: dict[InputError, None] = {}
         self.notes: dict[str, None] = {}
         self.modules: dict[Path, _Module] = {}
@@ -223,21 +239,21 @@ class _Scan:
         found = []
         for path in paths:
             if path.is_file():
-                walk: Iterator[tuple[str, list[str], list[str]]] = iter([(str(path.parent), [], [path.name])])
+                walk: Iterator[tuple[Path, list[str], list[str]]] = iter([(path.parent, [], [path.name])])
             elif path.is_dir():
-                walk = os.walk(path, followlinks=True)
+                walk = walk_files(path, skip=lambda name: name.startswith("."))
             else:
                 self.error(InputError("no such file or directory", str(path)))
                 continue
-            for directory, subdirectories, names in walk:
-                real = Path(directory).resolve()
-                subdirectories[:] = sorted(name for name in subdirectories if not name.startswith("."))
-                if real in seen:
-                    subdirectories[:] = []
+            for directory, links, names in walk:
+                for link in links:
+                    self.note(f"{directory / link}: a link to a directory; not followed")
+                real = real_path(directory)
+                if real is None or real in seen:
                     continue
                 seen.add(real)
                 if any(_is_terraform(name) for name in names):
-                    self.module(real, directory)
+                    self.module(real, str(directory))
                     found.append(real)
         return found
 
@@ -245,9 +261,9 @@ class _Scan:
         if real not in self.modules:
             files = []
             for path in sorted(real.iterdir()):
-                if _is_terraform(path.name) and path.is_file():
+                if _is_terraform(path.name) and not path.is_dir():
                     file = str(Path(display) / path.name)
-                    parsed = _load(path)
+                    parsed = _load(path, self.root)
                     if "error" in parsed:
                         self.error(InputError(parsed["error"], file, parsed["line"]))
                     files.append((file, parsed.get("blocks", [])))
@@ -257,44 +273,49 @@ class _Scan:
     def local_calls(self, real: Path) -> list[Path]:
         module = self.modules[real]
         sources = (_local_source(block) for _, block in module.blocks("module"))
-        return [callee for source in sources if source and (callee := _resolve(real / source))]
+        return [callee for source in sources if source and (callee := real_path(real / source))]
 
     def read_var_files(self, var_files: Sequence[Path]) -> dict[str, Any]:
+        """The values of the var files the user gave (on the command line, or in the
+        config, which keeps them inside the repository)."""
         values: dict[str, Any] = {}
         for path in var_files:
             try:
                 source = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                self.error(InputError(f"cannot read var file: {refusal(exc)}", str(path)))
+                continue
+            try:
                 if path.name.endswith(".json"):
                     values.update(json.loads(source))
                 else:
                     scope = _VarFileScope(self, str(path))
                     attributes = hcl_attributes(source)
                     values.update({name: evaluate(expr, scope) for name, expr in attributes.items()})
-            except Exception as exc:  # unreadable or unparsable: python-hcl2 and lark raise many types
-                message, line = _describe(exc)
+            except Exception as exc:  # unparsable: python-hcl2 and lark raise many types
+                message, line = _describe(exc, source)
                 self.error(InputError(f"cannot read var file: {message}", str(path), line))
         return values
 
     def read(self, instance: _Instance, value: str, file: str, line: int | None) -> Text | Unknown:
         """The text of a file named in file()/templatefile(), relative to the module."""
         path = Path(value) if Path(value).is_absolute() else instance.module.real / value
-        real = _resolve(path) or path
+        real = real_path(path) or path
         if real not in self.texts:
+            relative = os.path.relpath(real, instance.module.real)
+            display = os.path.normpath(os.path.join(instance.module.display, relative))
             try:
-                display = str(Path(instance.module.display) / real.relative_to(instance.module.real))
-            except ValueError:
-                display = str(path)
-            try:
-                if real.exists() and not real.is_file():  # a device or a FIFO would be read without end
-                    raise OSError(0, "not a regular file")
-                if real.exists() and real.stat().st_size > _MAX_FILE_BYTES:
-                    raise OSError(0, f"over the limit of {_MAX_FILE_BYTES:,} bytes")
-                self.texts[real] = text(real.read_text(encoding="utf-8"), file=display, line=1)
-            except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: a NUL in the name
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                self.error(InputError(f"cannot read {value}: {reason}", file, line))
-                self.texts[real] = Unknown(f"{value} cannot be read")
-        return self.texts[real]
+                data = read_file_bytes(real, MAX_FILE_BYTES, self.root).decode("utf-8")
+                self.texts[real] = text(data, file=display, line=1)
+            except (OSError, ReadRefused, UnicodeDecodeError) as exc:
+                self.texts[real] = Unknown(refusal(exc))
+            except ValueError:  # a NUL in the name
+                self.texts[real] = Unknown("not a file name")
+        found = self.texts[real]
+        if isinstance(found, Unknown):  # said at each place that names it
+            self.error(InputError(f"cannot read {value}: {found.reason}", file, line))
+            return Unknown(f"{value} was not read: {found.reason}")
+        return found
 
     def instantiate_root(self, real: Path, variables: dict[str, Any]) -> None:
         inputs = {name: (lambda value=value: value) for name, value in variables.items()}
@@ -323,9 +344,13 @@ class _Scan:
         if local is None:
             self.note(f"{address}: {_source_kind(source)} source {source} not followed")
             return None
-        real = _resolve(caller.module.real / local)
+        real = real_path(caller.module.real / local)
         if real is None:
             self.error(InputError(f"{address}: module source {local} is not a path", file, block["line"]))
+            return None
+        if not self.root.contains(real):
+            self.error(InputError(f"{address}: module source {local} is {OUTSIDE_ROOT}; not followed",
+                                  file, block["line"]))
             return None
         if real in stack:
             self.note(f"{address}: module source {local} is a module cycle; not followed")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from iam_lastused.files import Root
 from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult, Statement
 from iam_lastused.sources.terraform import (
     ATTACHMENTS,
@@ -466,11 +467,11 @@ class _Locator:
         return replace(grant, location=where, statements=statements)
 
 
-def _hcl_principals(config_dir: Path | None) -> dict[str, Principal]:
+def _hcl_principals(config_dir: Path | None, root: Root | None) -> dict[str, Principal]:
     if config_dir is None:
         return {}
     found: dict[str, Principal] = {}
-    for principal in scan_terraform([config_dir]).principals:
+    for principal in scan_terraform([config_dir], root=root).principals:
         found.setdefault(principal.address, principal)
     return found
 
@@ -480,12 +481,15 @@ def _hcl_principals(config_dir: Path | None) -> dict[str, Principal]:
 # ---------------------------------------------------------------------------
 
 
-def read_plan(plan: dict[str, Any], file: str, config_dir: Path | None = None) -> SourceResult:
+def read_plan(
+    plan: dict[str, Any], file: str, config_dir: Path | None = None, root: Root | None = None
+) -> SourceResult:
     """The principals in a plan's resource changes. With `config_dir`, the directory
-    the plan was made in, principals and statements get their file:line from its HCL."""
+    the plan was made in, principals and statements get their file:line from its HCL
+    (files it names read only inside `root`)."""
     read = _read(plan, file)
     prior_arns = _prior_arns(plan)
-    hcl = _hcl_principals(config_dir)
+    hcl = _hcl_principals(config_dir, root)
     principals = []
     for resource in read.resources:
         if resource.type not in PRINCIPAL_KINDS:

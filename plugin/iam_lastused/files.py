@@ -1,0 +1,149 @@
+"""The read boundary: how every file that the scanned code (or its config) names is read.
+
+The code comes from pull requests, and the job reading it holds AWS credentials and
+a token. So a file named by the code (`file()`, `templatefile()`, a module `source`,
+a link met while walking) is read only when its real path lies inside the *root* (the
+git work tree holding the scanned path, else the current directory, or `--root`), and
+only when it is a regular file: never a device, a FIFO or anything under `/proc`.
+A refusal says which path, as written, and why; never what the file holds.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .render.escape import terminal_safe
+
+OUTSIDE_ROOT = "outside the repository root"
+NOT_REGULAR = "not a regular file"
+_EXCERPT_CHARS = 40
+
+
+class ReadRefused(Exception):
+    """A file was not read: `reason` says why, in words that hold nothing of its content."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TooBig(ReadRefused):
+    pass
+
+
+def real_path(path: Path) -> Path | None:
+    """The real path, or None where there is none: symlinks loop, or the name has a NUL."""
+    try:
+        return Path(os.path.realpath(path, strict=False))
+    except (OSError, ValueError):
+        return None
+
+
+def git_work_tree(path: Path) -> Path | None:
+    """The work tree holding `path`: the nearest directory with a `.git` entry. Found by
+    looking, not by running git, which would read the repository's own config."""
+    real = real_path(path)
+    if real is None:
+        return None
+    for directory in (real, *real.parents):
+        if os.path.lexists(directory / ".git"):
+            return directory
+    return None
+
+
+@dataclass(frozen=True)
+class Root:
+    """Where files named by the code may be read from: real directories."""
+
+    directories: tuple[Path, ...]
+
+    def contains(self, path: Path) -> bool:
+        real = real_path(path)
+        return real is not None and any(real == d or d in real.parents for d in self.directories)
+
+
+def root_for(paths: Iterable[Path], explicit: Path | None = None, cwd: Path | None = None) -> Root:
+    """The root for a run over `paths`: `explicit` (`--root`) if given; else, for each
+    path, the git work tree holding it, else the current directory when it holds the
+    path, else the path's own directory."""
+    if explicit is not None:
+        real = real_path(explicit)
+        return Root((real,) if real is not None else ())
+    here = real_path(cwd or Path.cwd())
+    directories: list[Path] = []
+    for path in paths:
+        real = real_path(path)
+        if real is None:
+            continue
+        found = git_work_tree(real)
+        if found is None and here is not None and (real == here or here in real.parents):
+            found = here
+        if found is None:
+            found = real if real.is_dir() else real.parent
+        directories.append(found)
+    if not directories and here is not None:
+        directories.append(here)
+    return Root(tuple(dict.fromkeys(directories)))
+
+
+def read_bytes(path: Path, limit: int, root: Root | None = None) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, inside `root` when one is
+    given. Raises ReadRefused (or OSError, for a file that cannot be opened at all)."""
+    if root is not None and not root.contains(path):
+        raise ReadRefused(OUTSIDE_ROOT)
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise ReadRefused(NOT_REGULAR)
+        if status.st_size > limit:
+            raise TooBig(f"{status.st_size:,} bytes is over the limit of {limit:,}")
+        with os.fdopen(descriptor, "rb", closefd=False) as file:
+            data = file.read(limit + 1)
+    finally:
+        os.close(descriptor)
+    if len(data) > limit:
+        raise TooBig(f"over the limit of {limit:,} bytes")
+    return data
+
+
+def refusal(exc: OSError | ReadRefused | UnicodeDecodeError) -> str:
+    """Why a read failed, in words that hold nothing of the file's content."""
+    if isinstance(exc, ReadRefused):
+        return exc.reason
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    return exc.strerror or type(exc).__name__
+
+
+def walk(directory: Path, skip: Callable[[str], bool]) -> Iterator[tuple[Path, list[str], list[str]]]:
+    """`os.walk` without following links to directories, sorted: each directory, with
+    the links to directories it holds (for a note) and its file names. A link to a file
+    is listed; whether it may be read is `read_bytes`'s to say. `skip(name)` leaves a
+    directory out."""
+    for current, directories, names in os.walk(directory, followlinks=False):
+        base = Path(current)
+        links = sorted(name for name in directories if (base / name).is_symlink())
+        directories[:] = sorted(name for name in directories if not skip(name) and name not in links)
+        yield base, links, sorted(names)
+
+
+def excerpt(text: str, line: int | None, column: int | None = None) -> str:
+    """At most a few characters of one line of `text` (from `column`), terminal-safe: enough
+    to find the spot, too little to carry a secret out of a file."""
+    if not line:
+        return ""
+    lines = text.splitlines()
+    if line > len(lines):
+        return ""
+    start = max((column or 1) - 1, 0)
+    piece = lines[line - 1][start:].strip()
+    if not piece:
+        return ""
+    short = piece[:_EXCERPT_CHARS] + ("..." if len(piece) > _EXCERPT_CHARS else "")
+    return terminal_safe(short)
