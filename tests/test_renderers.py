@@ -403,4 +403,103 @@ def test_github_commands_cannot_be_injected() -> None:
     assert len(lines) == 2
     assert all(line.startswith(("::warning ", "::notice::")) for line in lines)
     assert lines[0].startswith("::warning file=a%2Cb%3Ac.tf\\x0a%3A%3Awarning%3A%3Ax,line=3,")
-    assert "role evil\\x0a::set-output name=x::y\\x0d\\x0a::error::pwned is granted" in lines[0]
+    assert "role evil\\x0a:%3Aset-output name=x:%3Ay\\x0d\\x0a:%3Aerror:%3Apwned is granted" in lines[0]
+    assert [name for name, _ in workflow_commands("\n".join(lines))] == ["warning", "notice"]
+
+
+# What GitHub's runner takes for a workflow command (actions/runner: ActionCommand's
+# TryParseV2, else the legacy TryParse, and ActionCommandManager's stop-commands).
+RUNNER_COMMANDS = {
+    "add-mask", "add-matcher", "add-path", "debug", "echo", "endgroup", "error", "group", "notice",
+    "remove-matcher", "save-state", "set-env", "set-output", "stop-commands", "warning",
+}
+RUNNER_DATA_ESCAPES = {"%0D": "\r", "%0A": "\n", "%25": "%"}
+
+
+def _runner_parse(line: str, registered: set[str]) -> tuple[str, str] | None:
+    message = line.lstrip()
+    if message.startswith("::") and (end := message.find("::", 2)) >= 0:  # ::name props::data
+        name = message[2:end].split(" ", 1)[0]
+        if name.lower() in registered:
+            data = re.sub("%0D|%0A|%25", lambda m: RUNNER_DATA_ESCAPES[m[0]], message[end + 2 :])
+            return name.lower(), data
+    start = line.find("##[")  # the legacy form, found anywhere in the line: ##[name props]data
+    end = line.find("]", start)
+    if start >= 0 and end >= 0:
+        name = line[start + 3 : end].split(" ", 1)[0]
+        if name.lower() in registered:
+            return name.lower(), line[end + 1 :]
+    return None
+
+
+def workflow_commands(log: str) -> list[tuple[str, str]]:
+    """Each (command, data) the runner would act on in `log`, in order; while commands
+    are stopped, only the resume token counts (and is listed)."""
+    registered, token = set(RUNNER_COMMANDS), None
+    found = []
+    for line in re.split(r"\r\n|\r|\n", log):
+        parsed = _runner_parse(line, registered)
+        if parsed is None or (token is not None and parsed[0] != token):
+            continue
+        name, data = parsed
+        if token is not None:
+            registered.discard(token)
+            token = None
+        elif name == "stop-commands":
+            token = data.lower()
+            registered.add(token)
+        found.append((name, data))
+    return found
+
+
+def test_the_runner_model_finds_commands_anywhere_the_runner_does() -> None:
+    log = (
+        "::add-mask::x\n  ::error file=a::boom\nrole a ##[error]legacy\n"
+        "::stop-commands::T0k\n::error::no\n##[warning]no\n::t0k::\n::debug::d"
+    )
+    assert workflow_commands(log) == [
+        ("add-mask", "x"), ("error", "boom"), ("error", "legacy"), ("stop-commands", "T0k"), ("t0k", ""),
+        ("debug", "d"),
+    ]
+
+
+COMMAND_PAYLOADS = [
+    "x\n::add-mask::x",
+    "##[error]boom",
+    "::error::x",
+    "a:::b ##[add-mask]c",
+    "%0A::error::x\r##[set-output name=a]b",
+    "###[error]x ::::y",
+]
+
+
+def test_github_escaping_breaks_command_delimiters() -> None:
+    assert escape_data("\n::add-mask::x") == "%0A:%3Aadd-mask:%3Ax"
+    assert escape_data("##[error]boom") == "#%23[error]boom"
+    assert escape_data("::error::x") == ":%3Aerror:%3Ax"
+    assert escape_data("arn:aws:iam::111122223333:role/x") == "arn:aws:iam:%3A111122223333:role/x"
+    assert escape_data(":::, ::::, ###[") == ":%3A:, :%3A:%3A, ##%23["
+    assert escape_data("50%3A") == "50%253A"  # a literal %3A stays distinguishable
+    assert escape_property("##[error]a::b") == "#%23[error]a%3A%3Ab"
+    for payload in COMMAND_PAYLOADS:
+        for escaped in (escape_data(payload), escape_property(payload)):
+            assert "::" not in escaped and "##[" not in escaped and "\n" not in escaped
+
+
+@pytest.mark.parametrize("payload", COMMAND_PAYLOADS)
+def test_github_commands_from_hostile_names_are_only_ours(payload: str) -> None:
+    """Every place a name reaches (message, file, title's service, reason, note): the
+    runner sees exactly the renderer's commands, none a name started."""
+    run = run_of(
+        principal(payload, service(payload, "unused", 3, file=payload), service("sqs", "stale", 4)),
+        principal(f"{payload}.denied", status="error", error=payload, file=payload),
+        errors=(InputError(payload, payload, 2),),
+        notes=(payload,),
+    )
+    lines = render_github(run).splitlines()
+    assert [name for name, _ in workflow_commands("\n".join(lines))] == [
+        line[2:].split(" ", 1)[0].split(":", 1)[0] for line in lines
+    ]
+    assert len(lines) == 5
+    for line in lines:
+        assert "##[" not in line and "::" not in line[2:].split("::", 1)[1]

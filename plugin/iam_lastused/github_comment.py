@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = publish(body, repository, number, token, args.mode, api_url)
     except (GithubException, OSError) as exc:
         hint = "the job needs `permissions: pull-requests: write`"
-        print(escape_data(f"::warning::iam-lastused: no pull-request comment ({_failure(exc)}); {hint}"))
+        print("::warning::" + escape_data(f"iam-lastused: no pull-request comment ({_failure(exc)}); {hint}"))
         return EXIT_OK
     print(f"iam-lastused: pull-request comment {result} on #{number}")
     return EXIT_OK

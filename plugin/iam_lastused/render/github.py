@@ -13,10 +13,17 @@ most 10 warnings and 10 errors per step, and 50 annotations per job, so the text
 or Markdown report is still the place for the whole list.
 
 Every value from the code or from AWS is made printable (`terminal_safe`) and then
-escaped by GitHub's rules, so no name can end a command or start a new one.
+escaped by GitHub's rules, so no name can end a command or start a new one. Beyond
+those rules, `::` (a command's delimiter) and `##[` (the runner's legacy command
+prefix, which it looks for anywhere in a line) never reach the log: the runner
+decodes only `%25`, `%0D` and `%0A` in a message, so there their second character is
+percent-encoded and shows as such (`arn:aws:iam:%3A111122223333:role/x`); in a
+property, which the runner decodes, every `:` already is.
 """
 
 from __future__ import annotations
+
+import re
 
 from ..model import InputError, Location, PrincipalResult, RunResult, ServiceResult
 from .escape import terminal_safe
@@ -24,16 +31,24 @@ from .text import days_ago
 
 _DATA_ESCAPES = {"%": "%25", "\r": "%0D", "\n": "%0A"}
 _PROPERTY_ESCAPES = {**_DATA_ESCAPES, ":": "%3A", ",": "%2C"}
+# After the escapes above, so the `%` written here is not escaped again; leftmost
+# matches never leave a `::` or `##[` behind (`:::` becomes `:%3A:`).
+_COMMAND_STARTS = re.compile(r"::|##\[")
+_NEUTRAL = {"::": ":%3A", "##[": "#%23["}
+
+
+def _neutralise(text: str) -> str:
+    return _COMMAND_STARTS.sub(lambda match: _NEUTRAL[match.group()], text)
 
 
 def escape_data(text: str) -> str:
-    """A command's message: `%`, CR and LF escaped."""
-    return "".join(_DATA_ESCAPES.get(ch, ch) for ch in text)
+    """A command's message: `%`, CR and LF escaped, and `::` and `##[` broken."""
+    return _neutralise("".join(_DATA_ESCAPES.get(ch, ch) for ch in text))
 
 
 def escape_property(text: str) -> str:
-    """A command's property value (file, title): also `:` and `,` escaped."""
-    return "".join(_PROPERTY_ESCAPES.get(ch, ch) for ch in text)
+    """A command's property value (file, title): also `:` and `,` escaped, and `##[` broken."""
+    return _neutralise("".join(_PROPERTY_ESCAPES.get(ch, ch) for ch in text))
 
 
 def command(level: str, message: str, location: Location | None = None, title: str | None = None) -> str:
