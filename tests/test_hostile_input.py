@@ -50,6 +50,8 @@ from iam_lastused.model import (
     StaticFinding,
     Suppression,
 )
+from iam_lastused.policy import UNKNOWN_PART as HOLE
+from iam_lastused.policy import PolicyDoc
 from iam_lastused.render.github import render_github
 from iam_lastused.render.json_report import render_json
 from iam_lastused.render.markdown import MAX_LENGTH, render_markdown
@@ -59,7 +61,7 @@ from iam_lastused.render.text import render_text
 from iam_lastused.sources.cloudformation import scan_template
 from iam_lastused.sources.terraform import scan_terraform
 from iam_lastused.sources.terraform_plan import PlanError, load_plan, note_headers, read_plan
-from iam_lastused.sources.terraform_values import HOLE, Encoded, PolicyDoc, policy_document, text
+from iam_lastused.sources.terraform_values import Encoded, policy_document, text
 from iam_lastused.suppressions import with_suppressions
 from markdown_it import MarkdownIt
 from test_renderers import ALLOWED_TAGS as RENDERED_TAGS

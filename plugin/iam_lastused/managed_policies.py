@@ -21,8 +21,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import cache
 from .model import Grant, Principal
+from .policy import from_document
 from .reports import ACCESS_DENIED_CODES, CACHE_TTL_SECONDS
-from .sources.terraform_values import _statements
 
 
 @dataclass(frozen=True)
@@ -140,5 +140,5 @@ def with_documents(principals: Sequence[Principal], documents: Mapping[str, Any]
 def _filled(grant: Grant, documents: Mapping[str, Any]) -> Grant:
     if grant.known or grant.statements or grant.policy_arn not in documents:
         return grant
-    document = _statements(documents[grant.policy_arn], lambda index, statement: grant.location)
+    document = from_document(documents[grant.policy_arn], lambda index, statement: grant.location)
     return replace(grant, statements=tuple(s for _, s in document.statements), known=document.known)

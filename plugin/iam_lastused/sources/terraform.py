@@ -24,11 +24,11 @@ from iam_lastused.files import OUTSIDE_ROOT, ReadRefused, Root, excerpt, real_pa
 from iam_lastused.files import read_bytes as read_file_bytes
 from iam_lastused.files import walk as walk_files
 from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult
+from iam_lastused.policy import PolicyDoc
 from iam_lastused.sources.terraform_values import (
     Block,
     Expr,
     Namespace,
-    PolicyDoc,
     Text,
     Unknown,
     document_from_block,

@@ -16,7 +16,6 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from json.decoder import scanstring
 from typing import Any, Protocol
 
 from hcl2.api import parses
@@ -38,6 +37,7 @@ from hcl2.rules.strings import HeredocTemplateRule, HeredocTrimTemplateRule, Int
 from hcl2.utils import process_escape_sequences
 
 from iam_lastused.model import InputError, Location, Statement
+from iam_lastused.policy import UNKNOWN_PART, PolicyDoc, from_document, from_json, strings
 
 Expr = list[Any]
 Block = dict[str, Any]
@@ -373,15 +373,13 @@ class Text(str):
     """A string that remembers where its text was written (so statements parsed from
     it get their own file:line) or which resource it names (so an attachment whose
     `role` is `aws_iam_role.x.name` finds that role). `holes` lists why parts of a
-    rendered template are unknown; each such part reads as HOLE."""
+    rendered template are unknown; each such part reads as UNKNOWN_PART."""
 
     file: str | None = None
     line: int | None = None
     resource: Any = None
     holes: tuple[str, ...] = ()
 
-
-HOLE = "${?}"
 
 
 def text(
@@ -408,14 +406,6 @@ class Encoded:
     computed Resource) does not hide the parts that are known (the actions)."""
 
     value: Any
-
-
-@dataclass(frozen=True)
-class PolicyDoc:
-    """A policy document's statements, each with its Sid (for source/override merging)."""
-
-    statements: tuple[tuple[str | None, Statement], ...] = ()
-    known: bool = True
 
 
 class Namespace:
@@ -566,7 +556,7 @@ def _render(parts: list[Any], scope: Scope) -> Any:
 
 
 def _render_with_holes(expr: Expr, scope: Scope, file: str | None, line: int | None) -> Any:
-    """A template rendered for use as a document: unknown parts become HOLE rather
+    """A template rendered for use as a document: unknown parts become UNKNOWN_PART rather
     than making the whole text unknown, so the rest of the JSON can still be read."""
     parts = [expr[1]] if expr[0] == "l" else expr[1] if expr[0] == "t" else None
     if parts is None:
@@ -576,7 +566,7 @@ def _render_with_holes(expr: Expr, scope: Scope, file: str | None, line: int | N
         piece = part if isinstance(part, str) else _as_string(evaluate(part, scope))
         if isinstance(piece, Unknown):
             holes.append(piece.reason)
-            piece = HOLE
+            piece = UNKNOWN_PART
         pieces.append(piece)
     return text("".join(pieces), file=file, line=line, holes=tuple(holes))
 
@@ -749,109 +739,15 @@ def policy_document(value: Any, location: Location, report: Callable[[InputError
     if isinstance(value, PolicyDoc):
         return value
     if isinstance(value, Encoded):
-        return _statements(value.value, lambda index, statement: location)
+        return from_document(
+            value.value,
+            lambda index, item: item.location if isinstance(item, HclObject) and item.location else location,
+        )
     if isinstance(value, str):
-        return _json_document(value, location, report)
+        file, line = getattr(value, "file", None), getattr(value, "line", None)
+        origin = Location(file, line) if file is not None and line is not None else None
+        return from_json(value, location, report, origin, partial=bool(getattr(value, "holes", ())))
     return PolicyDoc(known=False)
-
-
-def _json_document(value: str, location: Location, report: Callable[[InputError], None]) -> PolicyDoc:
-    file, first_line = getattr(value, "file", None), getattr(value, "line", None)
-    try:
-        document = json.loads(value)
-    except RecursionError:  # json.loads nests as deep as the text; the stack does not
-        where = Location(file, first_line) if file is not None and first_line is not None else location
-        report(InputError("invalid policy JSON: nested too deeply", where.file, where.line))
-        return PolicyDoc(known=False)
-    except json.JSONDecodeError as exc:
-        if not getattr(value, "holes", ()):
-            if file is None or first_line is None:
-                report(InputError(f"invalid policy JSON: {exc.msg}", location.file, location.line))
-            else:
-                report(InputError(f"invalid policy JSON: {exc.msg}", file, first_line + exc.lineno - 1))
-        return PolicyDoc(known=False)
-    if file is None or first_line is None:
-        return _statements(document, lambda index, statement: location)
-    offsets = _statement_offsets(value)
-    return _statements(
-        document,
-        lambda index, statement: Location(file, first_line + (offsets[index] if index < len(offsets) else 0)),
-    )
-
-
-def _skip_space(source: str, position: int) -> int:
-    while position < len(source) and source[position] in " \t\r\n":
-        position += 1
-    return position
-
-
-_DECODER = json.JSONDecoder()
-
-
-def _statement_offsets(source: str) -> list[int]:
-    """How many lines into `source` each statement starts. json.loads keeps no
-    positions, so this walks the (already validated) top-level object by hand."""
-    position = _skip_space(source, 0)
-    if source[position : position + 1] != "{":
-        return []
-    position = _skip_space(source, position + 1)
-    while source[position : position + 1] == '"':
-        key, position = scanstring(source, position + 1)
-        position = _skip_space(source, _skip_space(source, position) + 1)
-        if key == "Statement":
-            return _element_offsets(source, position)
-        _, position = _DECODER.raw_decode(source, position)
-        position = _skip_space(source, position)
-        if source[position : position + 1] == ",":
-            position = _skip_space(source, position + 1)
-    return []
-
-
-def _element_offsets(source: str, position: int) -> list[int]:
-    if source[position] != "[":
-        return [source.count("\n", 0, position)]
-    offsets = []
-    position = _skip_space(source, position + 1)
-    while position < len(source) and source[position] != "]":
-        offsets.append(source.count("\n", 0, position))
-        _, position = _DECODER.raw_decode(source, position)
-        position = _skip_space(source, position)
-        if source[position : position + 1] == ",":
-            position = _skip_space(source, position + 1)
-    return offsets
-
-
-def _action_list(value: Any) -> tuple[tuple[str, ...], bool]:
-    """The strings of an Action, NotAction or Resource value, and whether all were readable."""
-    if value is None:
-        return (), True
-    items = value if isinstance(value, list) else [value]
-    actions = tuple(item for item in items if isinstance(item, str) and HOLE not in item)
-    return actions, len(actions) == len(items)
-
-
-def _statements(document: Any, locate: Callable[[int, Any], Location]) -> PolicyDoc:
-    if not isinstance(document, dict):
-        return PolicyDoc(known=False)
-    raw = document.get("Statement", [])
-    raw = [raw] if isinstance(raw, dict) else raw
-    if not isinstance(raw, list):
-        return PolicyDoc(known=False)
-    known, statements = True, []
-    for index, item in enumerate(raw):
-        effect = item.get("Effect", "Allow") if isinstance(item, dict) else None
-        if not isinstance(effect, str) or HOLE in effect:
-            known = False
-            continue
-        actions, actions_known = _action_list(item.get("Action"))
-        not_actions, not_actions_known = _action_list(item.get("NotAction"))
-        known = known and actions_known and not_actions_known
-        location = item.location if isinstance(item, HclObject) and item.location else locate(index, item)
-        sid = item.get("Sid")
-        resources, resources_known = _action_list(item.get("Resource"))
-        statement = Statement(location, effect, actions, not_actions, resources if resources_known else None)
-        statements.append((sid if isinstance(sid, str) else None, statement))
-    return PolicyDoc(tuple(statements), known)
 
 
 def document_from_block(block: Block, scope: Scope) -> PolicyDoc:
@@ -891,7 +787,7 @@ def _block_actions(expr: Expr | None, scope: Scope) -> tuple[tuple[str, ...], bo
     value = evaluate(expr, scope)
     if not isinstance(value, list):
         return (), False
-    return _action_list(value)
+    return strings(value)
 
 
 def _documents(expr: Expr | None, scope: Scope, location: Location) -> tuple[list[PolicyDoc], bool]:
