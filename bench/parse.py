@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from hcl2.api import parses
-from iam_lastused.sources.terraform import scan_terraform
+from iam_lastused.sources.terraform.scan import scan_terraform
 
 MODULES_PER_STACK = 4
 FILES_PER_MODULE = 12

@@ -15,7 +15,7 @@ import json
 import time
 from typing import Any
 
-from iam_lastused.sources.terraform_plan import read_plan
+from iam_lastused.sources.plan.read import read_plan
 
 ACCOUNT = "111122223333"
 SERVICES = ["s3", "sqs", "sns", "dynamodb", "kms", "logs", "lambda", "ecs", "ec2", "ses"]

@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from botocore.handlers import BUILTIN_HANDLERS
 from fake_last_accessed import LastAccessedFake
-from iam_lastused import aws, reports
+from iam_lastused.aws import reports
+from iam_lastused.aws import session as aws
 
 
 def _setup(arns: list[str], latency: float, rate: float) -> LastAccessedFake:

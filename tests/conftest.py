@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.handlers import BUILTIN_HANDLERS
 from fake_last_accessed import LastAccessedFake
-from iam_lastused.cli import main
+from iam_lastused.cli.main import main
 from moto import mock_aws
 from moto.core.models import botocore_stubber
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_role
-from iam_lastused import cache
+from iam_lastused.store import cache
 
 NOW = datetime.now(timezone.utc)
 RECENT = NOW - timedelta(days=3)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 from conftest import make_role
-from iam_lastused import cache
+from iam_lastused.store import cache
 
 RECENT = datetime.now(timezone.utc) - timedelta(days=1)
 

@@ -34,8 +34,9 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from iam_lastused import catalog
-from iam_lastused.analysis import analyze_principal, statement_services
-from iam_lastused.cli import main
+from iam_lastused.analysis.analyze import analyze_principal, statement_services
+from iam_lastused.analysis.suppressions import with_suppressions
+from iam_lastused.cli.main import main
 from iam_lastused.model import (
     ActionResult,
     Grant,
@@ -58,11 +59,10 @@ from iam_lastused.render.markdown import MAX_LENGTH, render_markdown
 from iam_lastused.render.plan_text import annotate_plan, place_notes, principal_notes
 from iam_lastused.render.sarif import render_sarif
 from iam_lastused.render.text import render_text
-from iam_lastused.sources.cloudformation import scan_template
-from iam_lastused.sources.terraform import scan_terraform
-from iam_lastused.sources.terraform_plan import PlanError, load_plan, note_headers, read_plan
-from iam_lastused.sources.terraform_values import Encoded, policy_document, text
-from iam_lastused.suppressions import with_suppressions
+from iam_lastused.sources.cloudformation.template import scan_template
+from iam_lastused.sources.plan.read import PlanError, load_plan, note_headers, read_plan
+from iam_lastused.sources.terraform.scan import scan_terraform
+from iam_lastused.sources.terraform.values import Encoded, policy_document, text
 from markdown_it import MarkdownIt
 from test_renderers import ALLOWED_TAGS as RENDERED_TAGS
 

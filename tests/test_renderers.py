@@ -12,7 +12,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from iam_lastused import cli
+from iam_lastused.cli import main as cli
 from iam_lastused.model import (
     InputError,
     Location,

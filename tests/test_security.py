@@ -10,8 +10,9 @@ from pathlib import Path
 import boto3
 import pytest
 from conftest import make_role
-from iam_lastused import aws, cache
-from iam_lastused.permissions import ALLOWED_OPERATIONS, OperationNotAllowed, policy_actions
+from iam_lastused.aws import session as aws
+from iam_lastused.aws.permissions import ALLOWED_OPERATIONS, OperationNotAllowed, policy_actions
+from iam_lastused.store import cache
 
 ROOT = Path(__file__).parent.parent
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 from iam_lastused import catalog
-from iam_lastused.access_data import load_access_data, report_from_response
-from iam_lastused.analysis import analyze
-from iam_lastused.managed_policies import documents_from_access_data, with_documents
+from iam_lastused.analysis.analyze import analyze
+from iam_lastused.aws.managed_policies import documents_from_access_data, with_documents
 from iam_lastused.model import RunResult
 from iam_lastused.resolve import Account, with_arns
 from iam_lastused.sources import scan_paths
-from iam_lastused.suggest import (
+from iam_lastused.store.access_data import load_access_data, report_from_response
+from iam_lastused.suggest.verdicts import (
     StatementSuggestion,
     Suggestions,
     render_patch,
@@ -619,7 +619,7 @@ def test_the_examples_patch_applies_and_leaves_no_unused_service(tmp_path, monke
     """The issue's done-when, as a new user would try it: the example's patch passes
     `git apply --check`, and once applied the scan finds nothing unused or stale (the
     AWS managed policies' statements come from the access-data file)."""
-    from iam_lastused.cli import main
+    from iam_lastused.cli.main import main
 
     root = Path(__file__).parent.parent
     shutil.copytree(root / "examples", tmp_path / "examples")
@@ -644,7 +644,7 @@ def test_the_examples_patch_applies_and_leaves_no_unused_service(tmp_path, monke
 def test_suggestion_text_escapes_what_the_code_wrote() -> None:
     """Actions and addresses come from the code: a terminal escape in one is shown, not run."""
     from iam_lastused.model import Location
-    from iam_lastused.suggest import PolicySuggestion
+    from iam_lastused.suggest.verdicts import PolicySuggestion
 
     statement = StatementSuggestion(Location("main.tf", 3), ("aws_iam_role.x\x1b[2J",), "unused", "service",
                                     ("s3:Get\x1b]8;;evil\x07",), ("s3",), rewrites=((),))

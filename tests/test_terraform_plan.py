@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from iam_lastused.analysis import granted_services
+from iam_lastused.analysis.analyze import granted_services
+from iam_lastused.integrations.terraform_wrapper import run_wrapped
 from iam_lastused.model import Grant, Location, Principal, PrincipalResult, ServiceResult, SourceResult
 from iam_lastused.render.plan_text import annotate_plan, place_notes, principal_notes
-from iam_lastused.sources.terraform_plan import PlanError, load_plan, note_headers, read_plan
-from iam_lastused.wrap import run_wrapped
+from iam_lastused.sources.plan.read import PlanError, load_plan, note_headers, read_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "plan" / "plan.json"

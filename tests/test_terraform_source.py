@@ -9,8 +9,8 @@ from unittest.mock import ANY
 
 import pytest
 from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult, Statement
-from iam_lastused.sources import terraform
-from iam_lastused.sources.terraform import scan_terraform
+from iam_lastused.sources.terraform import scan as terraform
+from iam_lastused.sources.terraform.scan import scan_terraform
 
 # Most tests are about actions and lines; resources are checked in a test of their own.
 statement = partial(Statement, resources=ANY)

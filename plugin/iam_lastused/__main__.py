@@ -2,6 +2,6 @@
 
 import sys
 
-from iam_lastused.cli import main
+from iam_lastused.cli.main import main
 
 sys.exit(main())

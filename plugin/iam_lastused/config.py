@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files import OUTSIDE_ROOT, root_for
+from iam_lastused.files import OUTSIDE_ROOT, root_for
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .render.escape import terminal_safe
+from iam_lastused.render.escape import terminal_safe
 
 OUTSIDE_ROOT = "outside the repository root"
 NOT_REGULAR = "not a regular file"

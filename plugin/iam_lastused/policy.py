@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from json.decoder import scanstring
 from typing import Any
 
-from .model import InputError, Location, Statement
+from iam_lastused.model import InputError, Location, Statement
 
 UNKNOWN_PART = "${?}"
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .model import InputError, Kind, Principal
+from iam_lastused.model import InputError, Kind, Principal
 
 _IAM_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):"

@@ -9,8 +9,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from ..model import ActionResult, Location, PrincipalResult, RunResult, ServiceResult, Suppression
-from .escape import json_safe
+from iam_lastused.model import ActionResult, Location, PrincipalResult, RunResult, ServiceResult, Suppression
+from iam_lastused.render.escape import json_safe
 
 SCHEMA_VERSION = 1
 

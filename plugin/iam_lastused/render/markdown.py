@@ -20,10 +20,10 @@ import string
 from collections.abc import Mapping
 from urllib.parse import quote
 
-from ..model import InputError, Location, PrincipalResult, RunResult, ServiceResult
-from .escape import terminal_safe
-from .sarif import artifact_uri
-from .text import days_ago
+from iam_lastused.model import InputError, Location, PrincipalResult, RunResult, ServiceResult
+from iam_lastused.render.escape import terminal_safe
+from iam_lastused.render.sarif import artifact_uri
+from iam_lastused.render.text import days_ago
 
 MARKER = "<!-- iam-lastused -->"
 MAX_LENGTH = 65_536

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ..model import PrincipalResult
-from .escape import terminal_safe
+from iam_lastused.model import PrincipalResult
+from iam_lastused.render.escape import terminal_safe
 
 _COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 _HEADER = re.compile(

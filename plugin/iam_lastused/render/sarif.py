@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from .. import __version__
-from ..model import InputError, Location, PrincipalResult, RunResult, ServiceResult
-from .escape import json_safe, uri_bytes
-from .text import days_ago
+from iam_lastused import __version__
+from iam_lastused.model import InputError, Location, PrincipalResult, RunResult, ServiceResult
+from iam_lastused.render.escape import json_safe, uri_bytes
+from iam_lastused.render.text import days_ago
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/iam-lastused/"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..model import Location, PrincipalResult, RunResult, ServiceResult
-from .escape import terminal_safe
+from iam_lastused.model import Location, PrincipalResult, RunResult, ServiceResult
+from iam_lastused.render.escape import terminal_safe
 
 _STATUS_LINES = {"not-deployed": "not deployed yet: no usage history"}
 

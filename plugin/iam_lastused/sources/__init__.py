@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..files import Root, root_for, walk
-from ..model import InputError, SourceResult
-from .cloudformation import is_template, scan_template
-from .terraform import TERRAFORM_SUFFIXES, scan_terraform
+from iam_lastused.files import Root, root_for, walk
+from iam_lastused.model import InputError, SourceResult
+from iam_lastused.sources.cloudformation.template import is_template, scan_template
+from iam_lastused.sources.terraform.scan import TERRAFORM_SUFFIXES, scan_terraform
 
 SKIPPED_DIRECTORIES = frozenset({".terraform", ".git", "node_modules", ".aws-sam", "cdk.out"})
 

@@ -53,11 +53,19 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
-from . import catalog
-from .analysis import statement_services
-from .model import Grant, Location, PrincipalResult, RunResult, ServiceResult, Statement
-from .render.escape import terminal_safe
-from .rewrite import Edit, Site, action_edits, apply_edits, find_sites, removal_edits, removals_at
+from iam_lastused import catalog
+from iam_lastused.analysis.analyze import statement_services
+from iam_lastused.model import Grant, Location, PrincipalResult, RunResult, ServiceResult, Statement
+from iam_lastused.render.escape import terminal_safe
+from iam_lastused.suggest.rewrite import (
+    Edit,
+    Site,
+    action_edits,
+    apply_edits,
+    find_sites,
+    removal_edits,
+    removals_at,
+)
 
 Verdict = Literal["all-used", "partly-unused", "unused", "unknown"]
 Level = Literal["service", "action"]

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from . import catalog
-from .model import (
+from iam_lastused import catalog
+from iam_lastused.model import (
     AccessReport,
     ActionResult,
     Grant,

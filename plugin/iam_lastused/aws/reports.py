@@ -34,10 +34,10 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
-from . import cache
-from .access_data import to_json_value
-from .aws import AccountUnavailable
-from .model import ReportFailure
+from iam_lastused.aws.session import AccountUnavailable
+from iam_lastused.model import ReportFailure
+from iam_lastused.store import cache
+from iam_lastused.store.access_data import to_json_value
 
 GRANULARITY = {"service": "SERVICE_LEVEL", "action": "ACTION_LEVEL"}
 CACHE_TTL_SECONDS = 4 * 3600  # AWS shows new activity within about four hours

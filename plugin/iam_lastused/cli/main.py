@@ -20,20 +20,23 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from . import __version__, aws, managed_policies, reports
-from .access_data import AccessDataError, load_access_data, report_from_response, write_atomically
-from .analysis import DEFAULT_MAX_SERVICES, analyze
-from .config import Config, ConfigError, apply_defaults, find_config
-from .files import ReadRefused, Root, read_bytes, root_for
-from .model import AccessReport, InputError, Principal, ReportFailure, RunResult, SourceResult
-from .render.escape import terminal_safe
-from .render.github import render_github
-from .render.json_report import render_json
-from .render.markdown import render_markdown
-from .render.plan_text import annotate_plan, place_notes, principal_notes
-from .render.sarif import render_sarif
-from .render.text import render_text
-from .resolve import (
+from iam_lastused import __version__
+from iam_lastused.analysis.analyze import DEFAULT_MAX_SERVICES, analyze
+from iam_lastused.analysis.suppressions import with_suppressions
+from iam_lastused.aws import managed_policies, reports
+from iam_lastused.aws import session as aws
+from iam_lastused.config import Config, ConfigError, apply_defaults, find_config
+from iam_lastused.files import ReadRefused, Root, read_bytes, root_for
+from iam_lastused.integrations.terraform_wrapper import run_wrapped
+from iam_lastused.model import AccessReport, InputError, Principal, ReportFailure, RunResult, SourceResult
+from iam_lastused.render.escape import terminal_safe
+from iam_lastused.render.github import render_github
+from iam_lastused.render.json_report import render_json
+from iam_lastused.render.markdown import render_markdown
+from iam_lastused.render.plan_text import annotate_plan, place_notes, principal_notes
+from iam_lastused.render.sarif import render_sarif
+from iam_lastused.render.text import render_text
+from iam_lastused.resolve import (
     Account,
     account_from_arns,
     caller_account,
@@ -43,13 +46,23 @@ from .resolve import (
     stack_resources,
     with_arns,
 )
-from .sources import TERRAFORM_SUFFIXES, scan_paths
-from .sources.cloudformation import resolve_from_stack, scan_template
-from .sources.terraform import MAX_FILE_BYTES, scan_terraform
-from .sources.terraform_plan import PlanError, load_plan, note_headers, read_plan
-from .suggest import DEFAULT_MIN_AGE_DAYS, render_patch, render_suggestions, suggest, suggestions_json
-from .suppressions import with_suppressions
-from .wrap import run_wrapped
+from iam_lastused.sources import TERRAFORM_SUFFIXES, scan_paths
+from iam_lastused.sources.cloudformation.template import resolve_from_stack, scan_template
+from iam_lastused.sources.plan.read import PlanError, load_plan, note_headers, read_plan
+from iam_lastused.sources.terraform.scan import MAX_FILE_BYTES, scan_terraform
+from iam_lastused.store.access_data import (
+    AccessDataError,
+    load_access_data,
+    report_from_response,
+    write_atomically,
+)
+from iam_lastused.suggest.verdicts import (
+    DEFAULT_MIN_AGE_DAYS,
+    render_patch,
+    render_suggestions,
+    suggest,
+    suggestions_json,
+)
 
 RENDERERS: dict[str, Callable[[RunResult], str]] = {
     "text": render_text,

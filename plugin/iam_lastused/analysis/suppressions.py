@@ -18,7 +18,7 @@ from dataclasses import replace
 from functools import cache
 from typing import Any
 
-from .model import Location, Principal, SourceResult, Suppression
+from iam_lastused.model import Location, Principal, SourceResult, Suppression
 
 _DIRECTIVE = re.compile(r"(?:#|//)\s*iam-lastused:ignore=([A-Za-z0-9*,\-]+)\s*(.*)$")
 

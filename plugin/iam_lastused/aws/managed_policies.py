@@ -19,10 +19,10 @@ from urllib.parse import unquote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import cache
-from .model import Grant, Principal
-from .policy import from_document
-from .reports import ACCESS_DENIED_CODES, CACHE_TTL_SECONDS
+from iam_lastused.aws.reports import ACCESS_DENIED_CODES, CACHE_TTL_SECONDS
+from iam_lastused.model import Grant, Principal
+from iam_lastused.policy import from_document
+from iam_lastused.store import cache
 
 
 @dataclass(frozen=True)

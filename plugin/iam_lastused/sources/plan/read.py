@@ -26,14 +26,14 @@ from typing import Any
 
 from iam_lastused.files import Root
 from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult, Statement
-from iam_lastused.sources.terraform import (
+from iam_lastused.sources.terraform.scan import (
     ATTACHMENTS,
     INLINE_POLICIES,
     KIND_TYPES,
     PRINCIPAL_KINDS,
     scan_terraform,
 )
-from iam_lastused.sources.terraform_values import Unknown, policy_document
+from iam_lastused.sources.terraform.values import Unknown, policy_document
 
 _GRANT_TYPES = {
     *PRINCIPAL_KINDS,

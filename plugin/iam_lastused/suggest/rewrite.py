@@ -33,7 +33,7 @@ from hcl2.rules.expressions import ExprTermRule
 from hcl2.rules.literal_rules import IdentifierRule
 from hcl2.rules.strings import HeredocTemplateRule, HeredocTrimTemplateRule, StringRule
 
-from iam_lastused.sources.terraform_values import _expr, _label
+from iam_lastused.sources.terraform.values import _expr, _label
 
 Edit = tuple[int, int, str]
 Writer = Callable[[str], str]

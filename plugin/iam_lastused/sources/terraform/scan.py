@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from iam_lastused import cache
 from iam_lastused.files import OUTSIDE_ROOT, ReadRefused, Root, excerpt, real_path, refusal, root_for
 from iam_lastused.files import read_bytes as read_file_bytes
 from iam_lastused.files import walk as walk_files
 from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult
 from iam_lastused.policy import PolicyDoc
-from iam_lastused.sources.terraform_values import (
+from iam_lastused.sources.terraform.values import (
     Block,
     Expr,
     Namespace,
@@ -40,6 +39,7 @@ from iam_lastused.sources.terraform_values import (
     tag,
     text,
 )
+from iam_lastused.store import cache
 
 CACHE_NAMESPACE = "terraform-parse"
 _CACHE_FORMAT = "terraform-parse/3"  # 3: parse errors quote no token of the file

@@ -12,7 +12,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .permissions import guarded
+from iam_lastused.aws.permissions import guarded
 
 # Lookups (STS, CloudFormation, GetRole...) are few: botocore's standard retries serve.
 BOTOCORE_CONFIG = Config(

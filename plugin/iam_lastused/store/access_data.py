@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import catalog
-from .model import AccessReport, ActionAccess, ReportFailure, ServiceAccess
+from iam_lastused import catalog
+from iam_lastused.model import AccessReport, ActionAccess, ReportFailure, ServiceAccess
 
 
 class AccessDataError(Exception):

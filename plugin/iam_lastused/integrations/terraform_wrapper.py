@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from .sources.terraform_plan import PlanError, check_plan
+from iam_lastused.sources.plan.read import PlanError, check_plan
 
 EXIT_NOT_FOUND = 127
 

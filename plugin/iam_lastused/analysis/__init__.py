@@ -1,0 +1,1 @@
+"""Pure functions: reports and grants joined into findings, and suppressions."""

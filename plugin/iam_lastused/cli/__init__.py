@@ -1,0 +1,1 @@
+"""The command line: options, one function per command, the exit policy."""

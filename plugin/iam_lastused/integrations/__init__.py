@@ -1,0 +1,1 @@
+"""Where the tool meets other programs: the Terraform plan wrapper, the GitHub comment."""

@@ -1,0 +1,1 @@
+"""CloudFormation and SAM templates, stacks and change sets."""

@@ -1,0 +1,1 @@
+"""Terraform HCL: files and modules, expressions, and the principals they define."""

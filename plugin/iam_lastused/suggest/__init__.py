@@ -1,0 +1,1 @@
+"""Least-privilege suggestions: verdicts per statement and policy, and the edits that carry them out."""
