@@ -1,6 +1,6 @@
 """The pull-request comment and the composite action, against a local stand-in for
-GitHub's REST API (issue comments only), and the action's steps run with bash the way
-the runner runs them."""
+GitHub's API (issue comments, `GET /user` and GraphQL's viewer), and the action's steps
+run with bash the way the runner runs them."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ PULL = 7
 TOKEN = "ghs_test-token-0123456789"
 COMMENTS_PATH = f"/repos/{REPOSITORY}/issues/{PULL}/comments"
 COMMENT_PATH = re.compile(rf"^/repos/{REPOSITORY}/issues/comments/(\d+)$")
+GRAPHQL_PATH = "/graphql"
 PAGE_SIZE = 30
+BOT = "github-actions[bot]"  # who GITHUB_TOKEN's comments are by
 
 
 @dataclass
@@ -45,15 +47,21 @@ class Request:
 
 @dataclass
 class FakeGitHub:
-    """Issue comments of one pull request, as GitHub's REST API serves them."""
+    """Issue comments of one pull request, as GitHub's REST API serves them, and who
+    the token is. By default the token is like GITHUB_TOKEN: `GET /user` answers 403,
+    GraphQL's viewer is `github-actions`, and its comments are by `github-actions[bot]`."""
 
     url: str = ""
     comments: list[dict[str, Any]] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
     read_only: bool = False
     next_id: int = 1
+    user: str | None = None  # GET /user's login; None: 403, as for an installation token
+    viewer: str | None = "github-actions"  # GraphQL's viewer; None: the query fails
+    author: str = BOT  # the login on the comments the token creates
 
     def add(self, body: str, login: str = "someone") -> dict[str, Any]:
+        """A comment by `login` (someone else, unless it is `author`)."""
         comment = {
             "id": self.next_id,
             "body": body,
@@ -74,12 +82,18 @@ class FakeGitHub:
     def answer(self, method: str, target: str, payload: Any) -> tuple[int, dict[str, str], Any]:
         path = urlsplit(target).path
         found = COMMENT_PATH.match(path)
+        if path == "/user" and method == "GET":
+            if self.user is None:
+                return 403, {}, {"message": "Resource not accessible by integration"}
+            return 200, {}, {"login": self.user, "id": 1, "type": "User"}
+        if path == GRAPHQL_PATH and method == "POST":
+            return self.graphql(payload)
         if self.read_only and method != "GET":
             return 403, {}, {"message": "Resource not accessible by integration"}
         if path == COMMENTS_PATH and method == "GET":
             return self.page(int(parse_qs(urlsplit(target).query).get("page", ["1"])[0]))
         if path == COMMENTS_PATH and method == "POST":
-            return 201, {}, self.add(payload["body"], "github-actions[bot]")
+            return 201, {}, self.add(payload["body"], self.author)
         comment = next((c for c in self.comments if found and c["id"] == int(found[1])), None)
         if comment is not None and method == "PATCH":
             comment["body"] = payload["body"]
@@ -88,6 +102,14 @@ class FakeGitHub:
             self.comments.remove(comment)
             return 204, {}, None
         return 404, {}, {"message": "Not Found"}
+
+    def graphql(self, payload: Any) -> tuple[int, dict[str, str], Any]:
+        query = " ".join(str(payload.get("query", "")).split()) if isinstance(payload, dict) else ""
+        if query != "query { viewer { login } }":
+            return 200, {}, {"errors": [{"message": f"query not understood by the stand-in: {query}"}]}
+        if self.viewer is None:
+            return 200, {}, {"data": None, "errors": [{"type": "FORBIDDEN", "message": "viewer unavailable"}]}
+        return 200, {}, {"data": {"viewer": {"login": self.viewer}}}
 
     def page(self, number: int) -> tuple[int, dict[str, str], Any]:
         last = max(1, -(-len(self.comments) // PAGE_SIZE))
@@ -149,21 +171,25 @@ def post(fake: FakeGitHub, body: str, mode: str = "update") -> str:
 def test_publish_creates_then_updates_a_single_comment(github: FakeGitHub) -> None:
     github.add("looks good to me")
     assert post(github, f"{MARKER}\nfirst") == "created"
+    assert github.calls() == [f"GET {COMMENTS_PATH}", f"POST {COMMENTS_PATH}"]  # nothing marked: no lookup
     assert post(github, f"{MARKER}\nsecond") == "updated"
     assert github.bodies() == ["looks good to me", f"{MARKER}\nsecond"]
-    assert github.calls()[-2:] == [f"GET {COMMENTS_PATH}", f"PATCH /repos/{REPOSITORY}/issues/comments/2"]
+    assert github.calls()[2:] == [
+        f"GET {COMMENTS_PATH}", "GET /user", f"POST {GRAPHQL_PATH}",
+        f"PATCH /repos/{REPOSITORY}/issues/comments/2",
+    ]
     assert {r.authorization for r in github.requests} == {f"token {TOKEN}"}
 
 
 def test_publish_updates_the_comment_found_on_the_second_page(github: FakeGitHub) -> None:
     for n in range(PAGE_SIZE + 2):
         github.add(f"comment {n}")
-    ours = github.add(f"{MARKER}\nold")
+    ours = github.add(f"{MARKER}\nold", BOT)
     github.add("after ours")
     assert post(github, f"{MARKER}\nnew") == "updated"
     assert ours["body"] == f"{MARKER}\nnew"
     assert len(github.comments) == PAGE_SIZE + 4
-    pages = [r.path for r in github.requests if r.method == "GET"]
+    pages = [r.path for r in github.requests if r.method == "GET" and r.path.startswith(COMMENTS_PATH)]
     assert pages == [COMMENTS_PATH, f"{COMMENTS_PATH}?page=2"]
 
 
@@ -175,9 +201,9 @@ def test_publish_new_always_creates(github: FakeGitHub) -> None:
 
 
 def test_publish_delete_and_new_replaces_all_of_ours(github: FakeGitHub) -> None:
-    github.add(f"{MARKER}\none")
-    github.add(f"quoting {MARKER} is not ours")
-    github.add(f"{MARKER}\ntwo")
+    github.add(f"{MARKER}\none", BOT)
+    github.add(f"quoting {MARKER} is not ours", BOT)
+    github.add(f"{MARKER}\ntwo", BOT)
     assert post(github, f"{MARKER}\nthree", "delete-and-new") == "deleted-and-created"
     assert github.bodies() == [f"quoting {MARKER} is not ours", f"{MARKER}\nthree"]
     assert post(github, f"{MARKER}\nfour", "delete-and-new") == "deleted-and-created"
@@ -198,6 +224,59 @@ def test_publish_rejects_an_unknown_mode(github: FakeGitHub) -> None:
     with pytest.raises(ValueError, match="unknown comment mode 'sticky'"):
         post(github, "body", "sticky")
     assert github.requests == []
+
+
+@pytest.mark.parametrize("mode", ["update", "delete-and-new"])
+def test_publish_never_edits_or_deletes_someone_elses_marked_comment(github: FakeGitHub, mode: str) -> None:
+    """Anyone can write a comment that starts with the marker; only the token's own is ours."""
+    before = github.add(f"{MARKER}\nplease approve: all of IAM is used", "mallory")
+    assert post(github, f"{MARKER}\nfirst", mode) == "created"
+    ours = github.comments[-1]
+    after = github.add(f"{MARKER}\nnewest, and still not ours", "mallory")
+    again = "updated" if mode == "update" else "deleted-and-created"
+    assert post(github, f"{MARKER}\nsecond", mode) == again
+    assert before in github.comments and after in github.comments
+    assert before["body"].endswith("all of IAM is used") and after["body"].endswith("still not ours")
+    method = "PATCH" if mode == "update" else "DELETE"
+    touched = [c for c in github.calls() if c.startswith(("PATCH", "DELETE"))]
+    assert touched == [f"{method} /repos/{REPOSITORY}/issues/comments/{ours['id']}"]
+    assert [c["body"] for c in github.comments if c["user"]["login"] == BOT] == [f"{MARKER}\nsecond"]
+
+
+def test_publish_learns_an_installation_tokens_login_from_graphql(github: FakeGitHub) -> None:
+    """GITHUB_TOKEN: /user is 403, the viewer is `github-actions`, the author `github-actions[bot]`."""
+    github.viewer = "GitHub-Actions"  # logins are case-insensitive
+    ours = github.add(f"{MARKER}\nold", BOT)
+    assert post(github, f"{MARKER}\nnew") == "updated"
+    assert ours["body"] == f"{MARKER}\nnew"
+    assert github.calls()[1:3] == ["GET /user", f"POST {GRAPHQL_PATH}"]
+    graphql = [r for r in github.requests if r.path == GRAPHQL_PATH]
+    assert {r.authorization for r in graphql} == {f"token {TOKEN}"}
+
+
+def test_publish_with_a_personal_token_matches_its_user_login_exactly(github: FakeGitHub) -> None:
+    github.user, github.author = "octocat", "octocat"
+    app = github.add(f"{MARKER}\nan app's", "octocat[bot]")
+    actions = github.add(f"{MARKER}\nthe workflow's", BOT)
+    ours = github.add(f"{MARKER}\nold", "OctoCat")
+    assert post(github, f"{MARKER}\nnew", "delete-and-new") == "deleted-and-created"
+    assert github.comments[:2] == [app, actions] and ours not in github.comments
+    assert github.bodies()[-1] == f"{MARKER}\nnew"
+    assert f"POST {GRAPHQL_PATH}" not in github.calls()
+
+
+@pytest.mark.parametrize("mode", ["update", "delete-and-new"])
+def test_publish_without_a_login_edits_and_deletes_nothing(
+    github: FakeGitHub, mode: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    github.viewer = None
+    earlier = github.add(f"{MARKER}\nold", BOT)
+    assert post(github, f"{MARKER}\nnew", mode) == "created"
+    assert github.bodies() == [earlier["body"], f"{MARKER}\nnew"]
+    assert not [c for c in github.calls() if c.startswith(("PATCH", "DELETE"))]
+    out = capsys.readouterr().out
+    assert out == "iam-lastused: cannot learn the token's login (GET /user, GraphQL viewer): " \
+        "no earlier comment is edited or deleted, a new one is posted\n"
 
 
 # main(): the runner's environment
@@ -426,7 +505,7 @@ def test_action_comments_once_then_updates_the_comment(workspace: Path, github: 
     assert second.code == 0, second.log
     assert "pull-request comment updated on #7" in second.log
     assert github.bodies() == [report]
-    assert [c for c in github.calls() if not c.startswith("GET")] == [
+    assert [c for c in github.calls() if not c.startswith("GET") and GRAPHQL_PATH not in c] == [
         f"POST {COMMENTS_PATH}", f"PATCH /repos/{REPOSITORY}/issues/comments/1"
     ]
     assert TOKEN not in first.log + second.log

@@ -1,7 +1,13 @@
 """Post the Markdown report as one pull-request comment, found again by its marker.
 
-The comment is ours when its body starts with `MARKER`, the hidden first line of
-every Markdown report. Modes:
+A comment is ours when its body starts with `MARKER`, the hidden first line of
+every Markdown report, AND the token's own account wrote it: anyone can write a
+comment that starts with the marker, and no one else's comment is ever edited or
+deleted. The token's login comes from `GET /user` (personal tokens), else from
+GraphQL's `viewer` (GitHub App and `GITHUB_TOKEN` installation tokens, for which
+`/user` answers 403; there the viewer is `github-actions` and comments are by
+`github-actions[bot]`). When it cannot be learned, nothing is edited or deleted.
+Modes:
 
 - `update` (default): edit our newest comment, or create one when there is none,
 - `new`: always create a comment,
@@ -36,13 +42,48 @@ DEFAULT_API_URL = "https://api.github.com"
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
-def is_ours(comment: IssueComment) -> bool:
+VIEWER_QUERY = "query { viewer { login } }"
+NO_LOGIN = (
+    "iam-lastused: cannot learn the token's login (GET /user, GraphQL viewer): "
+    "no earlier comment is edited or deleted, a new one is posted"
+)
+
+
+def has_marker(comment: IssueComment) -> bool:
     return (comment.body or "").startswith(MARKER)
+
+
+def is_ours(comment: IssueComment, authors: frozenset[str]) -> bool:
+    """Marked, and written by one of `authors` (casefolded logins)."""
+    user = comment.user
+    return has_marker(comment) and user is not None and (user.login or "").casefold() in authors
+
+
+def token_authors(client: Github) -> frozenset[str] | None:
+    """The logins the token's own comments carry, casefolded (logins are
+    case-insensitive), or None when neither `GET /user` nor GraphQL's viewer answers.
+    A user's token writes as its `/user` login; an installation token, whose viewer is
+    `app` (`github-actions` for GITHUB_TOKEN), writes as `app[bot]`."""
+    try:
+        login = client.get_user().login
+        if isinstance(login, str) and login:
+            return frozenset({login.casefold()})
+    except (GithubException, OSError):
+        pass  # an installation token: 403 "Resource not accessible by integration"
+    try:
+        _, data = client.requester.graphql_query(VIEWER_QUERY, {})
+        login = data["data"]["viewer"]["login"]
+    except (GithubException, OSError, KeyError, TypeError):
+        return None
+    if not isinstance(login, str) or not login:
+        return None
+    return frozenset({login.casefold(), f"{login}[bot]".casefold()})
 
 
 def publish(body: str, repository: str, pull_number: int, token: str, mode: str, api_url: str) -> str:
     """Post `body` on the pull request by `mode`: "created", "updated",
-    "deleted-and-created" or "skipped"."""
+    "deleted-and-created" or "skipped". Only comments that carry the marker and that
+    the token's own account wrote are edited or deleted."""
     if mode not in MODES:
         raise ValueError(f"unknown comment mode {mode!r}: use one of {', '.join(MODES)}")
     if mode == "off":
@@ -52,7 +93,11 @@ def publish(body: str, repository: str, pull_number: int, token: str, mode: str,
         if mode == "new":
             issue.create_comment(body)
             return "created"
-        ours = [comment for comment in issue.get_comments() if is_ours(comment)]
+        marked = [comment for comment in issue.get_comments() if has_marker(comment)]
+        authors = token_authors(client) if marked else frozenset()
+        if authors is None:
+            print(NO_LOGIN)
+        ours = [comment for comment in marked if is_ours(comment, authors or frozenset())]
         if mode == "update" and ours:
             ours[-1].edit(body)
             return "updated"
