@@ -24,6 +24,7 @@ import yaml
 from iam_lastused import github_comment
 from iam_lastused.github_comment import publish
 from iam_lastused.render.markdown import MARKER
+from test_renderers import workflow_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
@@ -408,11 +409,14 @@ def read_outputs(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if line)
 
 
-def runner_environment(workspace: Path, work: Path, github: FakeGitHub, event: Path) -> dict[str, str]:
+def runner_environment(
+    workspace: Path, work: Path, github: FakeGitHub, event: Path, bin_dir: Path | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "RUNNER_"))}
+    first = f"{bin_dir}{os.pathsep}" if bin_dir else ""
     return {
         **env,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        "PATH": f"{first}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         "CI": "true",
         "GITHUB_ACTIONS": "true",
         "GITHUB_WORKSPACE": str(workspace),
@@ -442,16 +446,18 @@ def run_step(
 
 
 def run_action(
-    workspace: Path, github: FakeGitHub, given: dict[str, str], event: Path | None = None
+    workspace: Path, github: FakeGitHub, given: dict[str, str], event: Path | None = None,
+    bin_dir: Path | None = None,
 ) -> ActionRun:
-    """Each step in turn; like the runner, the first failing step ends the action."""
+    """Each step in turn; like the runner, the first failing step ends the action.
+    `bin_dir` goes first on the PATH."""
     work = workspace.parent / "runner"
     work.mkdir(exist_ok=True)
     event = event or pull_request_event(work / "event.json")
     defaults = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()}
     inputs = {**defaults, "install": "false", **given}
     inputs = {name: substitute(value, inputs, {}) for name, value in inputs.items()}
-    env = runner_environment(workspace, work, github, event)
+    env = runner_environment(workspace, work, github, event, bin_dir)
     steps: Steps = {}
     log, code = "", 0
     for number, step in enumerate(ACTION["runs"]["steps"]):
@@ -490,6 +496,15 @@ def test_action_run_scripts_interpolate_no_expression() -> None:
     assert unused == []
 
 
+def test_action_runs_python_isolated_everywhere() -> None:
+    """`-I`: the pull request's checkout (the working directory) is never on sys.path."""
+    runs = [line for step in ACTION["runs"]["steps"] for line in step["run"].splitlines()]
+    python = [line for line in runs if re.search(r"\s-[mc]\s", line)]
+    assert len(python) >= 6  # venv, pip, the token, the tool twice, the comment
+    assert all(re.search(r"python3?\}?\"? -I -[mc] ", line) for line in python), python
+    assert not any("iam_lastused.cli" in line for line in runs)
+
+
 def test_action_comments_once_then_updates_the_comment(workspace: Path, github: FakeGitHub) -> None:
     first = run_action(workspace, github, OFFLINE)
     assert first.code == 0, first.log
@@ -509,6 +524,115 @@ def test_action_comments_once_then_updates_the_comment(workspace: Path, github: 
         f"POST {COMMENTS_PATH}", f"PATCH /repos/{REPOSITORY}/issues/comments/1"
     ]
     assert TOKEN not in first.log + second.log
+
+
+PYTHON_SHIM = """#!/bin/sh
+printf '%s\\n' "$*" >> "$(dirname "$0")/calls.log"
+exec {python} "$@"
+"""
+
+
+def test_action_scans_once_for_every_output(workspace: Path, github: FakeGitHub, tmp_path: Path) -> None:
+    """One run of the tool writes the log's report, the Markdown and the SARIF."""
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    for name in ("python", "python3"):
+        (shims / name).write_text(PYTHON_SHIM.format(python=sys.executable), encoding="utf-8")
+        (shims / name).chmod(0o755)
+    sarif = tmp_path / "results.sarif"
+    run = run_action(workspace, github, {**OFFLINE, "sarif-file": str(sarif), "fail-on": "unused"},
+                     bin_dir=shims)
+    assert run.code == 1 and run.outputs["exit-code"] == "1", run.log
+    tool = [c for c in (shims / "calls.log").read_text().splitlines() if c.startswith("-I -m iam_lastused ")]
+    report = run.outputs["report"]
+    assert tool == [
+        "-I -m iam_lastused scan examples/terraform --fail-on unused --access-data examples/access-data.json "
+        f"--format text --also-write markdown={report} --also-write sarif={sarif}"
+    ]
+    assert json.loads(sarif.read_text())["runs"][0]["results"]
+    assert Path(report).read_text().startswith(MARKER) and github.bodies() == [Path(report).read_text()]
+
+
+HIJACK = "import pathlib, sys; pathlib.Path({marker!r}).write_text(__name__); sys.exit(0)\n"
+
+
+def test_action_imports_nothing_from_the_checkout(
+    workspace: Path, github: FakeGitHub, tmp_path: Path
+) -> None:
+    """A pull request that adds `iam_lastused/` (or `secrets.py`) does not replace the tool."""
+    marker = tmp_path / "hijacked"
+    for where in (workspace, workspace / "examples"):
+        (where / "iam_lastused").mkdir()
+        for module in ("__init__.py", "__main__.py", "github_comment.py"):
+            (where / "iam_lastused" / module).write_text(HIJACK.format(marker=str(marker)))
+        for module in ("secrets.py", "sitecustomize.py", "github.py"):
+            (where / module).write_text(HIJACK.format(marker=str(marker)))
+    inside = {"path": "terraform", "access-data": "access-data.json", "working-directory": "examples"}
+    for given in (OFFLINE, inside):
+        run = run_action(workspace, github, given)
+        assert run.code == 0, run.log
+        assert not marker.exists(), marker.read_text()
+        assert "role aws_iam_role.ci_deployer" in run.log and "pull-request comment" in run.log
+    assert len(github.comments) == 1 and github.comments[0]["body"].startswith(MARKER)
+
+
+EVIL_TF = """
+resource "aws_iam_role" "evil::error::pwned ##[error]boom" {
+  name               = "evil\\n::add-mask::x ##[add-mask]y ::error::pwned"
+  assume_role_policy = "{}"
+  inline_policy {
+    name   = "##[set-output name=x]y"
+    policy = jsonencode({ Statement = [{ Effect = "Allow", Action = "s3:*", Resource = "*" }] })
+  }
+}
+"""
+STOP_TOKEN = re.compile(r"^::stop-commands::([0-9a-f]{64})$", re.MULTILINE)
+
+
+@pytest.mark.parametrize("log_format", ["text", "json", "markdown", "sarif"])
+def test_action_log_cannot_carry_workflow_commands(
+    workspace: Path, github: FakeGitHub, log_format: str
+) -> None:
+    """The report quotes the code's names; in the log they sit between ::stop-commands::
+    and a fresh random token, so the runner acts on no command but the resume."""
+    (workspace / "examples" / "terraform" / "evil.tf").write_text(EVIL_TF, encoding="utf-8")
+    tokens = []
+    for _ in range(2):
+        run = run_action(workspace, github, {**OFFLINE, "format": log_format, "comment": "off"})
+        assert run.code == 0, run.log
+        assert "pwned" in run.log and "boom" in run.log
+        if log_format == "text":
+            assert "role aws_iam_role.evil::error::pwned ##[error]boom  [" in run.log
+        [token] = STOP_TOKEN.findall(run.log)
+        assert workflow_commands(run.log) == [("stop-commands", token), (token, "")]
+        tokens.append(token)
+    assert tokens[0] != tokens[1]
+    assert tokens[0] not in (ROOT / "action.yml").read_text()
+
+
+def test_action_github_format_log_is_only_its_annotations(workspace: Path, github: FakeGitHub) -> None:
+    (workspace / "examples" / "terraform" / "evil.tf").write_text(EVIL_TF, encoding="utf-8")
+    run = run_action(workspace, github, {**OFFLINE, "format": "github", "comment": "off"})
+    assert run.code == 0, run.log
+    assert "evil:%3Aerror:%3Apwned #%23[error]boom grants every s3 action" in run.log
+    commands = workflow_commands(run.log)
+    stop = [data for name, data in commands if name == "stop-commands"]
+    annotations = [(name, data) for name, data in commands if name not in ("stop-commands", *stop)]
+    assert annotations and {name for name, _ in annotations} <= {"warning", "notice", "error"}
+    assert not any("::" in data or "##[" in data for _, data in annotations)
+    starts = ("::warning", "::notice", "::error")
+    rendered = [line for line in run.log.splitlines() if line.startswith(starts)]
+    assert len(annotations) == len(rendered)
+
+
+def test_action_github_format_stops_commands_around_stderr(workspace: Path, github: FakeGitHub) -> None:
+    """The github format's own lines are commands; what the tool says on stderr is not."""
+    plan = "plan ##[error]boom ::error::pwned.json"
+    (workspace / plan).write_text("{not json", encoding="utf-8")
+    run = run_action(workspace, github, {"plan": plan, "format": "github", "comment": "off"})
+    assert run.code == 2 and "##[error]boom" in run.log, run.log
+    [token] = STOP_TOKEN.findall(run.log)
+    assert workflow_commands(run.log) == [("stop-commands", token), (token, "")]
 
 
 def test_action_writes_valid_sarif(workspace: Path, github: FakeGitHub, tmp_path: Path) -> None:
