@@ -22,10 +22,11 @@ from pathlib import Path
 from iam_lastused.analysis.analyze import analyze
 from iam_lastused.aws.managed_policies import documents_from_access_data, with_documents
 from iam_lastused.model import RunResult
+from iam_lastused.render.suggestions import render_patch
 from iam_lastused.resolve import Account, with_arns
 from iam_lastused.sources import scan_paths
 from iam_lastused.store.access_data import report_from_response
-from iam_lastused.suggest.verdicts import render_patch, suggest
+from iam_lastused.suggest.edits import suggest
 
 ACCOUNT = "111122223333"
 MANAGED = "arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess"

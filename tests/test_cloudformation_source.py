@@ -6,12 +6,8 @@ from pathlib import Path
 
 import pytest
 from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult
-from iam_lastused.sources.cloudformation.template import (
-    GENERATED,
-    is_template,
-    resolve_from_stack,
-    scan_template,
-)
+from iam_lastused.sources.cloudformation.stacks import resolve_from_stack
+from iam_lastused.sources.cloudformation.template import GENERATED, is_template, scan_template
 
 DATA = Path(__file__).parent / "data" / "cloudformation"
 EXAMPLE = Path(__file__).parent.parent / "examples" / "cloudformation" / "template.yaml"

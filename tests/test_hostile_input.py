@@ -23,6 +23,7 @@ import string
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
@@ -56,11 +57,12 @@ from iam_lastused.policy import PolicyDoc
 from iam_lastused.render.github import render_github
 from iam_lastused.render.json_report import render_json
 from iam_lastused.render.markdown import MAX_LENGTH, render_markdown
-from iam_lastused.render.plan_text import annotate_plan, place_notes, principal_notes
+from iam_lastused.render.plan_text import annotate_plan, place_notes, principal_notes, shown_headers
 from iam_lastused.render.sarif import render_sarif
 from iam_lastused.render.text import render_text
 from iam_lastused.sources.cloudformation.template import scan_template
-from iam_lastused.sources.plan.read import PlanError, load_plan, note_headers, read_plan
+from iam_lastused.sources.plan.load import PlanError, load_plan
+from iam_lastused.sources.plan.read import read_plan
 from iam_lastused.sources.terraform.scan import scan_terraform
 from iam_lastused.sources.terraform.values import Encoded, policy_document, text
 from markdown_it import MarkdownIt
@@ -1256,7 +1258,6 @@ def read(plan: Any) -> SourceResult | None:
     with time_limit(30):
         try:
             result = read_plan(plan, "plan.json")
-            note_headers(plan)
         except PlanError as exc:
             assert str(exc) and "\n" not in str(exc)
             return None
@@ -1726,11 +1727,12 @@ def test_plan_annotations_are_escaped(run: RunResult, extra: list[str]) -> None:
     addresses = [result.principal.address for result in run.principals] + extra
     plan_text = "".join(f"  # {address} will be created\n  + resource {{}}\n" for address in addresses)
     plan_text += "".join(f"  # aws_iam_role.r{i} will be updated in-place\n" for i in range(len(addresses)))
-    headers = {address: address for address in addresses}
-    headers.update({address: f"aws_iam_role.r{i}" for i, address in enumerate(extra)})
-    notes = {result.principal.address: principal_notes(result, run.stale_days) for result in run.principals}
-    notes.update({address: [address] for address in extra})
-    annotated = annotate_plan(plan_text, place_notes(headers, notes))
+    shown = shown_headers(plan_text)
+    granting = ("aws_iam_role.r0", *extra)
+    via = [replace(r, principal=replace(r.principal, granted_via=granting)) for r in run.principals]
+    notes = place_notes(via, run.stale_days, shown)
+    notes.update({f"aws_iam_role.r{i}": [address] for i, address in enumerate(extra)})
+    annotated = annotate_plan(plan_text, notes)
     original = set(plan_text.split("\n"))
     added = [line for line in annotated.split("\n") if line not in original]
     for line in added:

@@ -24,7 +24,7 @@ from iam_lastused.model import (
     Status,
 )
 from iam_lastused.render.github import escape_data, escape_property, render_github
-from iam_lastused.render.markdown import MARKER, MAX_LENGTH, render_markdown
+from iam_lastused.render.markdown import MARKER, MAX_LENGTH, blob_base, render_markdown
 from iam_lastused.render.sarif import FINGERPRINT_KEY, render_sarif
 from markdown_it import MarkdownIt
 
@@ -268,10 +268,8 @@ def test_markdown_of_the_example(monkeypatch: pytest.MonkeyPatch, capsys: pytest
     assert {tag for tag, _ in rendered(out).tags} <= ALLOWED_TAGS
 
 
-def test_markdown_links_to_the_commit_in_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in GITHUB_ENV.items():
-        monkeypatch.setenv(name, value)
-    html = rendered(render_markdown(mixed_run()))
+def test_markdown_links_to_the_commit_in_github_actions() -> None:
+    html = rendered(render_markdown(mixed_run(), links=blob_base(GITHUB_ENV)))
     hrefs = [attrs["href"] for tag, attrs in html.tags if tag == "a"]
     assert "https://github.com/acme/infra/blob/abc123/main.tf#L12" in hrefs
     assert "https://github.com/acme/infra/blob/abc123/broken.tf#L3" in hrefs

@@ -15,17 +15,12 @@ from iam_lastused import catalog
 from iam_lastused.analysis.analyze import analyze
 from iam_lastused.aws.managed_policies import documents_from_access_data, with_documents
 from iam_lastused.model import RunResult
+from iam_lastused.render.suggestions import render_patch, render_suggestions, suggestions_json
 from iam_lastused.resolve import Account, with_arns
 from iam_lastused.sources import scan_paths
 from iam_lastused.store.access_data import load_access_data, report_from_response
-from iam_lastused.suggest.verdicts import (
-    StatementSuggestion,
-    Suggestions,
-    render_patch,
-    render_suggestions,
-    suggest,
-    suggestions_json,
-)
+from iam_lastused.suggest.edits import suggest
+from iam_lastused.suggest.verdicts import StatementSuggestion, Suggestions
 
 DATA = Path(__file__).parent / "data" / "suggest"
 ACCOUNT = "111122223333"

@@ -16,8 +16,9 @@ import pytest
 from iam_lastused.analysis.analyze import granted_services
 from iam_lastused.integrations.terraform_wrapper import run_wrapped
 from iam_lastused.model import Grant, Location, Principal, PrincipalResult, ServiceResult, SourceResult
-from iam_lastused.render.plan_text import annotate_plan, place_notes, principal_notes
-from iam_lastused.sources.plan.read import PlanError, load_plan, note_headers, read_plan
+from iam_lastused.render.plan_text import annotate_plan, place_notes, principal_notes, shown_headers
+from iam_lastused.sources.plan.load import PlanError, load_plan
+from iam_lastused.sources.plan.read import read_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "plan" / "plan.json"
@@ -186,11 +187,19 @@ def test_example_plan_locations_from_the_hcl() -> None:
     assert reporter.location == Location(module_file, 92)
 
 
-def test_note_headers_of_the_example() -> None:
-    assert note_headers(load_plan(EXAMPLE)) == {
-        "module.orders.aws_iam_role.reporter": "module.orders.aws_iam_role.reporter",
-        "module.orders.aws_iam_role.worker": "module.orders.aws_iam_role_policy.runtime",
-    }
+def test_notes_go_under_the_principal_or_the_first_changed_resource_granting_it() -> None:
+    principals = {p.address: p for p in read_plan(load_plan(EXAMPLE), "plan.json").principals}
+    worker = principals["module.orders.aws_iam_role.worker"]
+    assert "module.orders.aws_iam_role_policy.runtime" in worker.granted_via
+    results = [PrincipalResult(p, "not-deployed") for p in principals.values()]
+    placed = place_notes(results, 90, shown_headers(EXAMPLE_TEXT.read_text()))
+    assert sorted(placed) == [
+        "module.orders.aws_iam_role.reporter",
+        "module.orders.aws_iam_role_policy.runtime",
+    ]
+    assert placed["module.orders.aws_iam_role_policy.runtime"][0].startswith(
+        "iam-lastused: module.orders.aws_iam_role.worker: "
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -720,15 +729,18 @@ def test_principal_notes_for_other_statuses() -> None:
 
 
 def test_place_notes_names_principals_under_other_headers() -> None:
-    headers = {"aws_iam_role.a": "aws_iam_role.a", "aws_iam_role.b": "aws_iam_role_policy.p"}
-    notes = {
-        "aws_iam_role.a": ["iam-lastused: x"],
-        "aws_iam_role.b": ["iam-lastused: y"],
-        "aws_iam_role.unchanged": ["iam-lastused: z"],
-    }
-    assert place_notes(headers, notes) == {
-        "aws_iam_role.a": ["iam-lastused: x"],
-        "aws_iam_role_policy.p": ["iam-lastused: aws_iam_role.b: y"],
+    def result(address: str, *via: str) -> PrincipalResult:
+        return PrincipalResult(Principal(address, "terraform-plan", "role", granted_via=via), "not-deployed")
+
+    results = [
+        result("aws_iam_role.a", "aws_iam_role_policy.p"),
+        result("aws_iam_role.b", "aws_iam_policy.unchanged", "aws_iam_role_policy.p"),
+        result("aws_iam_role.unchanged", "aws_iam_policy.unchanged"),
+    ]
+    note = "iam-lastused: not deployed yet: no usage history"
+    assert place_notes(results, 90, {"aws_iam_role.a", "aws_iam_role_policy.p"}) == {
+        "aws_iam_role.a": [note],
+        "aws_iam_role_policy.p": [note.replace("iam-lastused: ", "iam-lastused: aws_iam_role.b: ")],
     }
 
 

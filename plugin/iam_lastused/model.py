@@ -73,8 +73,9 @@ class Principal:
     `arn` is set once resolution knows it; `unresolved` says why it cannot be.
     `grants` is None when the source cannot know what the principal is granted
     (a bare ARN), in which case the AWS report's list of services stands.
-    In a plan, `change` is the principal's own change action and `grants_before`
-    what it was granted before the change (None where that is not known).
+    In a plan, `change` is the principal's own change action, `grants_before`
+    what it was granted before the change (None where that is not known), and
+    `granted_via` the addresses of the other resources that grant to it, in plan order.
     """
 
     address: str
@@ -91,6 +92,7 @@ class Principal:
     grants_before: tuple[Grant, ...] | None = None
     suppressions: tuple[Suppression, ...] = ()
     created: datetime | None = None
+    granted_via: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -186,11 +188,16 @@ class PrincipalResult:
 
 @dataclass(frozen=True)
 class RunResult:
+    """What a run found. `warnings` are about the run itself (no credentials, a refused
+    call), said once each; `interrupted` means Ctrl-C cut the reports short."""
+
     stale_days: int
     now: datetime
     principals: tuple[PrincipalResult, ...]
     errors: tuple[InputError, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = ()
+    interrupted: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from botocore.exceptions import ClientError
+import botocore.session
+from botocore.exceptions import ClientError, UnknownRegionError
 
 from iam_lastused.model import InputError, Kind, Principal
 
@@ -60,6 +61,19 @@ def account_from_arns(arns: Iterable[str]) -> Account | None:
         if m is not None
     }
     return Account(*accounts.pop()) if len(accounts) == 1 else None
+
+
+def partition_of_region(region: str | None) -> str:
+    """The partition of `region` (else of the configured default region), by botocore's
+    own endpoint data; `aws` when neither is known."""
+    session = botocore.session.get_session()
+    region = region or session.get_config_variable("region")
+    if not region:
+        return "aws"
+    try:
+        return session.get_partition_for_region(region)  # type: ignore[no-any-return]
+    except UnknownRegionError:
+        return "aws"
 
 
 def caller_account(sts: Any) -> Account:

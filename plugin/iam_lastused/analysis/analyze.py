@@ -21,6 +21,7 @@ from iam_lastused.model import (
     Principal,
     PrincipalResult,
     ReportFailure,
+    RunResult,
     ServiceAccess,
     ServiceResult,
     State,
@@ -201,3 +202,20 @@ def analyze(
         analyze_principal(p, outcomes.get(p.arn) if p.arn else None, now, stale_days, max_services)
         for p in principals
     )
+
+
+FAIL_LEVELS: dict[str, frozenset[str]] = {
+    "never": frozenset(),
+    "static": frozenset({"static", "stale", "unused"}),
+    "stale": frozenset({"stale", "unused"}),
+    "unused": frozenset({"unused"}),
+}
+"""What each `--fail-on` level fails on: `static` is the broadest (any finding)."""
+
+
+def has_findings(run: RunResult, fail_on: str) -> bool:
+    """Whether `run` has a finding, not suppressed, at or above the `fail_on` level."""
+    levels = FAIL_LEVELS[fail_on]
+    if "static" in levels and any(p.static for p in run.principals):
+        return True
+    return any(s.state in levels for p in run.principals for s in p.findings())

@@ -5,7 +5,6 @@ Terraform's exit code always stands; nothing here can lose its output."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -17,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from iam_lastused.sources.plan.read import PlanError, check_plan
+from iam_lastused.sources.plan.load import PlanError, show_json
 
 EXIT_NOT_FOUND = 127
 
@@ -109,17 +108,9 @@ def _show(command: list[str], plan_file: str) -> tuple[dict[str, Any] | None, st
     """The saved plan as JSON, read by the same binary with the same global options
     (such as -chdir) as the plan command."""
     subcommand = command.index("plan") if "plan" in command else 1
-    show = [*command[:subcommand], "show", "-json", plan_file]
     try:
-        shown = subprocess.run(show, capture_output=True, check=False)
+        return show_json(command[:subcommand], plan_file), None
     except OSError as exc:
-        return None, f"{' '.join(show)}: cannot run: {exc.strerror or exc}"
-    if shown.returncode != 0:
-        reason = shown.stderr.decode("utf-8", "replace").strip().splitlines()
-        return None, f"{' '.join(show)} failed: {reason[-1] if reason else f'exit code {shown.returncode}'}"
-    try:
-        return check_plan(json.loads(shown.stdout)), None
-    except ValueError as exc:
-        return None, f"{' '.join(show)} printed no JSON plan: {exc}"
+        return None, f"{' '.join([*command[:subcommand], 'show'])}: cannot run: {exc.strerror or exc}"
     except PlanError as exc:
         return None, str(exc)

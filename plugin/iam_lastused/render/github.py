@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import re
 
-from ..model import InputError, Location, PrincipalResult, RunResult, ServiceResult
-from .escape import terminal_safe
-from .text import days_ago
+from iam_lastused.model import InputError, Location, PrincipalResult, RunResult, ServiceResult
+from iam_lastused.render.common import days_ago
+from iam_lastused.render.escape import terminal_safe
+from iam_lastused.suggest.verdicts import Suggestions
 
 _DATA_ESCAPES = {"%": "%25", "\r": "%0D", "\n": "%0A"}
 _PROPERTY_ESCAPES = {**_DATA_ESCAPES, ":": "%3A", ",": "%2C"}
@@ -118,7 +119,7 @@ def _input_error(error: InputError) -> str:
     return command("error", error.message, location, "Input skipped")
 
 
-def render_github(run: RunResult) -> str:
+def render_github(run: RunResult, suggestions: Suggestions | None = None) -> str:
     lines = [line for result in run.principals for line in _principal_commands(result, run)]
     lines += [_input_error(error) for error in run.errors]
     lines += [command("notice", note) for note in run.notes]

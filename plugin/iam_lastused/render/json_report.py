@@ -11,6 +11,8 @@ from typing import Any
 
 from iam_lastused.model import ActionResult, Location, PrincipalResult, RunResult, ServiceResult, Suppression
 from iam_lastused.render.escape import json_safe
+from iam_lastused.render.suggestions import suggestions_json
+from iam_lastused.suggest.verdicts import Suggestions
 
 SCHEMA_VERSION = 1
 
@@ -90,12 +92,15 @@ def principal_json(result: PrincipalResult) -> dict[str, Any]:
     }
 
 
-def render_json(run: RunResult) -> str:
-    document = {
+def render_json(run: RunResult, suggestions: Suggestions | None = None) -> str:
+    """The JSON report; with `suggestions`, its `suggestions` field."""
+    document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "stale_days": run.stale_days,
         "principals": [principal_json(p) for p in run.principals],
         "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in run.errors],
         "notes": list(run.notes),
     }
+    if suggestions is not None:
+        document["suggestions"] = suggestions_json(suggestions)
     return json_safe(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"

@@ -15,15 +15,14 @@ saying how many entries were left out.
 
 from __future__ import annotations
 
-import os
 import string
 from collections.abc import Mapping
 from urllib.parse import quote
 
 from iam_lastused.model import InputError, Location, PrincipalResult, RunResult, ServiceResult
+from iam_lastused.render.common import artifact_uri, days_ago
 from iam_lastused.render.escape import terminal_safe
-from iam_lastused.render.sarif import artifact_uri
-from iam_lastused.render.text import days_ago
+from iam_lastused.suggest.verdicts import Suggestions
 
 MARKER = "<!-- iam-lastused -->"
 MAX_LENGTH = 65_536
@@ -224,8 +223,9 @@ def _table(rows: list[str], budget: int) -> str:
     return f"{_TABLE_HEADER}{_fit(rows, budget, 'principal')}\n" if rows else ""
 
 
-def render_markdown(run: RunResult) -> str:
-    base = blob_base(os.environ)
+def render_markdown(run: RunResult, suggestions: Suggestions | None = None, links: str | None = None) -> str:
+    """The pull-request comment; `links` is the base URL of file links (`blob_base`)."""
+    base = links
     head = f"{MARKER}\n{_verdict(run)}\n\n"
     budget = MAX_LENGTH - _size(head) - _size(_TABLE_HEADER) - 4 * _NOTE_ROOM
     errors = _list("Errors", [_error_item(e, base) for e in run.errors], budget // 8, "error")

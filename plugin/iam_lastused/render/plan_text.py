@@ -4,10 +4,12 @@ under the header of each IAM resource the plan changes, the rest left as it was.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from iam_lastused.model import PrincipalResult
+from iam_lastused.model import PrincipalResult, RunResult
 from iam_lastused.render.escape import terminal_safe
+from iam_lastused.render.suggestions import render_suggestions
+from iam_lastused.suggest.verdicts import Suggestions
 
 _COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 _HEADER = re.compile(
@@ -63,12 +65,27 @@ def principal_notes(result: PrincipalResult, stale_days: int) -> list[str]:
     return [terminal_safe(_PREFIX + note) for note in notes]
 
 
-def place_notes(headers: Mapping[str, str], notes: Mapping[str, list[str]]) -> dict[str, list[str]]:
-    """Principals' notes by the header they go under (`note_headers` of the plan
-    source). Notes under another resource's header name their principal."""
+def shown_headers(text: str) -> set[str]:
+    """The addresses whose header the plan text shows: the resources the plan changes."""
+    shown = set()
+    for line in text.split("\n"):
+        header = _HEADER.match(_COLOUR.sub("", line))
+        if header:
+            shown.add(header.group("address"))
+    return shown
+
+
+def place_notes(
+    results: Sequence[PrincipalResult], stale_days: int, shown: set[str]
+) -> dict[str, list[str]]:
+    """Principals' notes by the header they go under: the principal's own when the text
+    shows it (a no-op resource has none), else that of the first resource the plan
+    changes that grants to it; those notes name their principal."""
     placed: dict[str, list[str]] = {}
-    for address, lines in notes.items():
-        header = headers.get(address)
+    for result in results:
+        address = result.principal.address
+        lines = principal_notes(result, stale_days)
+        header = next((a for a in (address, *result.principal.granted_via) if a in shown), None)
         if header is None or not lines:
             continue
         if header != address:
@@ -76,3 +93,10 @@ def place_notes(headers: Mapping[str, str], notes: Mapping[str, list[str]]) -> d
             lines = [named + line.removeprefix(_PREFIX) for line in lines]
         placed.setdefault(header, []).extend(lines)
     return placed
+
+
+def render_plan(run: RunResult, suggestions: Suggestions | None = None, *, text: str) -> str:
+    """Terraform's plan `text` with each principal's notes under its header; with
+    `suggestions`, followed by them."""
+    annotated = annotate_plan(text, place_notes(run.principals, run.stale_days, shown_headers(text)))
+    return annotated + "\n" + render_suggestions(suggestions) if suggestions is not None else annotated

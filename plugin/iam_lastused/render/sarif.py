@@ -13,12 +13,12 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from iam_lastused import __version__
 from iam_lastused.model import InputError, Location, PrincipalResult, RunResult, ServiceResult
-from iam_lastused.render.escape import json_safe, uri_bytes
-from iam_lastused.render.text import days_ago
+from iam_lastused.render.common import artifact_uri, days_ago
+from iam_lastused.render.escape import json_safe
+from iam_lastused.suggest.verdicts import Suggestions
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/iam-lastused/"
@@ -95,11 +95,6 @@ _RULES: tuple[dict[str, Any], ...] = (
 )
 _RULE_INDEX = {rule["id"]: index for index, rule in enumerate(_RULES)}
 _LEVELS = {rule["id"]: rule["defaultConfiguration"]["level"] for rule in _RULES}
-
-
-def artifact_uri(path: str) -> str:
-    """A file path as given, as a relative URI reference: forward slashes, percent-encoded."""
-    return quote(uri_bytes(path.replace("\\", "/").removeprefix("./")), safe="/")
 
 
 def fingerprint(rule_id: str, address: str, namespace: str = "") -> str:
@@ -219,7 +214,7 @@ def _input_error(error: InputError) -> dict[str, Any]:
     return _notification("error", error.message, location)
 
 
-def render_sarif(run: RunResult) -> str:
+def render_sarif(run: RunResult, suggestions: Suggestions | None = None) -> str:
     results = [entry for result in run.principals for entry in _principal_results(result, run)]
     notifications = [_input_error(error) for error in run.errors]
     notifications += [_notification("note", note) for note in run.notes]

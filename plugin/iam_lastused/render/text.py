@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from iam_lastused.model import Location, PrincipalResult, RunResult, ServiceResult
+from iam_lastused.render.common import days_ago
 from iam_lastused.render.escape import terminal_safe
+from iam_lastused.render.suggestions import render_suggestions
+from iam_lastused.suggest.verdicts import Suggestions
 
 _STATUS_LINES = {"not-deployed": "not deployed yet: no usage history"}
 
@@ -19,13 +22,6 @@ def _where(location: Location | None) -> str:
 
 def _names(namespaces: tuple[str, ...]) -> str:
     return terminal_safe(", ".join(namespaces))
-
-
-def days_ago(when: datetime | None, now: datetime) -> str:
-    if when is None:
-        return ""
-    days = (now - when).days
-    return "today" if days <= 0 else f"{days} day{'s' if days != 1 else ''} ago"
 
 
 def _service_line(service: ServiceResult, now: datetime) -> str:
@@ -83,7 +79,8 @@ def _principal_block(result: PrincipalResult, now: datetime) -> list[str]:
     return lines
 
 
-def render_text(run: RunResult) -> str:
+def render_text(run: RunResult, suggestions: Suggestions | None = None) -> str:
+    """The terminal report; with `suggestions`, followed by them."""
     lines: list[str] = []
     for result in run.principals:
         lines.extend(_principal_block(result, run.now))
@@ -101,7 +98,8 @@ def render_text(run: RunResult) -> str:
         lines.append(f"note: {terminal_safe(note)}")
     for error in run.errors:
         lines.append(f"error: {terminal_safe(format_error(error.message, error.file, error.line))}")
-    return "\n".join(lines) + "\n"
+    report = "\n".join(lines) + "\n"
+    return report + "\n" + render_suggestions(suggestions) if suggestions is not None else report
 
 
 def format_error(message: str, file: str | None, line: int | None) -> str:

@@ -9,8 +9,6 @@ cache stores each entry in the same shape.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -104,26 +102,3 @@ def load_access_data(path: Path) -> dict[str, dict[str, Any]]:
             "get-service-last-accessed-details output"
         )
     return data
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` whole or not at all, with the permissions a new file gets."""
-    directory = path.parent if str(path.parent) else Path(".")
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=directory, prefix=f".{path.name}.", delete=False
-    ) as tmp:
-        try:
-            tmp.write(text)
-            tmp.flush()
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp.name, 0o666 & ~umask)
-        except BaseException:
-            tmp.close()
-            os.unlink(tmp.name)
-            raise
-    try:
-        os.replace(tmp.name, path)
-    except BaseException:
-        os.unlink(tmp.name)
-        raise

@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+from iam_lastused.store.atomic import write_atomically
 
 
 def cache_dir() -> Path:
@@ -46,19 +47,11 @@ def load(namespace: str, key: str, max_age_seconds: float | None = None) -> Any 
 def store(namespace: str, key: str, value: Any) -> bool:
     """Store `value` under `key`; False if the cache could not be written."""
     path = _entry_path(namespace, key)
-    tmp_name = None
     try:
         # json.dumps, unlike json.dump, encodes in C: a large entry costs a fraction.
         text = json.dumps({"key": key, "value": value}, separators=(",", ":"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False
-        ) as tmp:
-            tmp_name = tmp.name
-            tmp.write(text)
-        os.replace(tmp_name, path)
+        write_atomically(path, text)
         return True
     except (OSError, TypeError, ValueError):
-        if tmp_name:
-            Path(tmp_name).unlink(missing_ok=True)
         return False

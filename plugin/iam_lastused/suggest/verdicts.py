@@ -1,5 +1,5 @@
-"""From findings to the fix: a verdict for each Allow statement, and the statement
-rewritten to what is used, as text, or as a patch to apply.
+"""From findings to the fix: a verdict for each Allow statement and each policy, from
+the reports alone (pure); `edits` carries them out in the files.
 
 The rules:
 
@@ -42,30 +42,16 @@ The rules:
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import functools
-import os
-import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Literal
 
 from iam_lastused import catalog
 from iam_lastused.analysis.analyze import statement_services
 from iam_lastused.model import Grant, Location, PrincipalResult, RunResult, ServiceResult, Statement
-from iam_lastused.render.escape import terminal_safe
-from iam_lastused.suggest.rewrite import (
-    Edit,
-    Site,
-    action_edits,
-    apply_edits,
-    find_sites,
-    removal_edits,
-    removals_at,
-)
 
 Verdict = Literal["all-used", "partly-unused", "unused", "unknown"]
 Level = Literal["service", "action"]
@@ -104,6 +90,11 @@ class StatementSuggestion:
     rewritten: str | None = None
     policy: Location | None = None
     policy_arn: str | None = None
+
+    @property
+    def deletes(self) -> bool:
+        """Whether the suggestion removes the statement whole."""
+        return self.suggested_actions == ()
 
     @property
     def suggested_actions(self) -> tuple[str, ...] | None:
@@ -165,14 +156,14 @@ class _Fate:
     notes: tuple[str, ...] = ()
 
 
-_Key = tuple[Location, tuple[str, ...], tuple[str, ...]]
+StatementKey = tuple[Location, tuple[str, ...], tuple[str, ...]]
 
 
 def statement_holders(run: RunResult) -> list[tuple[Statement, list[PrincipalResult]]]:
     """Each Allow statement, with every principal that holds it. A statement is its place
     in the code and its actions: the same text reached through several module calls,
     attachments or group memberships is one statement (its resources may differ)."""
-    held: dict[_Key, tuple[Statement, dict[str, PrincipalResult]]] = {}
+    held: dict[StatementKey, tuple[Statement, dict[str, PrincipalResult]]] = {}
     for result in run.principals:
         for grant in result.principal.grants or ():
             for statement in grant.statements:
@@ -416,7 +407,7 @@ def _expand(pattern: str, namespace: str, fate: _Fate, notes: list[str]) -> tupl
 # ---------------------------------------------------------------------------
 
 
-def _key(statement: Statement) -> _Key:
+def statement_key(statement: Statement) -> StatementKey:
     return (statement.location, statement.actions, statement.not_actions)
 
 
@@ -424,8 +415,8 @@ _GrantKey = tuple[Location, str | None, tuple[Statement, ...]]
 
 
 def judge_policies(
-    run: RunResult, judged: Mapping[_Key, StatementSuggestion]
-) -> list[tuple[PolicySuggestion, tuple[_Key, ...]]]:
+    run: RunResult, judged: Mapping[StatementKey, StatementSuggestion]
+) -> list[tuple[PolicySuggestion, tuple[StatementKey, ...]]]:
     """The verdict on each policy as a whole, where there is one to give, with the keys of
     the statements it covers.
 
@@ -436,17 +427,18 @@ def judge_policies(
     is used. Such a policy with something unused that cannot go gets a note instead."""
     grants: dict[_GrantKey, Grant] = {}
     holders: dict[_GrantKey, dict[str, None]] = {}
-    held_in: dict[_Key, set[_GrantKey]] = {}
+    held_in: dict[StatementKey, set[_GrantKey]] = {}
     for result in run.principals:
         for grant in result.principal.grants or ():
             key = (grant.location, grant.policy_arn, grant.statements)
             grants[key] = grant
             holders.setdefault(key, {})[result.principal.address] = None
             for statement in grant.statements:
-                held_in.setdefault(_key(statement), set()).add(key)
+                held_in.setdefault(statement_key(statement), set()).add(key)
 
-    def allowed(key: _GrantKey) -> tuple[_Key, ...]:
-        return tuple(_key(s) for s in grants[key].statements if s.effect == "Allow" and _key(s) in judged)
+    def allowed(key: _GrantKey) -> tuple[StatementKey, ...]:
+        keys = (statement_key(s) for s in grants[key].statements if s.effect == "Allow")
+        return tuple(k for k in keys if k in judged)
 
     def goes_whole(key: _GrantKey) -> bool:
         grant, keys = grants[key], allowed(key)
@@ -476,18 +468,18 @@ def judge_policies(
 
 
 def _every_statement_goes(
-    grant: Grant, keys: tuple[_Key, ...], judged: Mapping[_Key, StatementSuggestion]
+    grant: Grant, keys: tuple[StatementKey, ...], judged: Mapping[StatementKey, StatementSuggestion]
 ) -> bool:
     """Every statement of the grant is an Allow statement that the suggestions delete."""
-    return len(keys) == len(grant.statements) and all(_deletes(judged[k]) for k in keys)
+    return len(keys) == len(grant.statements) and all(judged[k].deletes for k in keys)
 
 
 def _not_removed(
     grant: Grant,
     principals: tuple[str, ...],
-    keys: tuple[_Key, ...],
-    judged: Mapping[_Key, StatementSuggestion],
-) -> list[tuple[PolicySuggestion, tuple[_Key, ...]]]:
+    keys: tuple[StatementKey, ...],
+    judged: Mapping[StatementKey, StatementSuggestion],
+) -> list[tuple[PolicySuggestion, tuple[StatementKey, ...]]]:
     """A policy the code does not define, with something unused, that is not removed."""
     allows = [judged[k] for k in keys]
     if not grant.known or not any(s.rewrites is not None for s in allows):
@@ -505,324 +497,7 @@ def _not_removed(
     return [(replace(base, verdict="partly-unused", kept_services=kept, notes=(note,)), keys)]
 
 
-def suggest(
-    run: RunResult,
-    granularity: str,
-    min_age_days: int = DEFAULT_MIN_AGE_DAYS,
-    created: Mapping[str, datetime] | None = None,
-) -> Suggestions:
-    """The verdicts, and each source file with the suggested edits made (files are read
-    from their paths as the run reports them, relative to the current directory)."""
-    keys = [_key(statement) for statement, _ in statement_holders(run)]
-    judged = list(judge_statements(run, granularity, min_age_days, created))
-    policies = judge_policies(run, dict(zip(keys, judged, strict=True)))
-    texts: dict[str, str] = {}
-    notes: list[str] = []
-
-    def read(file: str) -> str | None:
-        if file not in texts:
-            try:
-                texts[file] = Path(file).read_bytes().decode("utf-8")  # line endings as they are
-            except (OSError, UnicodeDecodeError) as exc:
-                notes.append(f"{file}: cannot read, so not edited: {exc}")
-                return None
-        return texts[file]
-
-    going: dict[str, set[int]] = {}
-    for policy, _ in policies:
-        if policy.verdict == "unused" and not policy.notes and policy.location.line:
-            going.setdefault(policy.location.file, set()).add(policy.location.line)
-    unit_edits: dict[str, list[Edit]] = {}
-    sites: dict[str, list[Site]] = {}  # found while the file's parse tree is at hand
-    removable: set[Location] = set()
-    for file, lines in going.items():
-        text = read(file)
-        if text is not None:
-            unit_edits[file], found = removals_at(file, text, lines)
-            sites[file] = find_sites(file, text)
-            removable.update(Location(file, line) for line in found)
-    kept: list[tuple[PolicySuggestion, tuple[_Key, ...]]] = []
-    for policy, statement_keys in policies:
-        if policy.location not in removable:
-            if policy.policy_arn is None:
-                continue  # an inline policy not removable whole: its statements' own notes say so
-            if policy.verdict == "unused" and not policy.notes:
-                policy = replace(policy, notes=(_NOT_ITS_OWN,))
-        kept.append((policy, statement_keys))
-    policies = kept
-    covered = {key: policy for policy, statement_keys in policies for key in statement_keys}
-    for index, key in enumerate(keys):
-        if key in covered:
-            policy = covered[key]
-            judged[index] = replace(judged[index], policy=policy.location, policy_arn=policy.policy_arn)
-
-    files: list[FileChange] = []
-    edited = {i for i, s in enumerate(judged) if s.rewrites is not None and s.policy is None}
-    for file in sorted({judged[i].location.file for i in edited} | set(unit_edits)):
-        indices = [i for i in sorted(edited) if judged[i].location.file == file]
-        text = read(file)
-        if text is None:
-            continue
-        statements = [judged[i] for i in indices]
-        units = unit_edits.get(file, [])
-        after, updated, failure = _edit_file(file, text, statements, units, sites.get(file))
-        for index, statement in zip(indices, updated, strict=True):
-            judged[index] = statement
-        for index, (policy, statement_keys) in enumerate(policies):
-            if policy.location.file == file and policy.location in removable:
-                done = {"notes": (failure,)} if failure else {"removed": True}
-                policies[index] = (replace(policy, **done), statement_keys)
-        if after != text:
-            files.append(FileChange(file, text, after))
-    return Suggestions(tuple(judged), tuple(files), tuple(notes), tuple(p for p, _ in policies))
-
-
-def _matches(site: Site, statement: StatementSuggestion) -> bool:
-    """The statement as written here; in any order, since a plan's rendered policy
-    documents list actions sorted."""
-    return (
-        site.effect == "Allow"
-        and not site.has_not_action
-        and site.action is not None
-        and sorted(site.action.values) == sorted(statement.actions)
-    )
-
-
-def _aligned(site: Site, statement: StatementSuggestion) -> tuple[tuple[str, ...] | None, ...]:
-    """The statement's rewrites in the order its actions are written at `site`."""
-    by_action = dict(zip(statement.actions, statement.rewrites or (), strict=True))
-    return tuple(by_action[action] for action in site.action.values) if site.action else ()
-
-
-def _edit_file(
-    file: str,
-    text: str,
-    statements: list[StatementSuggestion],
-    unit_edits: Sequence[Edit] = (),
-    sites: list[Site] | None = None,
-) -> tuple[str, list[StatementSuggestion], str | None]:
-    """The file with every statement's edit made and the policies of `unit_edits` removed,
-    the statements with what was done, and why nothing was edited when the edits could not
-    be made (they overlap, or the result would not parse)."""
-    sites = find_sites(file, text) if sites is None else sites
-    updated = list(statements)
-    found: dict[int, Site] = {}
-    for index, statement in enumerate(statements):
-        site = next((s for s in sites if s.line == statement.location.line and _matches(s, statement)), None)
-        if site is None:
-            updated[index] = _note(statement, _NOT_LITERAL if statement.location.line else _NO_LINE)
-        else:
-            found[index] = site
-    own = {
-        index: action_edits(site.action, _aligned(site, statements[index]))  # type: ignore[arg-type]
-        for index, site in found.items()
-        if not _deletes(statements[index])
-    }
-    edits = [*unit_edits, *(edit for site_edits in own.values() for edit in site_edits)]
-    deleted: list[int] = []
-    for indices in _by_policy(found, statements).values():
-        siblings = found[indices[0]].siblings
-        if len(indices) == len(siblings.spans):
-            for index in indices:
-                updated[index] = _note(updated[index], _LAST_STATEMENT)
-            continue
-        edits.extend(removal_edits(text, siblings, {found[index].index for index in indices}))
-        deleted.extend(indices)
-    if not edits:
-        return text, updated, None
-    within = sum(1 for site in sites if any(start <= site.span.start and site.span.end <= end
-                                            for start, end, _ in unit_edits))
-    try:
-        after = apply_edits(text, edits)
-        failure = None if len(find_sites(file, after)) == len(sites) - len(deleted) - within else _NOT_PARSING
-    except ValueError:  # never expected: the edits were found apart, but a wrong file is worse than none
-        failure = _OVERLAPPING
-    if failure:
-        edited = {*own, *deleted}
-        return text, [_note(s, failure) if i in edited else s for i, s in enumerate(updated)], failure
-    for index in deleted:
-        updated[index] = replace(updated[index], rewritten="")
-    for index, site_edits in own.items():
-        updated[index] = replace(updated[index], rewritten=_snippet(text, found[index], site_edits))
-    return after, updated, None
-
-
-_LAST_STATEMENT = (
-    "not edited: every statement of this policy is unused; remove the policy (and what attaches it) instead"
-)
-_NOT_PARSING = "not edited: the edited file would not parse"
-_OVERLAPPING = "not edited: the edits to this file overlap"
-_NOT_LITERAL = "not edited: the Action list is not written literally at this line"
-_NO_LINE = "not edited: the statement's line is not known"
-_NOT_ITS_OWN = (
-    "not edited: no resource or list entry of its own attaches the policy at this line (a list "
-    "attribute, an attachment of several principals, or one the framework adds)"
-)
 _SHARED_PLACE = (
     "not edited: what is written at this line also attaches a policy that is used (another entry "
     "on the same line, another module instance, or another principal)"
 )
-
-
-def _deletes(statement: StatementSuggestion) -> bool:
-    return statement.suggested_actions == ()
-
-
-def _by_policy(found: Mapping[int, Site], statements: Sequence[StatementSuggestion]) -> dict[int, list[int]]:
-    """The statements to delete, grouped by the policy document they are in."""
-    groups: dict[int, list[int]] = {}
-    for index, site in found.items():
-        if _deletes(statements[index]):
-            groups.setdefault(id(site.siblings), []).append(index)
-    return groups
-
-
-def _note(statement: StatementSuggestion, note: str) -> StatementSuggestion:
-    return replace(statement, notes=(*statement.notes, note), rewritten=None)
-
-
-def _snippet(text: str, site: Site, edits: Sequence[Edit]) -> str:
-    """The statement as edited, dedented, from its first character."""
-    line_start = text.rfind("\n", 0, site.span.start) + 1
-    indent = " " * (site.span.start - line_start)
-    shifted = [(start - site.span.start, end - site.span.start, new) for start, end, new in edits]
-    return textwrap.dedent(indent + apply_edits(text[site.span.start : site.span.end], shifted))
-
-
-# ---------------------------------------------------------------------------
-# Output
-# ---------------------------------------------------------------------------
-
-
-def render_suggestions(suggestions: Suggestions) -> str:
-    """Each policy and statement with something to remove: where, the verdict, and the
-    edit; a statement a policy's verdict covers is shown under the policy alone. Every
-    line is made safe for a terminal: names and actions come from the code."""
-    entries = [(p.location, _policy_text(p)) for p in suggestions.policies]
-    entries.extend(
-        (s.location, _statement_text(s))
-        for s in suggestions.statements
-        if s.verdict in ("partly-unused", "unused") and s.policy is None
-    )
-    entries.sort(key=lambda entry: (entry[0].file, entry[0].line or 0))
-    lines = [line for _, text in entries for line in text]
-    counts = {v: sum(1 for s in suggestions.statements if s.verdict == v) for v in _VERDICTS}
-    summary = ", ".join(f"{counts[v]} {label}" for v, label in _VERDICTS.items())
-    lines.append(f"{len(suggestions.statements)} Allow statements: {summary}")
-    removed = sum(1 for p in suggestions.policies if p.removed)
-    if removed:
-        lines.append(f"{removed} polic{'y' if removed == 1 else 'ies'} removed whole")
-    lines.extend(f"note: {note}" for note in suggestions.notes)
-    return "\n".join("\t".join(map(terminal_safe, line.split("\t"))) for line in lines) + "\n"
-
-
-def _policy_text(policy: PolicySuggestion) -> list[str]:
-    where = f"{policy.location.file}:{policy.location.line or '?'}"
-    name = f" {policy.policy_arn}" if policy.policy_arn else ""
-    lines = [f"{where}  {policy.verdict} policy{name}  ({', '.join(policy.principals)})"]
-    if policy.removable_services:
-        lines.append(f"  remove services: {', '.join(policy.removable_services)}")
-    lines.extend(f"  note: {note}" for note in policy.notes)
-    if policy.removed:
-        what = "attachment" if policy.policy_arn else "policy"
-        lines.append(f"  suggested: remove this {what} (every statement is unused)")
-    return [*lines, ""]
-
-
-_VERDICTS = {
-    "all-used": "all used", "partly-unused": "partly unused", "unused": "unused", "unknown": "not judged",
-}
-
-
-def _statement_text(statement: StatementSuggestion) -> list[str]:
-    where = f"{statement.location.file}:{statement.location.line or '?'}"
-    lines = [f"{where}  {statement.verdict}  ({', '.join(statement.principals)})"]
-    if statement.removable_services:
-        lines.append(f"  remove services: {', '.join(statement.removable_services)}")
-    if statement.removable_actions:
-        lines.append(f"  remove actions: {_some(statement.removable_actions)}")
-    lines.extend(f"  keep {kept.namespace}: {kept.reason}" for kept in statement.kept)
-    lines.extend(f"  note: {note}" for note in statement.notes)
-    if statement.rewritten == "":
-        lines.append("  suggested: remove this statement")
-    elif statement.rewritten:
-        lines.append("  suggested:")
-        lines.extend(f"    {line}" if line else "" for line in statement.rewritten.splitlines())
-    elif statement.suggested_actions:
-        lines.append(f"  suggested Action: {', '.join(statement.suggested_actions)}")
-    return [*lines, ""]
-
-
-def _some(names: Sequence[str], shown: int = 8) -> str:
-    """The first few names, and how many more there are."""
-    more = f" and {len(names) - shown} more" if len(names) > shown else ""
-    return ", ".join(names[:shown]) + more
-
-
-def render_patch(suggestions: Suggestions, root: Path) -> str:
-    """A unified diff of every edited file, paths relative to `root` with a/ and b/
-    prefixes, for `git apply` or `patch -p1`. A file outside `root` is left out, with a
-    comment line before the diff saying so (both tools skip such lines)."""
-    head: list[str] = []
-    body: list[str] = []
-    for change in suggestions.files:
-        relative = os.path.relpath(Path(change.file).resolve(), root.resolve())
-        if relative.startswith(".."):
-            head.append(f"# not in this patch (outside {root}): {change.file}\n")
-            continue
-        name = Path(relative).as_posix()
-        diff = difflib.unified_diff(
-            change.before.splitlines(keepends=True),
-            change.after.splitlines(keepends=True),
-            f"a/{name}",
-            f"b/{name}",
-        )
-        body.extend(_terminated(line) for line in diff)
-    return "".join(head + body)
-
-
-def _terminated(line: str) -> str:
-    """A diff line; a last line without a newline gets the marker both tools expect."""
-    return line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-
-
-def suggestions_json(suggestions: Suggestions) -> dict[str, object]:
-    """The suggestions for the JSON report."""
-    return {
-        "policies": [
-            {
-                "file": p.location.file,
-                "line": p.location.line,
-                "principals": list(p.principals),
-                "verdict": p.verdict,
-                "policy_arn": p.policy_arn,
-                "removable_services": list(p.removable_services),
-                "kept_services": list(p.kept_services),
-                "edited": p.removed,
-                "notes": list(p.notes),
-            }
-            for p in suggestions.policies
-        ],
-        "statements": [
-            {
-                "file": s.location.file,
-                "line": s.location.line,
-                "principals": list(s.principals),
-                "verdict": s.verdict,
-                "level": s.level,
-                "actions": list(s.actions),
-                "removable_services": list(s.removable_services),
-                "removable_actions": list(s.removable_actions),
-                "kept": [{"namespace": k.namespace, "reason": k.reason, "needed_by": list(k.needed_by)}
-                         for k in s.kept],
-                "suggested_actions": None if s.suggested_actions is None else list(s.suggested_actions),
-                "edited": s.rewritten is not None,
-                "policy": None if s.policy is None else {
-                    "file": s.policy.file, "line": s.policy.line, "policy_arn": s.policy_arn,
-                },
-                "notes": list(s.notes),
-            }
-            for s in suggestions.statements
-        ],
-        "notes": list(suggestions.notes),
-    }

@@ -14,11 +14,7 @@ on the role's unchanged copy of it.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,6 +22,7 @@ from typing import Any
 
 from iam_lastused.files import Root
 from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult, Statement
+from iam_lastused.sources.plan.load import check_plan
 from iam_lastused.sources.terraform.scan import (
     ATTACHMENTS,
     INLINE_POLICIES,
@@ -56,60 +53,6 @@ _CHANGES = {
 _AFTER_APPLY = Unknown("known only after apply")
 _INSTANCE_KEY = re.compile(r'\[(?:"(?:[^"\\]|\\.)*"|[0-9]+)\]')
 _REFERENCE = re.compile(r"(data\.)?(aws_iam_[a-z_]+)\.([A-Za-z_][\w-]*)")
-
-
-class PlanError(Exception):
-    """The input is not a Terraform plan this tool can read."""
-
-
-# ---------------------------------------------------------------------------
-# Loading
-# ---------------------------------------------------------------------------
-
-
-def load_plan(path: Path) -> dict[str, Any]:
-    """A plan's JSON form, from `terraform show -json` output or from a binary plan
-    file (a zip archive), which the Terraform of $TERRAFORM_BINARY converts."""
-    try:
-        if zipfile.is_zipfile(path):
-            return check_plan(_show_json(os.environ.get("TERRAFORM_BINARY") or "terraform", path))
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PlanError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        plan = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise PlanError(f"{path}: not a JSON plan or a binary plan file: {exc}") from None
-    return check_plan(plan)
-
-
-def _show_json(binary: str, path: Path) -> Any:
-    try:
-        shown = subprocess.run([binary, "show", "-json", str(path)], capture_output=True, check=False)
-    except OSError as exc:
-        raise PlanError(f"{path} is a binary plan file, and {binary} cannot run to read it: {exc}") from None
-    if shown.returncode != 0:
-        reason = shown.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise PlanError(f"{binary} show -json {path} failed: {reason[-1] if reason else shown.returncode}")
-    try:
-        return json.loads(shown.stdout)
-    except (ValueError, RecursionError) as exc:
-        raise PlanError(f"{binary} show -json {path} printed no JSON: {exc}") from None
-
-
-def check_plan(plan: Any) -> dict[str, Any]:
-    """The plan itself, once it is known to be one in a format version this reads."""
-    if not isinstance(plan, dict) or "format_version" not in plan:
-        raise PlanError("not a Terraform plan: no format_version")
-    if "planned_values" not in plan and "resource_changes" not in plan:
-        raise PlanError("not a Terraform plan (a state?): no planned_values or resource_changes")
-    version = plan["format_version"]
-    if not isinstance(version, str) or version.split(".")[0] != "1":
-        shown = version if isinstance(version, str) else f"of type {type(version).__name__}"
-        raise PlanError(f"unsupported plan format_version {shown:.40}: iam-lastused reads format 1.x")
-    if not isinstance(plan.get("resource_changes", []), list):
-        raise PlanError("not a Terraform plan: resource_changes is not a list")
-    return plan
 
 
 # ---------------------------------------------------------------------------
@@ -509,6 +452,9 @@ def _principal(resource: _Resource, read: _Plan, prior_arns: dict[str, str], loc
     def grants(side: _Side) -> tuple[Grant, ...]:
         return tuple(dict.fromkeys(locator.grant(grant) for grant in side.grants.get(resource.address, [])))
 
+    position = {other.address: index for index, other in enumerate(read.resources)}
+    via = {*read.before.sources.get(resource.address, ()), *read.after.sources.get(resource.address, ())}
+    via.discard(resource.address)
     return Principal(
         address=resource.address,
         source="terraform-plan",
@@ -522,25 +468,5 @@ def _principal(resource: _Resource, read: _Plan, prior_arns: dict[str, str], loc
         deployed=deployed,
         change=resource.change,
         grants_before=grants(read.before) if deployed else None,
+        granted_via=tuple(sorted(via, key=position.__getitem__)),
     )
-
-
-def note_headers(plan: dict[str, Any]) -> dict[str, str]:
-    """For each principal whose grants the plan changes, the address of the resource
-    under whose header in the human plan its notes belong: its own, when the principal
-    itself changes (a no-op resource has no header), else the first changing resource
-    that grants to it."""
-    read = _read(plan, "")
-    position = {resource.address: index for index, resource in enumerate(read.resources)}
-    changing = {resource.address for resource in read.resources if resource.change != "no-op"}
-    headers: dict[str, str] = {}
-    for resource in read.resources:
-        if resource.type not in PRINCIPAL_KINDS:
-            continue
-        address = resource.address
-        sources = {*read.before.sources.get(address, ()), *read.after.sources.get(address, ())}
-        order = [resource.address, *sorted(sources, key=position.__getitem__)]
-        header = next((address for address in order if address in changing), None)
-        if header:
-            headers[resource.address] = header
-    return headers

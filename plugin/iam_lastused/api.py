@@ -1,0 +1,207 @@
+"""The library API: what the command line, the GitHub Action's steps or your own
+script call. Plain values in, a `RunResult` out; `render` gives exactly what the
+command line prints for a format.
+
+    from iam_lastused import api
+
+    result = api.scan(["infra"], access_data="access-data.json")
+    print(api.render(result, "markdown"))
+
+Options are keyword arguments named like the long command-line options
+(`access_data=`, `stale_days=`, `account_id=`, `assume_role_arn=`, `granularity=`,
+`root=`, ...: the fields of `runner.Options`). Bad options or unreadable inputs raise
+`UsageError`; bad code is reported in `RunResult.errors`, and the run carries on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from iam_lastused.aws import managed_policies, reports
+from iam_lastused.files import root_for
+from iam_lastused.model import InputError, Principal, ReportFailure, RunResult, SourceResult
+from iam_lastused.render import renderer
+from iam_lastused.resolve import principal_from_arn
+from iam_lastused.runner import Options, Run, UsageError
+from iam_lastused.sources import scan_paths
+from iam_lastused.sources.cloudformation.stacks import StackError, read_change_set, read_stack_mapping
+from iam_lastused.sources.plan.load import PlanError, load_plan
+from iam_lastused.sources.plan.read import read_plan
+from iam_lastused.sources.terraform.scan import scan_terraform
+from iam_lastused.suggest.edits import suggest as suggest_edits
+from iam_lastused.suggest.verdicts import DEFAULT_MIN_AGE_DAYS, Suggestions
+
+__all__ = [
+    "FetchResult",
+    "Options",
+    "UsageError",
+    "cfn",
+    "check",
+    "fetch",
+    "hook",
+    "plan",
+    "render",
+    "scan",
+    "suggest",
+]
+
+
+def _options(options: Mapping[str, Any]) -> Options:
+    values = {key: Path(value) if key in ("access_data", "root") and value else value
+              for key, value in options.items()}
+    try:
+        return Options(**values)
+    except TypeError as exc:  # an option that does not exist
+        raise UsageError(str(exc).replace("__init__()", "option")) from None
+
+
+def _paths(paths: Sequence[str | Path]) -> list[Path]:
+    return [Path(path) for path in paths]
+
+
+def scan(
+    paths: Sequence[str | Path],
+    *,
+    var_file: Sequence[str | Path] = (),
+    stack: Sequence[str] = (),
+    stack_from_file: str | Path | None = None,
+    **options: Any,
+) -> RunResult:
+    """The principals in Terraform code and CloudFormation templates under `paths`.
+    `stack` entries are `[TEMPLATE=]NAME`: the stack a template is deployed as."""
+    run = Run(_options(options))
+    found_paths = _paths(paths)
+    try:
+        stacks = read_stack_mapping(found_paths, stack, Path(stack_from_file) if stack_from_file else None)
+    except StackError as exc:
+        raise UsageError(str(exc)) from None
+    if stacks and run.access_data is not None:
+        raise UsageError("--stack reads the stack from AWS; it cannot be used with --access-data")
+    found = scan_paths(found_paths, _paths(var_file), stacks, root_for(found_paths, run.options.root))
+    principals = run.resolve_stacks(found.principals, set(stacks.values())) if stacks else found.principals
+    return run.analyse(replace(found, principals=tuple(run.resolve(principals))))
+
+
+def plan(plan: str | Path | Mapping[str, Any], *, chdir: str | Path = ".", **options: Any) -> RunResult:
+    """The principals of a Terraform plan: the JSON of `terraform show -json` (a file, or
+    already loaded), or a binary plan file. `chdir` is the configuration directory,
+    for file:line."""
+    run = Run(_options(options))
+    try:
+        loaded = dict(plan) if isinstance(plan, Mapping) else load_plan(Path(plan))
+    except PlanError as exc:
+        raise UsageError(str(exc)) from None
+    label = "plan" if isinstance(plan, Mapping) else str(plan)
+    config_dir = Path(chdir)
+    return run.analyse(read_plan(loaded, label, config_dir, root_for([config_dir], run.options.root)))
+
+
+def check(arns: Sequence[str], **options: Any) -> RunResult:
+    """Deployed principals by ARN."""
+    run = Run(_options(options))
+    return run.analyse(principals_from_arns(arns))
+
+
+def cfn(stack: str, *, change_set: str | None = None, **options: Any) -> RunResult:
+    """A deployed CloudFormation stack, or what a pending change set would make of it."""
+    run = Run(_options(options))
+    if run.access_data is not None:
+        raise UsageError("cfn reads the stack from AWS; it cannot be used with --access-data")
+    try:
+        found = read_change_set(run.client("cloudformation"), stack, change_set)
+    except StackError as exc:
+        raise UsageError(str(exc)) from None
+    resolved = run.resolve(run.resolve_stacks(found.principals, {stack}))
+    return run.analyse(replace(found, principals=tuple(resolved)))
+
+
+def hook(
+    files: Sequence[str | Path], *, offline: bool = False, var_file: Sequence[str | Path] = (), **options: Any
+) -> RunResult:
+    """Changed Terraform files (pre-commit's arguments), each read with its own module
+    directory and no directory below; `offline` for the code's own findings only."""
+    run = Run(_options(options))
+    changed = _paths(files)
+    found = scan_terraform(changed, _paths(var_file), root_for(changed, run.options.root))
+    if not offline:
+        found = replace(found, principals=tuple(run.resolve(found.principals)))
+    return run.analyse(found, usage=not offline)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What `fetch` saved, as the access-data file holds it, out of `wanted` reports and
+    policies; `complete` when every one was saved and every ARN could be read."""
+
+    saved: dict[str, Any]
+    wanted: int
+    complete: bool
+    warnings: tuple[str, ...] = ()
+    interrupted: bool = False
+
+
+def fetch(arns: Sequence[str], **options: Any) -> FetchResult:
+    """Reports for principals, and documents for AWS managed policies
+    (`arn:aws:iam::aws:policy/...`), from AWS, in the access-data file's shape."""
+    run = Run(_options(options))
+    policies = [arn for arn in arns if managed_policies.is_aws_managed(arn)]
+    found = principals_from_arns([arn for arn in arns if arn not in policies])
+    for error in found.errors:
+        run.warn(error.message)
+    wanted = [p.arn for p in found.principals if p.arn]
+    try:
+        raw = run.fetch(wanted) if wanted else {}
+    except reports.CredentialsMissing:
+        raise UsageError("no AWS credentials found: set a profile or the standard AWS variables") from None
+    saved: dict[str, Any] = reports.only_reports(raw)
+    for arn, outcome in raw.items():
+        if isinstance(outcome, ReportFailure):
+            run.warn(f"{arn}: {outcome.message}")
+    if policies and not run.interrupted:
+        documents = managed_policies.fetch_documents(run.client("iam"), policies, not run.options.no_cache)
+        for note in documents.notes:
+            run.warn(note)
+        saved.update(managed_policies.as_access_data(documents.found))
+    total = len(wanted) + len(policies)
+    complete = len(saved) == total and not found.errors
+    return FetchResult(saved, total, complete, tuple(run.warnings), run.interrupted)
+
+
+def suggest(
+    result: RunResult, *, granularity: str = "service", min_age_days: int = DEFAULT_MIN_AGE_DAYS
+) -> Suggestions:
+    """Least-privilege edits for the statements of `result`."""
+    created = {p.principal.address: p.principal.created for p in result.principals if p.principal.created}
+    return suggest_edits(result, granularity, min_age_days, created)
+
+
+def render(
+    result: RunResult,
+    format: str = "text",
+    *,
+    suggestions: Suggestions | None = None,
+    plan_text: str | None = None,
+    links: str | None = None,
+) -> str:
+    """The report as the command line prints it: `text`, `json`, `markdown`, `sarif`,
+    `github`, `plan` (terraform's `plan_text`, annotated) or `patch` (the suggestions
+    as a patch). `links` is the base URL of file links in Markdown."""
+    try:
+        return renderer(format, plan_text=plan_text, links=links)(result, suggestions)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def principals_from_arns(arns: Sequence[str]) -> SourceResult:
+    principals: list[Principal] = []
+    errors: list[InputError] = []
+    for arn in arns:
+        found = principal_from_arn(arn)
+        if isinstance(found, InputError):
+            errors.append(found)
+        else:
+            principals.append(found)
+    return SourceResult(principals=tuple(principals), errors=tuple(errors))

@@ -1,0 +1,38 @@
+"""`iam-lastused hook FILE...`, for pre-commit: passes without credentials (the code's
+own findings still show), and costs almost nothing when no changed file touches IAM."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from iam_lastused import api
+from iam_lastused.analysis.analyze import has_findings
+from iam_lastused.cli import output
+from iam_lastused.files import ReadRefused, Root, read_bytes, root_for
+from iam_lastused.sources.terraform.scan import MAX_FILE_BYTES, TERRAFORM_SUFFIXES
+
+IAM_MARKERS = (b"aws_iam_", b"AWS::IAM::", b"AWS::Serverless::")
+
+
+def _mentions_iam(path: Path, root: Root) -> bool:
+    try:
+        data = read_bytes(path, MAX_FILE_BYTES, root)
+    except (OSError, ReadRefused):
+        return False
+    return any(marker in data for marker in IAM_MARKERS)
+
+
+def run(args: argparse.Namespace) -> int:
+    root = root_for(args.files, args.root)
+    terraform = [path for path in args.files if path.name.endswith(TERRAFORM_SUFFIXES)]
+    changed = [path for path in terraform if _mentions_iam(path, root)]
+    if not changed:
+        return output.EXIT_OK
+    with output.progress(args) as progress:
+        options = output.options(args, progress)
+        result = api.hook(changed, offline=args.offline, var_file=args.var_file, **options)
+    output.report(args, result)
+    if result.interrupted:
+        return output.EXIT_INTERRUPTED
+    return output.EXIT_FINDINGS if result.errors or has_findings(result, args.fail_on) else output.EXIT_OK

@@ -1,0 +1,21 @@
+"""`iam-lastused scan PATH...`: Terraform and CloudFormation code."""
+
+from __future__ import annotations
+
+import argparse
+
+from iam_lastused import api
+from iam_lastused.cli import output
+
+
+def run(args: argparse.Namespace) -> int:
+    with output.progress(args) as progress:
+        result = api.scan(
+            args.paths,
+            var_file=args.var_file,
+            stack=args.stack,
+            stack_from_file=args.stack_from_file,
+            **output.options(args, progress),
+        )
+    output.report(args, result)
+    return output.exit_code(result, args.fail_on)

@@ -1,0 +1,106 @@
+"""What the command line says and where: the report to stdout or `--output` (and
+each `--also-write` file), warnings on stderr, progress on a terminal, and the exit
+policy."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from iam_lastused import api
+from iam_lastused.analysis.analyze import has_findings
+from iam_lastused.model import RunResult
+from iam_lastused.render.escape import terminal_safe
+from iam_lastused.render.markdown import blob_base
+from iam_lastused.store.atomic import write_atomically
+from iam_lastused.suggest.verdicts import Suggestions
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def warn(args: argparse.Namespace, message: str) -> None:
+    """One line on stderr; messages quote names and ARNs from the code, so made terminal-safe."""
+    if not args.quiet:
+        print(f"iam-lastused: {terminal_safe(message)}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def progress(args: argparse.Namespace) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar for the reports, on a terminal and for the text format only."""
+    if args.quiet or args.format != "text" or not sys.stderr.isatty() or os.environ.get("CI"):
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("Last-accessed reports", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def write(path: os.PathLike[str] | str, text: str) -> None:
+    try:
+        write_atomically(path, text)
+    except OSError as exc:
+        raise api.UsageError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def emit(args: argparse.Namespace, text: str) -> None:
+    if args.output:
+        write(args.output, text)
+    else:
+        sys.stdout.write(text)
+
+
+def report(
+    args: argparse.Namespace,
+    result: RunResult,
+    plan_text: str | None = None,
+) -> None:
+    """The run's warnings, then the report in `--format` (with `--suggest`'s suggestions,
+    or for `--suggest=patch` the patch alone) and each `--also-write` format."""
+    for message in result.warnings:
+        warn(args, message)
+    links = blob_base(os.environ)
+    for name, path in args.also_write:
+        write(path, api.render(result, name, links=links))
+    suggest = getattr(args, "suggest", None)
+    suggestions: Suggestions | None = None
+    if suggest:
+        suggestions = api.suggest(result, granularity=args.granularity, min_age_days=args.min_age_days)
+    chosen = "patch" if suggest == "patch" else args.format
+    emit(args, api.render(result, chosen, suggestions=suggestions, plan_text=plan_text, links=links))
+
+
+def exit_code(result: RunResult, fail_on: str) -> int:
+    """130 when interrupted; 2 when nothing could be analysed (not one principal analysed
+    or confirmed not deployed, where there was something to analyse); 1 on findings at
+    the `--fail-on` level; else 0."""
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    if not any(p.status in ("analyzed", "not-deployed") for p in result.principals):
+        return EXIT_USAGE if (result.principals or result.errors) else EXIT_OK
+    return EXIT_FINDINGS if has_findings(result, fail_on) else EXIT_OK
+
+
+def options(args: argparse.Namespace, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """The library's options from the parsed command line and the config file."""
+    return {
+        "access_data": args.access_data,
+        "stale_days": args.stale_days,
+        "granularity": args.granularity,
+        "profile": args.profile,
+        "region": args.region,
+        "account_id": args.account_id,
+        "assume_role_arn": args.assume_role_arn,
+        "max_services": args.max_services,
+        "no_cache": args.no_cache,
+        "timeout": args.timeout,
+        "root": args.root,
+        "accounts": args.config.accounts,
+        "suppress": args.config.suppress,
+        "progress": progress,
+    }

@@ -1,0 +1,236 @@
+"""One run of the pipeline after the sources: resolve -> reports -> analysis.
+
+A `Run` holds what the stages of one invocation share: its options, the access data
+and one AWS session (made only when something needs AWS). The library API and so the
+command line drive it; nothing here knows of argparse or prints.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from iam_lastused.analysis.analyze import DEFAULT_MAX_SERVICES, analyze
+from iam_lastused.analysis.suppressions import with_suppressions
+from iam_lastused.aws import managed_policies, reports
+from iam_lastused.aws import session as aws
+from iam_lastused.model import AccessReport, Principal, ReportFailure, RunResult, SourceResult
+from iam_lastused.resolve import (
+    Account,
+    account_from_arns,
+    caller_account,
+    confirm_deployed,
+    iam_path,
+    partition_of_region,
+    stack_resources,
+    with_arns,
+)
+from iam_lastused.sources.cloudformation.stacks import resolve_from_stack
+from iam_lastused.store.access_data import AccessDataError, load_access_data, report_from_response
+
+NO_CREDENTIALS = "no AWS credentials found: usage data skipped (set a profile, or use --access-data)"
+
+
+class UsageError(Exception):
+    """The options or an input named by them cannot be used; the run stops."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a run is asked to do. Names follow the long command-line options."""
+
+    access_data: Path | None = None
+    stale_days: int = 90
+    granularity: Literal["service", "action"] = "service"
+    profile: str | None = None
+    region: str | None = None
+    account_id: str | None = None
+    assume_role_arn: str | None = None
+    max_services: int = DEFAULT_MAX_SERVICES
+    no_cache: bool = False
+    timeout: float = 600.0
+    root: Path | None = None
+    accounts: Mapping[str, str] = field(default_factory=dict)
+    """A profile per account ID (the config file's `[accounts]`)."""
+    suppress: Sequence[Mapping[str, Any]] = ()
+    """Suppressions (the config file's `[[suppress]]`)."""
+    progress: Callable[[int, int], None] | None = None
+    """Called with (done, total) as reports complete."""
+
+
+class Run:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.access_data: dict[str, dict[str, Any]] | None = None
+        if options.access_data:
+            try:
+                self.access_data = load_access_data(options.access_data)
+            except AccessDataError as exc:
+                raise UsageError(str(exc)) from None
+        self._session: Any = None
+        self.interrupted = False
+        self.warnings: dict[str, None] = {}
+
+    def warn(self, message: str) -> None:
+        self.warnings[message] = None
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            try:
+                self._session = aws.make_session(self.options.profile, self.options.region)
+            except Exception as exc:  # botocore raises several unrelated types for a bad profile
+                raise UsageError(f"cannot set up AWS: {exc}") from None
+        return self._session
+
+    def client(self, service: str) -> Any:
+        try:
+            return aws.client(self.session, service)
+        except BotoCoreError as exc:  # NoRegionError, for CloudFormation
+            raise UsageError(f"cannot use AWS {service}: {exc} (give --region)") from None
+
+    # Reports -----------------------------------------------------------------
+
+    def fetch(self, arns: list[str]) -> dict[str, dict[str, Any] | ReportFailure]:
+        """Reports from AWS; on Ctrl-C, what was complete (and `interrupted` is set)."""
+        options = self.options
+        settings = reports.EngineSettings(
+            granularity=options.granularity, timeout=options.timeout, use_cache=not options.no_cache
+        )
+        clients = aws.AccountClients(self.session, options.assume_role_arn, options.accounts)
+        try:
+            fetched = reports.fetch_reports(clients, arns, settings, progress=options.progress)
+        except reports.Interrupted as stop:
+            self.interrupted = True
+            self.warn("interrupted: the report below is partial")
+            return stop.outcomes
+        for note in fetched.notes:
+            self.warn(note)
+        return fetched.outcomes
+
+    def outcomes(self, arns: list[str]) -> dict[str, AccessReport | ReportFailure]:
+        """The report or failure for each ARN that has one, from the access data or from AWS."""
+        if self.access_data is not None:
+            data = self.access_data
+            raw: dict[str, dict[str, Any] | ReportFailure] = {arn: data[arn] for arn in arns if arn in data}
+        elif arns:
+            try:
+                raw = self.fetch(arns)
+            except reports.CredentialsMissing:
+                self.warn(NO_CREDENTIALS)
+                return {arn: ReportFailure(arn, "no AWS credentials") for arn in arns}
+        else:
+            raw = {}
+        return {
+            arn: value if isinstance(value, ReportFailure) else report_from_response(arn, value)
+            for arn, value in raw.items()
+        }
+
+    def with_managed_policies(self, principals: Sequence[Principal]) -> tuple[Principal, ...]:
+        """The principals with the statements of the managed policies they are attached to
+        but the code does not define, from the access data or from IAM."""
+        arns = managed_policies.attached_policy_arns(principals)
+        if not arns:
+            return tuple(principals)
+        if self.access_data is not None:
+            documents = managed_policies.documents_from_access_data(self.access_data)
+        else:
+            fetched = managed_policies.fetch_documents(self.client("iam"), arns, not self.options.no_cache)
+            for note in fetched.notes:
+                self.warn(note)
+            documents = fetched.found
+        return managed_policies.with_documents(principals, documents)
+
+    # Resolve -----------------------------------------------------------------
+
+    def account(self) -> tuple[Account | None, str]:
+        """The account that principals named in code live in, or why it is unknown.
+        A given account ID needs no call: its partition is the region's."""
+        options = self.options
+        if self.access_data is not None:
+            from_data = account_from_arns(self.access_data)
+            if options.account_id:
+                partition = from_data.partition if from_data else partition_of_region(options.region)
+                return Account(partition, options.account_id), ""
+            return from_data, "account unknown: give --account-id (the access data names no one account)"
+        if options.account_id:
+            return Account(partition_of_region(options.region), options.account_id), ""
+        try:
+            return caller_account(self.client("sts")), ""
+        except NoCredentialsError:
+            self.warn(NO_CREDENTIALS)
+            return None, "no AWS credentials: the account is unknown"
+        except (ClientError, BotoCoreError) as exc:
+            self.warn(f"cannot identify the AWS account (sts:GetCallerIdentity): {exc}")
+            return None, "the AWS account could not be identified"
+
+    def resolve_stacks(self, principals: Sequence[Principal], stacks: set[str]) -> list[Principal]:
+        """CloudFormation principals with the physical names their stacks gave them."""
+        client = self.client("cloudformation")
+        iam = self.client("iam")
+        resolved = list(principals)
+        for stack in sorted(stacks):
+            try:
+                physical = stack_resources(client, stack)
+            except (ClientError, BotoCoreError) as exc:
+                message = f"cannot read stack {stack} (cloudformation:ListStackResources): {exc}"
+                raise UsageError(message) from None
+            in_stack = [p for p in resolved if p.address.startswith(f"{stack}/")]
+            others = [p for p in resolved if not p.address.startswith(f"{stack}/")]
+            path_of = functools.partial(iam_path, iam)
+            resolved = others + resolve_from_stack(in_stack, physical, path_of)
+        return resolved
+
+    def resolve(self, principals: Sequence[Principal], confirm: bool = True) -> list[Principal]:
+        """ARNs from names and the account; live, each confirmed with IAM (`confirm`)."""
+        account, why_unknown = self.account()
+        resolved = with_arns(principals, account, why_unknown)
+        if not confirm or self.access_data is not None or account is None:
+            return resolved
+        client = self.client("iam")
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(lambda p: confirm_deployed(client, p), resolved))
+
+    # Analysis ----------------------------------------------------------------
+
+    def analyse(self, found: SourceResult, usage: bool = True) -> RunResult:
+        """Join what a source found with the reports; `usage=False` for static findings only."""
+        options = self.options
+        found = with_suppressions(found, options.suppress)
+        outcomes: dict[str, AccessReport | ReportFailure] = {}
+        if usage:
+            arns = [p.arn for p in found.principals if p.arn and not p.unresolved and p.deployed is not False]
+            outcomes = self.outcomes(list(dict.fromkeys(arns)))
+            self._warn_failures(outcomes)
+            if any(isinstance(outcome, AccessReport) for outcome in outcomes.values()):
+                found = replace(found, principals=self.with_managed_policies(found.principals))
+        now = datetime.now(timezone.utc)
+        principals = analyze(found.principals, outcomes, now, options.stale_days, options.max_services)
+        if not usage:
+            principals = tuple(
+                replace(p, status="no-data", error="usage data not requested (offline)") for p in principals
+            )
+        return RunResult(
+            stale_days=options.stale_days,
+            now=now,
+            principals=principals,
+            errors=found.errors,
+            notes=found.notes,
+            warnings=tuple(self.warnings),
+            interrupted=self.interrupted,
+        )
+
+    def _warn_failures(self, outcomes: Mapping[str, AccessReport | ReportFailure]) -> None:
+        """Each distinct failure once, however many principals it hit."""
+        failures = (o for o in outcomes.values() if isinstance(o, ReportFailure) and not o.not_found)
+        for message, count in Counter(o.message for o in failures).items():
+            if message != "no AWS credentials":
+                self.warn(f"{message} ({count} principal{'s' if count != 1 else ''} not analysed)")

@@ -1,0 +1,131 @@
+"""CloudFormation stacks: which stack each template is deployed as, the physical
+names a stack gave its principals, and a stack's template before and after a pending
+change set."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+from botocore.exceptions import BotoCoreError, ClientError
+
+from iam_lastused.model import Principal, SourceResult
+from iam_lastused.resolve import parse_arn
+from iam_lastused.sources.cloudformation.template import scan_template
+
+CHANGE_ACTIONS = {
+    "Add": "create", "Modify": "update", "Remove": "delete", "Import": "create", "Dynamic": "update",
+}
+
+
+class StackError(Exception):
+    """A stack, or the mapping of templates to stacks, cannot be read."""
+
+
+def read_stack_mapping(
+    paths: Sequence[Path], entries: Sequence[str], mapping_file: Path | None
+) -> dict[Path, str]:
+    """Which stack each template is deployed as: `[TEMPLATE=]NAME` entries (a bare name
+    when exactly one template is given), and a YAML or JSON file mapping template paths
+    to stack names."""
+    stacks: dict[Path, str] = {}
+    if mapping_file:
+        try:
+            mapping = yaml.safe_load(mapping_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise StackError(f"{mapping_file}: cannot read the stack mapping: {exc}") from None
+        if not isinstance(mapping, dict):
+            raise StackError(f"{mapping_file}: expected a mapping of template paths to stack names")
+        stacks.update({Path(str(k)): str(v) for k, v in mapping.items()})
+    templates = [path for path in paths if not path.is_dir()]
+    for entry in entries:
+        template, equals, name = entry.rpartition("=")
+        if equals:
+            stacks[Path(template)] = name
+        elif len(templates) == 1:
+            stacks[templates[0]] = name
+        else:
+            raise StackError(f"--stack {name}: name the template too (--stack TEMPLATE={name})")
+    return stacks
+
+
+def resolve_from_stack(
+    principals: Sequence[Principal],
+    stack_resources: Mapping[str, str],
+    path_of: Callable[[str, str], str | None],
+) -> list[Principal]:
+    """Principals with their physical IDs from the stack's resources (logical ID to
+    physical ID): a role, user or group's is its name, a managed policy's its ARN.
+    One the stack lacks is not deployed."""
+    resolved = []
+    for principal in principals:
+        if principal.source != "cloudformation":
+            resolved.append(principal)
+            continue
+        physical = stack_resources.get(principal.address.rpartition("/")[2])
+        if physical is None:
+            resolved.append(replace(principal, deployed=False, unresolved=None))
+        elif principal.kind == "policy":
+            match = parse_arn(physical)
+            name, path = (match["name"], match["path"]) if match else (principal.name, principal.path)
+            resolved.append(replace(principal, arn=physical, name=name, path=path, unresolved=None))
+        else:
+            path = path_of(principal.kind, physical) or principal.path
+            resolved.append(replace(principal, name=physical, path=path, unresolved=None))
+    return resolved
+
+
+
+
+def read_change_set(client: Any, stack: str, change_set: str | None) -> SourceResult:
+    """A stack's principals as deployed, or with a change set's template and changes
+    applied: each principal's change, and its grants before."""
+    try:
+        current = _template_text(client, StackName=stack)
+        pending = None
+        if change_set:
+            pending = _template_text(client, StackName=stack, ChangeSetName=change_set)
+        actions = _change_actions(client, stack, change_set) if change_set else {}
+    except (ClientError, BotoCoreError) as exc:
+        raise StackError(f"cannot read stack {stack}: {exc}") from None
+    label = Path(f"cloudformation:{stack}" + (f"/{change_set}" if change_set else ""))
+    before = scan_template(label, stack, text=current)
+    if pending is None:
+        return before
+    found = scan_template(label, stack, text=pending)
+    previous = {p.address: p for p in before.principals}
+    principals = [
+        replace(
+            p,
+            change=actions.get(p.address.rpartition("/")[2], "no-op"),
+            grants_before=previous[p.address].grants if p.address in previous else None,
+        )
+        for p in found.principals
+    ]
+    return replace(found, principals=tuple(principals))
+
+
+def _template_text(client: Any, **params: str) -> str:
+    body = client.get_template(**params)["TemplateBody"]
+    return body if isinstance(body, str) else json.dumps(body, indent=2)
+
+
+def _change_actions(client: Any, stack: str, change_set: str) -> dict[str, str]:
+    """Each logical ID the change set touches, with its change in the plan's terms."""
+    actions: dict[str, str] = {}
+    params = {"StackName": stack, "ChangeSetName": change_set}
+    while True:
+        page = client.describe_change_set(**params)
+        for change in page.get("Changes", []):
+            detail = change.get("ResourceChange", {})
+            action = CHANGE_ACTIONS.get(detail.get("Action", ""), "update")
+            if action == "update" and detail.get("Replacement") == "True":
+                action = "replace"
+            actions[detail.get("LogicalResourceId", "")] = action
+        if not page.get("NextToken"):
+            return actions
+        params["NextToken"] = page["NextToken"]
