@@ -401,7 +401,7 @@ def test_github_commands_cannot_be_injected() -> None:
     assert len(lines) == 2
     assert all(line.startswith(("::warning ", "::notice::")) for line in lines)
     assert lines[0].startswith("::warning file=a%2Cb%3Ac.tf\\x0a%3A%3Awarning%3A%3Ax,line=3,")
-    assert "role evil\\x0a:%3Aset-output name=x:%3Ay\\x0d\\x0a:%3Aerror:%3Apwned is granted" in lines[0]
+    assert "role evil\\x0a::set-output name=x::y\\x0d\\x0a::error::pwned is granted" in lines[0]
     assert [name for name, _ in workflow_commands("\n".join(lines))] == ["warning", "notice"]
 
 
@@ -472,16 +472,18 @@ COMMAND_PAYLOADS = [
 
 
 def test_github_escaping_breaks_command_delimiters() -> None:
-    assert escape_data("\n::add-mask::x") == "%0A:%3Aadd-mask:%3Ax"
+    """A message is never at the start of a line, where `::` would start a command, so
+    only the legacy `##[`, which the runner finds anywhere, is broken there; an ARN reads
+    as it is."""
+    assert escape_data("\n::add-mask::x") == "%0A::add-mask::x"
     assert escape_data("##[error]boom") == "#%23[error]boom"
-    assert escape_data("::error::x") == ":%3Aerror:%3Ax"
-    assert escape_data("arn:aws:iam::111122223333:role/x") == "arn:aws:iam:%3A111122223333:role/x"
-    assert escape_data(":::, ::::, ###[") == ":%3A:, :%3A:%3A, ##%23["
+    assert escape_data("arn:aws:iam::111122223333:role/x") == "arn:aws:iam::111122223333:role/x"
+    assert escape_data(":::, ::::, ###[") == ":::, ::::, ##%23["
     assert escape_data("50%3A") == "50%253A"  # a literal %3A stays distinguishable
     assert escape_property("##[error]a::b") == "#%23[error]a%3A%3Ab"
     for payload in COMMAND_PAYLOADS:
-        for escaped in (escape_data(payload), escape_property(payload)):
-            assert "::" not in escaped and "##[" not in escaped and "\n" not in escaped
+        assert "##[" not in escape_data(payload) and "\n" not in escape_data(payload)
+        assert "::" not in escape_property(payload) and "##[" not in escape_property(payload)
 
 
 @pytest.mark.parametrize("payload", COMMAND_PAYLOADS)
@@ -499,5 +501,4 @@ def test_github_commands_from_hostile_names_are_only_ours(payload: str) -> None:
         line[2:].split(" ", 1)[0].split(":", 1)[0] for line in lines
     ]
     assert len(lines) == 5
-    for line in lines:
-        assert "##[" not in line and "::" not in line[2:].split("::", 1)[1]
+    assert all("##[" not in line for line in lines)

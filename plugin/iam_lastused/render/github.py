@@ -23,8 +23,6 @@ property, which the runner decodes, every `:` already is.
 
 from __future__ import annotations
 
-import re
-
 from iam_lastused.model import InputError, Location, PrincipalResult, RunResult, ServiceResult
 from iam_lastused.render.common import days_ago
 from iam_lastused.render.escape import terminal_safe
@@ -32,18 +30,19 @@ from iam_lastused.suggest.verdicts import Suggestions
 
 _DATA_ESCAPES = {"%": "%25", "\r": "%0D", "\n": "%0A"}
 _PROPERTY_ESCAPES = {**_DATA_ESCAPES, ":": "%3A", ",": "%2C"}
-# After the escapes above, so the `%` written here is not escaped again; leftmost
-# matches never leave a `::` or `##[` behind (`:::` becomes `:%3A:`).
-_COMMAND_STARTS = re.compile(r"::|##\[")
-_NEUTRAL = {"::": ":%3A", "##[": "#%23["}
+# The runner takes `::` as a command only at the start of a line, which escaping CR
+# and LF rules out; its legacy `##[` it takes anywhere in a line, so that is broken
+# (after the escapes above, so the `%` written here is not escaped again). A `::` in a
+# message (every ARN has one) is left as it reads.
+_LEGACY_START = "##["
 
 
 def _neutralise(text: str) -> str:
-    return _COMMAND_STARTS.sub(lambda match: _NEUTRAL[match.group()], text)
+    return text.replace(_LEGACY_START, "#%23[")
 
 
 def escape_data(text: str) -> str:
-    """A command's message: `%`, CR and LF escaped, and `::` and `##[` broken."""
+    """A command's message: `%`, CR and LF escaped, and `##[` broken."""
     return _neutralise("".join(_DATA_ESCAPES.get(ch, ch) for ch in text))
 
 
