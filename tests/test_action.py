@@ -21,8 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 import jsonschema
 import pytest
 import yaml
-from iam_lastused import github_comment
-from iam_lastused.github_comment import publish
+from iam_lastused.integrations import github_comment
+from iam_lastused.integrations.github_comment import publish
 from iam_lastused.render.markdown import MARKER
 from test_renderers import workflow_commands
 

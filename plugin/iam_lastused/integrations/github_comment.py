@@ -14,7 +14,7 @@ Modes:
 - `delete-and-new`: delete all of ours, then create one (so it is the newest),
 - `off`: do nothing.
 
-In GitHub Actions: `GITHUB_TOKEN=... python -m iam_lastused.github_comment REPORT.md
+In GitHub Actions: `GITHUB_TOKEN=... python -m iam_lastused.integrations.github_comment REPORT.md
 --mode update` reads the repository (`GITHUB_REPOSITORY`), the pull request (from the
 event at `GITHUB_EVENT_PATH`) and the API (`GITHUB_API_URL`, for GitHub Enterprise
 Server) from the runner's environment. Outside a pull request it says so and posts
@@ -34,8 +34,8 @@ from pathlib import Path
 from github import Auth, Github, GithubException
 from github.IssueComment import IssueComment
 
-from .render.github import escape_data
-from .render.markdown import MARKER
+from iam_lastused.render.github import escape_data
+from iam_lastused.render.markdown import MARKER
 
 MODES = ("update", "new", "delete-and-new", "off")
 DEFAULT_API_URL = "https://api.github.com"
@@ -141,7 +141,7 @@ def _failure(exc: GithubException | OSError) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m iam_lastused.github_comment",
+        prog="python -m iam_lastused.integrations.github_comment",
         description="Post the Markdown report as one pull-request comment (token from GITHUB_TOKEN).",
     )
     parser.add_argument("report", type=Path, help="the Markdown report (--format markdown)")
