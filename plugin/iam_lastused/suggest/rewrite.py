@@ -33,7 +33,7 @@ from hcl2.rules.expressions import ExprTermRule
 from hcl2.rules.literal_rules import IdentifierRule
 from hcl2.rules.strings import HeredocTemplateRule, HeredocTrimTemplateRule, StringRule
 
-from iam_lastused.sources.terraform.values import _expr, _label
+from iam_lastused.sources.terraform.hcl import expression, label
 
 Edit = tuple[int, int, str]
 Writer = Callable[[str], str]
@@ -249,13 +249,13 @@ def _unwrap(node: Any) -> Any:
 
 
 def _literal(node: Any) -> str | None:
-    expr = _expr(node)
+    expr = expression(node)
     return expr[1] if expr[0] == "l" and isinstance(expr[1], str) else None
 
 
 def _hcl_sites(text: str) -> Iterator[Site]:
     for node in _walk(_hcl_tree(text)):
-        if isinstance(node, BlockRule) and [_label(label) for label in node.labels][:2] == [
+        if isinstance(node, BlockRule) and [label(node_label) for node_label in node.labels][:2] == [
             "data",
             "aws_iam_policy_document",
         ]:
@@ -267,7 +267,7 @@ def _hcl_sites(text: str) -> Iterator[Site]:
 
 
 def _block_type(node: Any) -> list[str]:
-    return [_label(label) for label in node.labels] if isinstance(node, BlockRule) else []
+    return [label(node_label) for node_label in node.labels] if isinstance(node, BlockRule) else []
 
 
 def _hcl_removals(text: str, tree: Any, lines: set[int], found: dict[int, list[Edit]]) -> None:
@@ -295,7 +295,7 @@ def _block_sites(text: str, document: BlockRule) -> Iterator[Site]:
         if _block_type(block) != ["statement"]:
             continue
         attributes = {
-            _label(child.identifier): child.expression
+            label(child.identifier): child.expression
             for child in block.body.children
             if isinstance(child, AttributeRule)
         }
@@ -312,7 +312,7 @@ def _object_key(element: Any) -> str | None:
         return None
     inner = key.value
     if isinstance(inner, IdentifierRule):
-        return _label(inner)
+        return label(inner)
     return _literal(inner) if isinstance(inner, StringRule) else None
 
 

@@ -24,17 +24,13 @@ from iam_lastused.files import read_bytes as read_file_bytes
 from iam_lastused.files import walk as walk_files
 from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult
 from iam_lastused.policy import PolicyDoc
+from iam_lastused.sources.terraform.hcl import Block, Expr, hcl_attributes, hcl_blocks, json_blocks
 from iam_lastused.sources.terraform.values import (
-    Block,
-    Expr,
     Namespace,
     Text,
     Unknown,
     document_from_block,
     evaluate,
-    hcl_attributes,
-    hcl_blocks,
-    json_blocks,
     policy_document,
     tag,
     text,
