@@ -21,26 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from iam_lastused.files import Root
-from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult, Statement
+from iam_lastused.model import Grant, InputError, Kind, Location, Principal, SourceResult, Statement
+from iam_lastused.sources.iam_resources import PRINCIPAL_TYPES, TERRAFORM, collect
 from iam_lastused.sources.plan.load import check_plan
-from iam_lastused.sources.terraform.scan import (
-    ATTACHMENTS,
-    INLINE_POLICIES,
-    KIND_TYPES,
-    PRINCIPAL_KINDS,
-    scan_terraform,
-)
+from iam_lastused.sources.terraform.scan import scan_terraform
 from iam_lastused.sources.terraform.values import Unknown, policy_document
 
-_GRANT_TYPES = {
-    *PRINCIPAL_KINDS,
-    *INLINE_POLICIES,
-    *ATTACHMENTS,
-    "aws_iam_policy_attachment",
-    "aws_iam_role_policy_attachments_exclusive",
-    "aws_iam_user_group_membership",
-    "aws_iam_group_membership",
-}
 _CHANGES = {
     ("no-op",): "no-op",
     ("create",): "create",
@@ -131,7 +117,7 @@ def _resources(plan: dict[str, Any]) -> Iterator[_Resource]:
         resource_type, module = change.get("type"), change.get("module_address") or ""
         if not isinstance(resource_type, str) or not isinstance(module, str):
             continue
-        if resource_type not in _GRANT_TYPES or not isinstance(change.get("address"), str):
+        if resource_type not in TERRAFORM or not isinstance(change.get("address"), str):
             continue
         if module not in configs:
             resources = map(_dict, _list(_module_config(plan.get("configuration"), module).get("resources")))
@@ -201,7 +187,7 @@ class _Side:
     def __post_init__(self) -> None:
         for resource in self.resources:
             values = self.values(resource)
-            if resource.type not in PRINCIPAL_KINDS or not isinstance(values, dict):
+            if TERRAFORM[resource.type].kind is None or not isinstance(values, dict):
                 continue
             self.principals[resource.address] = resource
             self.by_base.setdefault(resource.base, []).append(resource)
@@ -215,78 +201,37 @@ class _Side:
         return Location(self.found.file, None)
 
     def collect(self) -> None:
-        memberships: list[tuple[str, str]] = []
-        for resource in self.resources:
-            values = self.values(resource)
-            if not isinstance(values, dict):
-                continue
-            try:
-                memberships.extend(self._collect(resource, values))
-            except RecursionError:  # values nested deeper than the stack: not a plan Terraform wrote
-                error = InputError(f"{resource.address}: nested too deeply to read", self.found.file)
-                self.found.errors[error] = None
-        own = {address: list(grants) for address, grants in self.grants.items()}
-        for user, group in memberships:
-            self.add(user, own.get(group, []), self.sources.get(group, []))
+        collected = collect((r for r in self.resources if isinstance(self.values(r), dict)), self)
+        self.grants, self.sources = collected.grants, collected.via
 
-    def add(self, target: str, grants: list[Grant], sources: list[str]) -> None:
-        self.grants.setdefault(target, []).extend(grants)
-        self.sources.setdefault(target, []).extend(sources)
+    # iam_resources.Reader: the plan's resources, on this side of the change
 
-    def _collect(self, resource: _Resource, values: dict[str, Any]) -> list[tuple[str, str]]:
-        """Adds the grants `resource` makes; returns the (user, group) memberships it makes."""
-        address = resource.address
+    def key(self, resource: _Resource) -> str:
+        return resource.address
 
-        def targets(attr: str, kind: str) -> list[str]:
-            return self.targets(resource, attr, values.get(attr), kind)
+    def type(self, resource: _Resource) -> str:
+        return resource.type
 
-        if resource.type == "aws_iam_policy":
-            self.add(address, [self.document(resource, values.get("policy"))], [address])
-        elif resource.type == "aws_iam_role":
-            self._role(resource, values)
-        elif resource.type in INLINE_POLICIES:
-            kind = INLINE_POLICIES[resource.type]
-            grant = self.document(resource, values.get("policy"))
-            for target in targets(kind, kind):
-                self.add(target, [grant], [address])
-        elif resource.type in ATTACHMENTS:
-            kind = ATTACHMENTS[resource.type]
-            grants, sources = self.attached(resource, "policy_arn", values.get("policy_arn"))
-            for target in targets(kind, kind):
-                self.add(target, grants, [address, *sources])
-        elif resource.type == "aws_iam_policy_attachment":
-            grants, sources = self.attached(resource, "policy_arn", values.get("policy_arn"))
-            for kind in ("role", "user", "group"):
-                for target in targets(f"{kind}s", kind):
-                    self.add(target, grants, [address, *sources])
-        elif resource.type == "aws_iam_role_policy_attachments_exclusive":
-            grants, sources = self.attached(resource, "policy_arns", values.get("policy_arns"))
-            for target in targets("role_name", "role"):
-                self.add(target, grants, [address, *sources])
-        elif resource.type == "aws_iam_user_group_membership":
-            return [(user, group) for user in targets("user", "user") for group in targets("groups", "group")]
-        elif resource.type == "aws_iam_group_membership":
-            return [(user, group) for group in targets("group", "group") for user in targets("users", "user")]
-        return []
+    def sets(self, resource: _Resource, attr: str) -> bool:
+        return attr in resource.config
 
-    def _role(self, role: _Resource, values: dict[str, Any]) -> None:
-        grants: list[Grant] = []
-        sources: list[str] = []
-        if "inline_policy" in role.config:
-            inline = values.get("inline_policy")
-            for item in (
-                inline if isinstance(inline, list) else [inline] if isinstance(inline, Unknown) else []
-            ):
-                policy = item.get("policy") if isinstance(item, dict) else item
-                if policy != "":  # `inline_policy {}` (no inline policies at all) plans as name and policy ""
-                    grants.append(self.document(role, policy))
-        if "managed_policy_arns" in role.config:
-            attached, sources = self.attached(role, "managed_policy_arns", values.get("managed_policy_arns"))
-            grants += attached
-        if grants:
-            self.add(role.address, grants, [role.address, *sources])
+    def inline_policies(self, role: _Resource, attr: str) -> list[Grant]:
+        inline = self.values(role).get(attr)
+        grants = []
+        for item in inline if isinstance(inline, list) else [inline] if isinstance(inline, Unknown) else []:
+            policy = item.get("policy") if isinstance(item, dict) else item
+            if policy != "":  # `inline_policy {}` (no inline policies at all) plans as name and policy ""
+                grants.append(self.document_of(role, policy))
+        return grants
 
-    def document(self, resource: _Resource, policy: Any) -> Grant:
+    def unreadable(self, resource: _Resource) -> None:
+        error = InputError(f"{resource.address}: nested too deeply to read", self.found.file)
+        self.found.errors[error] = None
+
+    def document(self, resource: _Resource, attr: str, own: bool) -> Grant:
+        return self.document_of(resource, self.values(resource).get(attr))
+
+    def document_of(self, resource: _Resource, policy: Any) -> Grant:
         """The grant of a policy document, as Terraform rendered it."""
         if not isinstance(policy, str):
             return Grant(self.location, known=False)
@@ -301,12 +246,15 @@ class _Side:
             self.found.documents[key] = Grant(self.location, statements, known=document.known)
         return self.found.documents[key]
 
-    def attached(self, resource: _Resource, attr: str, value: Any) -> tuple[list[Grant], list[str]]:
+    def attached(self, resource: _Resource, attr: str) -> tuple[list[Grant], list[str]]:
         """The grants of a policy_arn argument, and the in-plan policies they come from."""
+        return self._attached(resource, attr, self.values(resource).get(attr))
+
+    def _attached(self, resource: _Resource, attr: str, value: Any) -> tuple[list[Grant], list[str]]:
         if value is None:
             return [], []
         if isinstance(value, list):
-            found = [self.attached(resource, attr, item) for item in value]
+            found = [self._attached(resource, attr, item) for item in value]
             return [g for grants, _ in found for g in grants], [s for _, sources in found for s in sources]
         if isinstance(value, str):
             policy = self.by_arn.get(value)
@@ -320,21 +268,24 @@ class _Side:
         return [grant for policy in policies for grant in self.grants_of_policy(policy)], policies
 
     def grants_of_policy(self, address: str) -> list[Grant]:
-        return [self.document(self.principals[address], self.values(self.principals[address]).get("policy"))]
+        return [self.document(self.principals[address], "policy", own=True)]
 
-    def targets(self, resource: _Resource, attr: str, value: Any, kind: str) -> list[str]:
+    def targets(self, resource: _Resource, attr: str, kind: Kind) -> list[str]:
         """The principals of `kind` that a role/user/group argument names."""
+        return self._targets(resource, attr, self.values(resource).get(attr), kind)
+
+    def _targets(self, resource: _Resource, attr: str, value: Any, kind: Kind) -> list[str]:
         if value is None:
             return []
         if isinstance(value, list):
-            found = [self.targets(resource, attr, item, kind) for item in value]
+            found = [self._targets(resource, attr, item, kind) for item in value]
             return list(dict.fromkeys(target for targets in found for target in targets))
         if isinstance(value, str):
-            matches = self.by_name.get((KIND_TYPES[kind], value), [])
+            matches = self.by_name.get((PRINCIPAL_TYPES[kind], value), [])
             if not matches:
                 self.found.notes[f"{resource.address}: {kind} {value} is not in the plan"] = None
             return matches
-        matches = self.referenced(resource, attr, KIND_TYPES[kind])
+        matches = self.referenced(resource, attr, PRINCIPAL_TYPES[kind])
         if not matches:
             self.found.notes[f"{resource.address}: the {kind} is known only after apply"] = None
         return matches
@@ -433,16 +384,25 @@ def read_plan(
     read = _read(plan, file)
     prior_arns = _prior_arns(plan)
     hcl = _hcl_principals(config_dir, root)
+    position = {resource.address: index for index, resource in enumerate(read.resources)}
     principals = []
     for resource in read.resources:
-        if resource.type not in PRINCIPAL_KINDS:
+        kind = TERRAFORM[resource.type].kind
+        if kind is None:
             continue
         locator = _Locator(hcl.get(_INSTANCE_KEY.sub("[*]", resource.address)))
-        principals.append(_principal(resource, read, prior_arns, locator))
+        principals.append(_principal(resource, kind, read, prior_arns, locator, position))
     return SourceResult(tuple(principals), tuple(read.found.errors), tuple(read.found.notes))
 
 
-def _principal(resource: _Resource, read: _Plan, prior_arns: dict[str, str], locator: _Locator) -> Principal:
+def _principal(
+    resource: _Resource,
+    kind: Kind,
+    read: _Plan,
+    prior_arns: dict[str, str],
+    locator: _Locator,
+    position: dict[str, int],
+) -> Principal:
     before, after = resource.before, resource.after
     deployed = before is not None
     values = after if isinstance(after, dict) else before or {}
@@ -452,13 +412,12 @@ def _principal(resource: _Resource, read: _Plan, prior_arns: dict[str, str], loc
     def grants(side: _Side) -> tuple[Grant, ...]:
         return tuple(dict.fromkeys(locator.grant(grant) for grant in side.grants.get(resource.address, [])))
 
-    position = {other.address: index for index, other in enumerate(read.resources)}
     via = {*read.before.sources.get(resource.address, ()), *read.after.sources.get(resource.address, ())}
     via.discard(resource.address)
     return Principal(
         address=resource.address,
         source="terraform-plan",
-        kind=PRINCIPAL_KINDS[resource.type],  # type: ignore[arg-type]
+        kind=kind,
         location=locator.principal.location if locator.principal else Location(read.found.file, None),
         arn=arn if isinstance(arn, str) else None,
         name=name if isinstance(name, str) else None,

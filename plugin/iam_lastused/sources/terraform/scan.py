@@ -13,7 +13,7 @@ import gc
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +22,9 @@ from typing import Any
 from iam_lastused.files import OUTSIDE_ROOT, ReadRefused, Root, excerpt, real_path, refusal, root_for
 from iam_lastused.files import read_bytes as read_file_bytes
 from iam_lastused.files import walk as walk_files
-from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult
+from iam_lastused.model import Grant, InputError, Kind, Location, Principal, SourceResult
 from iam_lastused.policy import PolicyDoc
+from iam_lastused.sources.iam_resources import PRINCIPAL_TYPES, TERRAFORM, collect
 from iam_lastused.sources.terraform.hcl import Block, Expr, hcl_attributes, hcl_blocks, json_blocks
 from iam_lastused.sources.terraform.values import (
     Namespace,
@@ -40,33 +41,6 @@ from iam_lastused.store import cache
 CACHE_NAMESPACE = "terraform-parse"
 _CACHE_FORMAT = "terraform-parse/3"  # 3: parse errors quote no token of the file
 
-# The resource types that make principals and grants, shared with the plan source.
-PRINCIPAL_KINDS = {
-    "aws_iam_role": "role",
-    "aws_iam_user": "user",
-    "aws_iam_group": "group",
-    "aws_iam_policy": "policy",
-}
-KIND_TYPES = {kind: resource_type for resource_type, kind in PRINCIPAL_KINDS.items()}
-INLINE_POLICIES = {
-    "aws_iam_role_policy": "role",
-    "aws_iam_user_policy": "user",
-    "aws_iam_group_policy": "group",
-}
-ATTACHMENTS = {
-    "aws_iam_role_policy_attachment": "role",
-    "aws_iam_user_policy_attachment": "user",
-    "aws_iam_group_policy_attachment": "group",
-}
-_RESOURCE_TYPES = {
-    *PRINCIPAL_KINDS,
-    *INLINE_POLICIES,
-    *ATTACHMENTS,
-    "aws_iam_policy_attachment",
-    "aws_iam_role_policy_attachments_exclusive",
-    "aws_iam_user_group_membership",
-    "aws_iam_group_membership",
-}
 _MODULE_META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
 # python-hcl2 takes seconds and hundreds of megabytes per megabyte of HCL: a bigger
 # file (generated, or hostile) is reported rather than read
@@ -127,7 +101,7 @@ def _is_terraform(name: str) -> bool:
 
 def _keep_block(kind: str, labels: list[str]) -> bool:
     if kind == "resource":
-        return bool(labels) and labels[0] in _RESOURCE_TYPES
+        return bool(labels) and labels[0] in TERRAFORM
     if kind == "data":
         return labels[:1] == ["aws_iam_policy_document"]
     return kind in ("variable", "locals", "module", "output")
@@ -318,7 +292,7 @@ class _Scan:
         self.instantiate(self.modules[real], "", inputs, (real,))
 
     def instantiate(
-        self, module: _Module, prefix: str, inputs: dict[str, Callable[[], Any]], stack: tuple[Path, ...]
+        self, module: _Module, prefix: str, inputs: Mapping[str, Callable[..., Any]], stack: tuple[Path, ...]
     ) -> _Instance:
         instance = _Instance(self, module, prefix, inputs)
         self.instances.append(instance)
@@ -416,7 +390,7 @@ def _indexed(blocks: Iterator[tuple[str, Block]]) -> dict[str, tuple[str, Block]
 
 class _Instance:
     def __init__(
-        self, scan: _Scan, module: _Module, prefix: str, inputs: dict[str, Callable[[], Any]]
+        self, scan: _Scan, module: _Module, prefix: str, inputs: Mapping[str, Callable[..., Any]]
     ) -> None:
         self.scan = scan
         self.module = module
@@ -464,7 +438,7 @@ class _Instance:
             return Namespace(namespaces[name])
         if name in ("count", "each"):
             return Namespace(lambda attr: Unknown(f"{name}.{attr} differs per instance"))
-        if name in _RESOURCE_TYPES:
+        if name in TERRAFORM:
             return Namespace(lambda resource_name: self.resource(name, resource_name))
         return Unknown(f"{name} is known only after apply")
 
@@ -536,7 +510,7 @@ class _Instance:
 
     def attribute(self, resource_type: str, name: str, attr: str) -> Any:
         key: Key = (self, resource_type, name)
-        kind = PRINCIPAL_KINDS.get(resource_type)
+        kind = TERRAFORM[resource_type].kind
         if (attr == "name" and kind) or (attr == "id" and kind in ("role", "user", "group")):
             return tag(self.name(resource_type, name), key)
         return Unknown(f"{resource_type}.{name}.{attr} is known only after apply", key)
@@ -584,24 +558,98 @@ def _address(instance: _Instance, resource_type: str, name: str) -> str:
     return f"{instance.prefix}{resource_type}.{name}{'[*]' if instances else ''}"
 
 
-class _Grants:
-    """Grants found so far, by principal, and the group memberships of users."""
+@dataclass(frozen=True)
+class _Resource:
+    instance: _Instance
+    type: str
+    name: str
+    file: str
+    block: Block
+
+    @property
+    def location(self) -> Location:
+        return Location(self.file, self.block["line"])
+
+    @property
+    def where(self) -> str:
+        return f"{self.instance.prefix}{self.type}.{self.name}"
+
+    def value(self, attr: str) -> Any:
+        return evaluate(self.block["attrs"][attr], _Scope(self.instance, self.file))
+
+    def attr_location(self, attr: str) -> Location:
+        return Location(self.file, self.block["lines"].get(attr, self.block["line"]))
+
+
+class _Reader:
+    """The collector's view of resources in module instances (iam_resources.Reader)."""
 
     def __init__(self, scan: _Scan) -> None:
         self.scan = scan
-        self.by_principal: dict[Key, list[Grant]] = {}
-        self.memberships: list[tuple[Key, Key]] = []
 
-    def add(self, keys: list[Key], grants: list[Grant]) -> None:
-        for key in keys:
-            self.by_principal.setdefault(key, []).extend(grants)
+    def key(self, resource: _Resource) -> Key:
+        return (resource.instance, resource.type, resource.name)
 
-    def targets(self, instance: _Instance, value: Any, kind: str, where: str) -> list[Key]:
+    def type(self, resource: _Resource) -> str:
+        return resource.type
+
+    def sets(self, resource: _Resource, attr: str) -> bool:
+        block = resource.block
+        return attr in block["attrs"] or any(nested["type"] == attr for nested in block["blocks"])
+
+    def document(self, resource: _Resource, attr: str, own: bool) -> Grant:
+        if own:  # a managed policy's document, evaluated once for every attachment of it
+            return _grant(resource.instance.policy(resource.name), resource.attr_location(attr))
+        if attr not in resource.block["attrs"]:
+            return Grant(resource.location, known=False)
+        document = policy_document(resource.value(attr), resource.location, self.scan.error)
+        return _grant(document, resource.location)
+
+    def inline_policies(self, resource: _Resource, attr: str) -> list[Grant]:
+        scope = _Scope(resource.instance, resource.file)
+        grants = []
+        for inline in resource.block["blocks"]:
+            if inline["type"] == attr and "policy" in inline["attrs"]:
+                location = Location(resource.file, inline["line"])
+                value = evaluate(inline["attrs"]["policy"], scope)
+                grants.append(_grant(policy_document(value, location, self.scan.error), location))
+        return grants
+
+    def attached(self, resource: _Resource, attr: str) -> tuple[list[Grant], list[Key]]:
+        """Grants for a policy_arn argument: an in-tree policy's statements or an ARN; at the
+        attribute on a principal (a role's managed_policy_arns), else at the resource."""
+        own = TERRAFORM[resource.type].kind is not None
+        location = resource.attr_location(attr) if own else resource.location
+        value = resource.value(attr) if attr in resource.block["attrs"] else Unknown(f"{attr} is not set")
+        return self._attached(value, location, resource.where)
+
+    def _attached(self, value: Any, location: Location, where: str) -> tuple[list[Grant], list[Key]]:
+        if isinstance(value, list):
+            found = [self._attached(item, location, where) for item in value]
+            return [g for grants, _ in found for g in grants], [k for _, keys in found for k in keys]
+        resource = getattr(value, "resource", None)
+        if resource is not None and resource[1] == "aws_iam_policy":
+            return [_grant(resource[0].policy(resource[2]), location)], [resource]
+        if isinstance(value, str):
+            return [Grant(location, policy_arn=str(value), known=False)], []
+        reason = value.reason if isinstance(value, Unknown) else "not an ARN"
+        self.scan.note(f"{where}: the policy ARN is not known: {reason}")
+        return [Grant(location, known=False)], []
+
+    def unreadable(self, resource: _Resource) -> None:
+        self.scan.error(InputError(f"{resource.where}: nested too deeply to read", resource.file))
+
+    def targets(self, resource: _Resource, attr: str, kind: Kind) -> list[Key]:
+        if attr not in resource.block["attrs"]:
+            return []
+        return self._targets(resource.instance, resource.value(attr), kind, resource.where)
+
+    def _targets(self, instance: _Instance, value: Any, kind: Kind, where: str) -> list[Key]:
         """The principals of `kind` that a role/user/group argument names."""
         if isinstance(value, list):
-            return [key for item in value for key in self.targets(instance, item, kind, where)]
+            return [key for item in value for key in self._targets(instance, item, kind, where)]
         resource = getattr(value, "resource", None)
-        resource_type = KIND_TYPES[kind]
+        resource_type = PRINCIPAL_TYPES[kind]
         if resource is not None and resource[1] == resource_type:
             return [resource]
         if isinstance(value, str):
@@ -617,74 +665,9 @@ class _Grants:
         self.scan.note(f"{where}: the {kind} is not known: {reason}")
         return []
 
-    def attached(self, value: Any, location: Location, where: str) -> list[Grant]:
-        """Grants for a policy_arn argument: an in-tree policy's statements or an ARN."""
-        if isinstance(value, list):
-            return [grant for item in value for grant in self.attached(item, location, where)]
-        resource = getattr(value, "resource", None)
-        if resource is not None and resource[1] == "aws_iam_policy":
-            return [_grant(resource[0].policy(resource[2]), location)]
-        if isinstance(value, str):
-            return [Grant(location, policy_arn=str(value), known=False)]
-        reason = value.reason if isinstance(value, Unknown) else "not an ARN"
-        self.scan.note(f"{where}: the policy ARN is not known: {reason}")
-        return [Grant(location, known=False)]
-
 
 def _grant(document: PolicyDoc, location: Location) -> Grant:
     return Grant(location, tuple(statement for _, statement in document.statements), known=document.known)
-
-
-def _document_grant(value: Any, location: Location, scan: _Scan) -> Grant:
-    return _grant(policy_document(value, location, scan.error), location)
-
-
-def _collect(
-    grants: _Grants, instance: _Instance, resource_type: str, name: str, file: str, block: Block
-) -> None:
-    scope = _Scope(instance, file)
-    attrs, lines = block["attrs"], block["lines"]
-    where = f"{instance.prefix}{resource_type}.{name}"
-    location = Location(file, block["line"])
-    key: Key = (instance, resource_type, name)
-
-    def value(attr: str) -> Any:
-        return evaluate(attrs[attr], scope) if attr in attrs else Unknown(f"{attr} is not set")
-
-    if resource_type == "aws_iam_policy":
-        grants.add([key], [_grant(instance.policy(name), Location(file, lines.get("policy", block["line"])))])
-    elif resource_type == "aws_iam_role":
-        for inline in block["blocks"]:
-            if inline["type"] == "inline_policy" and "policy" in inline["attrs"]:
-                policy = evaluate(inline["attrs"]["policy"], scope)
-                grants.add([key], [_document_grant(policy, Location(file, inline["line"]), grants.scan)])
-        if "managed_policy_arns" in attrs:
-            arns_location = Location(file, lines["managed_policy_arns"])
-            grants.add([key], grants.attached(value("managed_policy_arns"), arns_location, where))
-    elif resource_type in INLINE_POLICIES:
-        kind = INLINE_POLICIES[resource_type]
-        targets = grants.targets(instance, value(kind), kind, where)
-        grants.add(targets, [_document_grant(value("policy"), location, grants.scan)])
-    elif resource_type in ATTACHMENTS:
-        kind = ATTACHMENTS[resource_type]
-        targets = grants.targets(instance, value(kind), kind, where)
-        grants.add(targets, grants.attached(value("policy_arn"), location, where))
-    elif resource_type == "aws_iam_policy_attachment":
-        attached = grants.attached(value("policy_arn"), location, where)
-        for kind in ("role", "user", "group"):
-            if f"{kind}s" in attrs:
-                grants.add(grants.targets(instance, value(f"{kind}s"), kind, where), attached)
-    elif resource_type == "aws_iam_role_policy_attachments_exclusive":
-        targets = grants.targets(instance, value("role_name"), "role", where)
-        grants.add(targets, grants.attached(value("policy_arns"), location, where))
-    elif resource_type == "aws_iam_user_group_membership":
-        users = grants.targets(instance, value("user"), "user", where)
-        groups = grants.targets(instance, value("groups"), "group", where)
-        grants.memberships.extend((user, group) for user in users for group in groups)
-    elif resource_type == "aws_iam_group_membership":
-        groups = grants.targets(instance, value("group"), "group", where)
-        users = grants.targets(instance, value("users"), "user", where)
-        grants.memberships.extend((user, group) for user in users for group in groups)
 
 
 def _path(instance: _Instance, file: str, block: Block) -> tuple[str, str | None]:
@@ -697,28 +680,29 @@ def _path(instance: _Instance, file: str, block: Block) -> tuple[str, str | None
 
 
 def _principals(scan: _Scan) -> Iterator[Principal]:
-    grants = _Grants(scan)
-    for instance in scan.instances:
-        for (resource_type, name), (file, block) in instance.resources.items():
-            _collect(grants, instance, resource_type, name, file, block)
-    by_principal = {key: list(found) for key, found in grants.by_principal.items()}
-    for user, group in grants.memberships:
-        by_principal.setdefault(user, []).extend(grants.by_principal.get(group, []))
-    for instance in scan.instances:
-        for (resource_type, name), (file, block) in instance.resources.items():
-            kind = PRINCIPAL_KINDS.get(resource_type)
-            if kind is None:
-                continue
-            principal_name = instance.name(resource_type, name)
-            path, path_unresolved = _path(instance, file, block)
-            known_name = isinstance(principal_name, str)
-            yield Principal(
-                address=_address(instance, resource_type, name),
-                source="terraform",
-                kind=kind,  # type: ignore[arg-type]
-                location=Location(file, block["line"]),
-                name=str(principal_name) if known_name else None,
-                path=path,
-                grants=tuple(dict.fromkeys(by_principal.get((instance, resource_type, name), []))),
-                unresolved=path_unresolved if known_name else principal_name.reason,
-            )
+    resources = [
+        _Resource(instance, resource_type, name, file, block)
+        for instance in scan.instances
+        for (resource_type, name), (file, block) in instance.resources.items()
+    ]
+    by_principal = collect(resources, _Reader(scan)).grants
+    for resource in resources:
+        kind = TERRAFORM[resource.type].kind
+        if kind is None:
+            continue
+        instance, resource_type, name, file, block = (
+            resource.instance, resource.type, resource.name, resource.file, resource.block
+        )
+        principal_name = instance.name(resource_type, name)
+        path, path_unresolved = _path(instance, file, block)
+        known_name = isinstance(principal_name, str)
+        yield Principal(
+            address=_address(instance, resource_type, name),
+            source="terraform",
+            kind=kind,
+            location=Location(file, block["line"]),
+            name=str(principal_name) if known_name else None,
+            path=path,
+            grants=tuple(dict.fromkeys(by_principal.get((instance, resource_type, name), []))),
+            unresolved=path_unresolved if known_name else principal_name.reason,
+        )
