@@ -688,3 +688,227 @@ def test_action_needs_exactly_one_of_path_and_plan(
     run = run_action(workspace, github, given)
     assert run.code == 2 and "::error::iam-lastused: give the path input" in run.log
     assert github.requests == []
+
+
+# A hostile pull request, end to end: the action's own steps over a checkout that tries
+# to run its code, read the environment and files outside, and write outside.
+
+LEAKS = {
+    "environment": "envsecret-5f1c0b7e9a2d",  # in the step's environment: /proc/self/environ
+    "file": "filesecret-3b8e6d4c1a90",  # outside/secret.txt
+    "policy": "OutsideSid7d2e9f4b6c1a",  # the Sid of outside/policy.json
+    "module": "outside-module-role-a4c7e2",  # the role name in outside/module
+    "code": "pwned-by-the-pr-9e3f1b",  # printed by the checkout's Python, if it ran
+}
+OUTSIDE_SERVICE = "glacier"  # only outside/policy.json and outside/module grant it
+OUTSIDE_ROOT = "outside the repository root"
+PWN = (
+    "import pathlib, sys\n"
+    "pathlib.Path({pwned!r}).write_text({name!r})\n"
+    "print({marker!r}); print({marker!r}, file=sys.stderr)\n"
+)
+HOSTILE_TF = """\
+resource "aws_iam_role" "environ" {
+  name               = file("/proc/self/environ")
+  assume_role_policy = "{}"
+}
+
+resource "aws_iam_role_policy" "outside" {
+  role   = aws_iam_role.ci_deployer.id
+  policy = file("${path.module}/../../../outside/policy.json")
+}
+
+resource "aws_iam_role_policy" "absolute" {
+  role   = aws_iam_role.ci_deployer.id
+  policy = file("OUTSIDE/policy.json")
+}
+
+resource "aws_iam_role" "secret" {
+  name               = file("${path.module}/../../../outside/secret.txt")
+  assume_role_policy = "{}"
+}
+
+resource "aws_iam_role_policy" "through_the_link" {
+  role   = aws_iam_role.ci_deployer.id
+  policy = file("${path.module}/escape/policy.json")
+}
+
+module "evil" {
+  source = "../../../outside/module"
+}
+"""
+
+OUTSIDE_MODULE = """\
+resource "aws_iam_role" "outside" {
+  name               = "NAME"
+  assume_role_policy = "{}"
+}
+
+resource "aws_iam_role_policy" "outside" {
+  role   = aws_iam_role.outside.id
+  policy = jsonencode({ Statement = [{ Effect = "Allow", Action = "SERVICE:*", Resource = "*" }] })
+}
+"""
+
+
+def hostile_pull_request(tmp_path: Path, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The examples as a pull request's git checkout, with every trick added; what lies
+    outside it (a secret file, a policy, a module) next door. Returns the PWNED path."""
+    outside = tmp_path / "outside"
+    (outside / "module").mkdir(parents=True)
+    (outside / "secret.txt").write_text(LEAKS["file"], encoding="utf-8")
+    statement = {"Sid": LEAKS["policy"], "Effect": "Allow", "Action": f"{OUTSIDE_SERVICE}:*", "Resource": "*"}
+    (outside / "policy.json").write_text(json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    module_tf = OUTSIDE_MODULE.replace("NAME", LEAKS["module"]).replace("SERVICE", OUTSIDE_SERVICE)
+    (outside / "module" / "main.tf").write_text(module_tf, encoding="utf-8")
+    (workspace / ".git").mkdir()
+    pwned = tmp_path / "PWNED"
+    for where in (workspace, workspace / "examples", workspace / "examples" / "terraform"):
+        (where / "iam_lastused" / "integrations").mkdir(parents=True)
+        for module in ("iam_lastused/__init__.py", "iam_lastused/__main__.py",
+                       "iam_lastused/integrations/__init__.py", "iam_lastused/integrations/github_comment.py",
+                       "sitecustomize.py", "usercustomize.py", "secrets.py"):
+            (where / module).write_text(PWN.format(pwned=str(pwned), name=module, marker=LEAKS["code"]))
+    terraform = workspace / "examples" / "terraform"
+    (terraform / "hostile.tf").write_text(HOSTILE_TF.replace("OUTSIDE", str(outside)), encoding="utf-8")
+    (terraform / "environ.tf").symlink_to("/proc/self/environ")
+    (terraform / "escape").symlink_to(outside)
+    (terraform / "root").symlink_to("/")
+    monkeypatch.setenv("IAM_LASTUSED_PR_SECRET", LEAKS["environment"])  # the runner passes it to each step
+    return pwned
+
+
+def tree(top: Path, skip: set[Path]) -> dict[str, str]:
+    """Every path under `top` (links not followed) and what it holds."""
+    found: dict[str, str] = {}
+    for directory, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if Path(directory, d) not in skip]
+        for name in dirs + files:
+            path = Path(directory, name)
+            if path.is_symlink():
+                found[str(path)] = f"-> {os.readlink(path)}"
+            elif path.is_file():
+                found[str(path)] = path.read_bytes().decode(errors="replace")
+            else:
+                found[str(path)] = "dir"
+    return found
+
+
+def assert_nothing_leaks(texts: dict[str, str]) -> None:
+    for where, text in texts.items():
+        for what, marker in LEAKS.items():
+            assert marker not in text, f"the {what} marker reached {where}"
+        assert TOKEN not in text, where
+
+
+def runner_and_cache_files(tmp_path: Path) -> dict[str, str]:
+    """Every file the runner temp (summary, report, SARIF, stderr) and the cache hold."""
+    files = {}
+    for top in (tmp_path / "runner", Path(os.environ["IAM_LASTUSED_CACHE_DIR"])):
+        files.update({k: v for k, v in tree(top, set()).items() if v != "dir"})
+    return files
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+UNUSED = {  # the examples' in-tree principals and the services access-data says they never used
+    "aws_iam_role.ci_deployer": {"lambda"},
+    "module.orders.aws_iam_role.worker": {"dynamodb", "sns"},
+    "module.orders.aws_iam_policy.data_access": {"dynamodb"},
+}
+
+
+def test_action_over_a_hostile_pull_request_runs_none_of_it_and_leaks_nothing(
+    workspace: Path, github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's "done when": none of the PR's code runs; nothing from the environment or
+    outside the checkout reaches the log, summary, Markdown, SARIF, comment or cache; nothing
+    is written outside; the in-tree principals are still reported with their unused services,
+    and each refusal is an error naming its file and line."""
+    pwned = hostile_pull_request(tmp_path, workspace, monkeypatch)
+    (workspace / ".iam-lastused.toml").write_text("stale-days = 90\n", encoding="utf-8")  # harmless
+    runner = tmp_path / "runner"
+    sarif = runner / "results.sarif"
+    before = tree(tmp_path, {runner})
+    run = run_action(workspace, github, {**OFFLINE, "sarif-file": str(sarif), "format": "text"})
+    assert run.code == 0 and run.outputs["exit-code"] == "0", run.log
+    step_env = runner_environment(workspace, runner, github, runner / "event.json")
+    assert step_env["IAM_LASTUSED_PR_SECRET"] == LEAKS["environment"]  # in the step's /proc/self/environ
+
+    # none of its code ran, nothing was written outside the runner temp (nor in the checkout)
+    assert not pwned.exists(), pwned.read_text()
+    assert tree(tmp_path, {runner}) == before
+
+    # nothing secret or from outside anywhere the action writes
+    report = Path(run.outputs["report"]).read_text(encoding="utf-8")
+    [comment] = github.bodies()
+    assert comment == report and report in run.summary
+    files = runner_and_cache_files(tmp_path)
+    cache = Path(os.environ["IAM_LASTUSED_CACHE_DIR"])
+    assert any(Path(name).is_relative_to(cache) for name in files)  # the scan did cache (parsed files)
+    assert_nothing_leaks({"log": run.log, "summary": run.summary, "markdown": report, "comment": comment,
+                          **files})
+    sarif_text = sarif.read_text(encoding="utf-8")
+    assert OUTSIDE_SERVICE not in report + sarif_text + run.log  # the outside policy was not analysed
+    markdown = report.replace("\\", "")  # unescaped
+    assert "<code>module.evil." not in markdown  # the outside module was not followed
+
+    # the in-tree principals, with their unused services, in the Markdown and the SARIF
+    for principal, services in UNUSED.items():
+        section = markdown.split(f"<code>{principal}</code>: ", 1)[1].split("</details>", 1)[0]
+        assert section.startswith(f"{len(services)} never used"), section
+        assert {s for s in re.findall(r"\*\*never used\*\*: <code>(\w+)</code>", section)} == services
+    document = json.loads(sarif_text)
+    jsonschema.validate(document, SARIF_SCHEMA)
+    unused = {(r["properties"]["principal"], r["properties"]["service"])
+              for r in document["runs"][0]["results"] if r["ruleId"] == "IAMLU001"}
+    assert unused == {(p, s) for p, services in UNUSED.items() for s in services}
+
+    # each refusal: an error naming file:line, in the log and the Markdown
+    outside = re.escape(str(tmp_path / "outside"))
+    unread = {  # what each refused file() names, by a word on its line of hostile.tf
+        "/proc/self/environ": r"/proc/self/environ",
+        "outside/policy.json": r"\S+/\.\./\.\./\.\./outside/policy\.json",
+        "OUTSIDE/policy.json": rf"{outside}/policy\.json",
+        "outside/secret.txt": r"\S+/\.\./\.\./\.\./outside/secret\.txt",
+        "escape/policy.json": r"\S+/escape/policy\.json",
+    }
+    refused = [("environ.tf", f"not read: {OUTSIDE_ROOT}")]
+    refused += [(f"hostile.tf:{line_of(HOSTILE_TF, needle)}", f"cannot read {path}: {OUTSIDE_ROOT}")
+                for needle, path in unread.items()]
+    evil = line_of(HOSTILE_TF, 'module "evil"')
+    module = r"module\.evil: module source \.\./\.\./\.\./outside/module"
+    refused.append((f"hostile.tf:{evil}", f"{module} is {OUTSIDE_ROOT}; not followed"))
+    for where, message in refused:
+        assert re.search(rf"^error: examples/terraform/{re.escape(where)}: {message}$", run.log, re.M), where
+        assert re.search(rf"^- examples/terraform/{re.escape(where)}: {message}$", markdown, re.M), where
+    for link in ("escape", "root"):
+        assert f"note: examples/terraform/{link}: a link to a directory; not followed" in run.log
+    notifications = document["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert sum(OUTSIDE_ROOT in n["message"]["text"] for n in notifications) == len(refused)
+
+
+@pytest.mark.parametrize("setting", ["output", "also-write"])
+def test_action_refuses_a_pull_requests_config_that_writes_outside(
+    workspace: Path, github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    """A config file that names where the report goes stops the run (exit 2) before any
+    scan: nothing is written there or anywhere outside, none of the PR's code runs, nothing leaks."""
+    pwned = hostile_pull_request(tmp_path, workspace, monkeypatch)
+    target = tmp_path / "outside" / "report.txt"
+    value = f'"{target}"' if setting == "output" else f'["markdown={target}"]'
+    (workspace / ".iam-lastused.toml").write_text(f"{setting} = {value}\n", encoding="utf-8")
+    runner = tmp_path / "runner"
+    sarif = runner / "results.sarif"
+    before = tree(tmp_path, {runner})
+    run = run_action(workspace, github, {**OFFLINE, "sarif-file": str(sarif), "format": "text"})
+    assert run.code == 2 and run.outputs["exit-code"] == "2", run.log
+    config = workspace / ".iam-lastused.toml"
+    assert f"{config}: {setting} can be given on the command line only, not in the config file" in run.log
+    assert "no Markdown report: no comment posted" in run.log and github.requests == []
+    assert not target.exists() and not pwned.exists() and not sarif.exists()
+    assert tree(tmp_path, {runner}) == before
+    assert run.summary == ""
+    assert_nothing_leaks({"log": run.log, **runner_and_cache_files(tmp_path)})
