@@ -188,3 +188,15 @@ def test_config_cannot_set_output_or_name_files_outside(cli, repo):
         run = cli("scan", ".")
         assert run.code == 2 and "outside the repository root; not read" in run.err and SECRET not in run.err
     assert not (repo.parent / "report.txt").exists()
+
+
+def test_a_refusal_names_the_path_as_the_report_names_files_not_where_the_runner_keeps_them(cli, repo):
+    (repo / "app").mkdir()
+    (repo / "app" / "main.tf").write_text(
+        ROLE.format(name="up", value='file("${path.module}/../../outside.txt")')
+    )
+    run = cli("scan", "app", "--access-data", ACCESS, "--account-id", "111122223333", "--format", "json")
+    assert [e["message"] for e in run.json["errors"]] == [
+        "cannot read app/../../outside.txt: outside the repository root"
+    ]
+    assert str(repo) not in run.out

@@ -1,28 +1,89 @@
-"""The IaC sources. Each reads one format into the shared model; `scan_paths`
-sends every path a user names to the source for its format."""
+"""The IaC sources, behind one protocol. Each reads one format into the shared model;
+`scan_paths` gives each source the paths of its format, from what the user names."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from iam_lastused.files import Root, root_for, walk
 from iam_lastused.model import InputError, SourceResult
-from iam_lastused.sources.cloudformation.template import is_template, scan_template
+from iam_lastused.sources.cloudformation.template import is_template, read_template, scan_template
 from iam_lastused.sources.terraform.scan import TERRAFORM_SUFFIXES, scan_terraform
+from iam_lastused.workers import OverBudget, map_bounded
 
 SKIPPED_DIRECTORIES = frozenset({".terraform", ".git", "node_modules", ".aws-sam", "cdk.out"})
 
 
-def _templates_under(directory: Path, root: Root) -> list[Path]:
-    """The templates below `directory`; links to directories are not followed (the
-    Terraform walk notes them), links to files only into `root`."""
-    return [
-        base / name
-        for base, _, names in walk(directory, skip=SKIPPED_DIRECTORIES.__contains__)
-        for name in names
-        if not name.endswith(TERRAFORM_SUFFIXES) and is_template(base / name, root)
-    ]
+@dataclass(frozen=True)
+class Inputs:
+    """What a scan gives every source: the read boundary, and the user's own inputs."""
+
+    root: Root
+    var_files: Sequence[Path] = ()
+    stacks: Mapping[Path, str] = field(default_factory=dict)
+    """The stack each template is deployed as, by real path."""
+
+
+class Source(Protocol):
+    def found_in(self, directory: Path, inputs: Inputs) -> list[Path]:
+        """What of this format a directory the user names holds, for `read`."""
+        ...
+
+    def takes(self, path: Path) -> bool:
+        """Whether a file the user names is of this format."""
+        ...
+
+    def read(self, paths: Sequence[Path], inputs: Inputs) -> SourceResult: ...
+
+
+class Terraform:
+    """Module directories (each read whole, local module calls followed) and `.tf` files."""
+
+    def found_in(self, directory: Path, inputs: Inputs) -> list[Path]:
+        return [directory]  # the Terraform scan walks its own module directories
+
+    def takes(self, path: Path) -> bool:
+        return path.name.endswith(TERRAFORM_SUFFIXES)
+
+    def read(self, paths: Sequence[Path], inputs: Inputs) -> SourceResult:
+        return scan_terraform(paths, inputs.var_files, inputs.root)
+
+
+class CloudFormation:
+    """CloudFormation and SAM templates, each file on its own."""
+
+    def found_in(self, directory: Path, inputs: Inputs) -> list[Path]:
+        """The templates below `directory`; links to directories are not followed (the
+        Terraform walk notes them), links to files only into the root."""
+        return [
+            base / name
+            for base, _, names in walk(directory, skip=SKIPPED_DIRECTORIES.__contains__)
+            for name in names
+            if not name.endswith(TERRAFORM_SUFFIXES) and is_template(base / name, inputs.root)
+        ]
+
+    def takes(self, path: Path) -> bool:
+        return not path.name.endswith(TERRAFORM_SUFFIXES)
+
+    def read(self, paths: Sequence[Path], inputs: Inputs) -> SourceResult:
+        """Each template read here, then parsed in bounded workers (workers.map_bounded)."""
+        texts = {path: read_template(path, inputs.root) for path in paths}
+        unread = [SourceResult(errors=(text,)) for text in texts.values() if isinstance(text, InputError)]
+        items = [(path, inputs.stacks.get(path.resolve()), text) for path, text in texts.items()
+                 if isinstance(text, str)]
+        parsed = map_bounded(scan_template, items)
+        return _joined([
+            *unread,
+            *(SourceResult(errors=(InputError(outcome.reason, str(item[0])),))
+              if isinstance(outcome, OverBudget) else outcome
+              for item, outcome in zip(items, parsed, strict=True)),
+        ])
+
+
+SOURCES: tuple[Source, ...] = (Terraform(), CloudFormation())
 
 
 def scan_paths(
@@ -31,28 +92,31 @@ def scan_paths(
     stacks: Mapping[Path, str] | None = None,
     root: Root | None = None,
 ) -> SourceResult:
-    """Terraform in the given directories and `.tf` files, CloudFormation templates among
-    the given files and under the given directories. `stacks` names the stack each
-    template is deployed as. Files the code names are read only inside `root` (by
-    default, the root of `paths`)."""
-    root = root if root is not None else root_for(paths)
+    """Every source's principals in the given directories and files. `stacks` names the
+    stack each template is deployed as. Files the code names are read only inside `root`
+    (by default, the root of `paths`)."""
+    inputs = Inputs(
+        root if root is not None else root_for(paths),
+        var_files,
+        {path.resolve(): name for path, name in (stacks or {}).items()},
+    )
     missing = [InputError("no such file or directory", str(path)) for path in paths if not path.exists()]
-    paths = [path for path in paths if path.exists()]
-    terraform: list[Path] = []
-    templates: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            terraform.append(path)
-            templates.extend(_templates_under(path, root))
-        elif path.name.endswith(TERRAFORM_SUFFIXES):
-            terraform.append(path)
-        else:
-            templates.append(path)
-    results = [scan_terraform(terraform, var_files, root)] if terraform else []
-    stacks = {p.resolve(): name for p, name in (stacks or {}).items()}
-    results.extend(scan_template(t, stacks.get(t.resolve()), root=root) for t in dict.fromkeys(templates))
+    results = [SourceResult(errors=tuple(missing))]
+    for source in SOURCES:
+        mine: list[Path] = []
+        for path in paths:
+            if path.is_dir():
+                mine.extend(source.found_in(path, inputs))
+            elif path.exists() and source.takes(path):
+                mine.append(path)
+        if mine:
+            results.append(source.read(list(dict.fromkeys(mine)), inputs))
+    return _joined(results)
+
+
+def _joined(results: Sequence[SourceResult]) -> SourceResult:
     return SourceResult(
         principals=tuple(p for r in results for p in r.principals),
-        errors=(*missing, *(e for r in results for e in r.errors)),
+        errors=tuple(e for r in results for e in r.errors),
         notes=tuple(n for r in results for n in r.notes),
     )

@@ -86,14 +86,21 @@ def scan_template(
 # ---------------------------------------------------------------------------
 
 
-def _decode(path: Path, text: str | None, root: Root | None) -> tuple[Any, InputError | None]:
+def read_template(path: Path, root: Root | None) -> str | InputError:
+    """A template file's text, or why it cannot be read."""
     try:
-        source = read_bytes(path, _MAX_TEMPLATE_BYTES, root).decode("utf-8") if text is None else text
+        return read_bytes(path, _MAX_TEMPLATE_BYTES, root).decode("utf-8")
     except ReadRefused as exc:
         reason = _TOO_BIG if isinstance(exc, TooBig) else exc.reason
-        return None, InputError(f"cannot read: {reason}", str(path))
+        return InputError(f"cannot read: {reason}", str(path))
     except (OSError, UnicodeDecodeError) as exc:
-        return None, InputError(f"cannot read: {refusal(exc)}", str(path))
+        return InputError(f"cannot read: {refusal(exc)}", str(path))
+
+
+def _decode(path: Path, text: str | None, root: Root | None) -> tuple[Any, InputError | None]:
+    source = read_template(path, root) if text is None else text
+    if isinstance(source, InputError):
+        return None, source
     if len(source) > _MAX_TEMPLATE_BYTES:
         return None, InputError(f"cannot read: {_TOO_BIG}", str(path))
     from cfnlint.decode import decode_str  # importing cfn-lint takes a third of a second
@@ -227,7 +234,7 @@ def _substitute(text: str, stack: str | None) -> str | None:
 @functools.cache
 def _policy_templates() -> dict[str, Any]:
     data = resources.files("samtranslator.policy_templates_data").joinpath("policy_templates.json")
-    return json.loads(data.read_text(encoding="utf-8"))["Templates"]  # type: ignore[no-any-return]
+    return json.loads(data.read_text(encoding="utf-8"))["Templates"]
 
 
 def _managed_policy_arn(name: str) -> str:
@@ -306,6 +313,8 @@ class _Template:
     def entity(
         self, kind: Kind, line: int | None, properties: Mapping[str, Any], name_key: str | None, path_key: str
     ) -> _Entity:
+        name: str | None
+        unresolved: str | None
         if name_key is None or name_key not in properties:
             name, unresolved = None, GENERATED
         else:

@@ -37,6 +37,7 @@ from iam_lastused.sources.terraform.values import (
     text,
 )
 from iam_lastused.store import cache
+from iam_lastused.workers import OverBudget, map_bounded
 
 CACHE_NAMESPACE = "terraform-parse"
 _CACHE_FORMAT = "terraform-parse/3"  # 3: parse errors quote no token of the file
@@ -99,6 +100,10 @@ def _is_terraform(name: str) -> bool:
     return name.endswith(TERRAFORM_SUFFIXES)
 
 
+def _terraform_files(directory: Path) -> list[Path]:
+    return [path for path in sorted(directory.iterdir()) if _is_terraform(path.name) and not path.is_dir()]
+
+
 def _keep_block(kind: str, labels: list[str]) -> bool:
     if kind == "resource":
         return bool(labels) and labels[0] in TERRAFORM
@@ -117,6 +122,8 @@ def _parse(name: str, data: bytes) -> dict[str, Any]:
         blocks = (
             json_blocks(source, _keep_block) if name.endswith(".json") else hcl_blocks(source, _keep_block)
         )
+    except MemoryError:  # over the worker's budget: workers.map_bounded says so
+        raise
     except Exception as exc:  # python-hcl2 and lark raise many types; each means this file is unreadable
         message, line = _describe(exc, source)
         return {"error": f"cannot parse: {message}", "line": line}
@@ -144,19 +151,32 @@ def _describe(exc: Exception, source: str) -> tuple[str, int | None]:
     return f"{what}{where}" + (f" near `{near}`" if near else ""), line
 
 
-def _load(path: Path, root: Root) -> dict[str, Any]:
-    """A file's parse, from the cache when its content has been parsed before."""
-    try:
-        data = read_file_bytes(path, MAX_FILE_BYTES, root)
-    except (OSError, ReadRefused) as exc:
-        return {"error": f"not read: {refusal(exc)}", "line": None}
-    key = f"{_CACHE_FORMAT}:{hashlib.sha256(data).hexdigest()}"
-    cached = cache.load(CACHE_NAMESPACE, key)
-    if isinstance(cached, dict):
-        return cached
-    parsed = _parse(path.name, data)
-    cache.store(CACHE_NAMESPACE, key, parsed)
-    return parsed
+def _load_all(paths: Sequence[Path], root: Root) -> list[dict[str, Any]]:
+    """Each file's parse: from the cache when its content has been parsed before, the
+    others all at once in bounded workers (on every core, each file within its time
+    and memory budget). A file over the budget is not cached: on a busy machine an
+    ordinary file may run late, and the cache would make that last."""
+    loaded: list[dict[str, Any]] = []
+    misses: list[tuple[int, str, bytes, str]] = []
+    for path in paths:
+        try:
+            data = read_file_bytes(path, MAX_FILE_BYTES, root)
+        except (OSError, ReadRefused) as exc:
+            loaded.append({"error": f"not read: {refusal(exc)}", "line": None})
+            continue
+        key = f"{_CACHE_FORMAT}:{hashlib.sha256(data).hexdigest()}"
+        cached = cache.load(CACHE_NAMESPACE, key)
+        loaded.append(cached if isinstance(cached, dict) else {})
+        if not isinstance(cached, dict):
+            misses.append((len(loaded) - 1, path.name, data, key))
+    parsed = map_bounded(_parse, [(name, data) for _, name, data, _ in misses])
+    for (index, _, _, key), outcome in zip(misses, parsed, strict=True):
+        if isinstance(outcome, OverBudget):
+            loaded[index] = {"error": outcome.reason, "line": None}
+        else:
+            cache.store(CACHE_NAMESPACE, key, outcome)
+            loaded[index] = outcome
+    return loaded
 
 
 @dataclass
@@ -195,6 +215,7 @@ class _Scan:
         self.modules: dict[Path, _Module] = {}
         self.instances: list[_Instance] = []
         self.texts: dict[Path, Text | Unknown] = {}
+        self.parsed: dict[Path, dict[str, Any]] = {}
 
     def error(self, error: InputError) -> None:
         self.errors[error] = None
@@ -203,10 +224,10 @@ class _Scan:
         self.notes[note] = None
 
     def discover(self, paths: Sequence[Path]) -> list[Path]:
+        found: list[tuple[Path, str]] = []
         """The module directories under `paths`, loaded; .terraform and other dot
         directories are skipped, and each real directory is visited once."""
         seen: set[Path] = set()
-        found = []
         for path in paths:
             if path.is_file():
                 walk: Iterator[tuple[Path, list[str], list[str]]] = iter([(path.parent, [], [path.name])])
@@ -223,20 +244,28 @@ class _Scan:
                     continue
                 seen.add(real)
                 if any(_is_terraform(name) for name in names):
-                    self.module(real, str(directory))
-                    found.append(real)
-        return found
+                    found.append((real, str(directory)))
+        self.preload([real for real, _ in found])
+        for real, display in found:
+            self.module(real, display)
+        return [real for real, _ in found]
+
+    def preload(self, directories: Sequence[Path]) -> None:
+        """Parse the files of every module directory in one batch."""
+        files = [path for directory in directories for path in _terraform_files(directory)]
+        missing = [path for path in files if path not in self.parsed]
+        self.parsed.update(zip(missing, _load_all(missing, self.root), strict=True))
 
     def module(self, real: Path, display: str) -> _Module:
         if real not in self.modules:
+            self.preload([real])  # a directory reached only through a module call
             files = []
-            for path in sorted(real.iterdir()):
-                if _is_terraform(path.name) and not path.is_dir():
-                    file = str(Path(display) / path.name)
-                    parsed = _load(path, self.root)
-                    if "error" in parsed:
-                        self.error(InputError(parsed["error"], file, parsed["line"]))
-                    files.append((file, parsed.get("blocks", [])))
+            for path in _terraform_files(real):
+                file = str(Path(display) / path.name)
+                parsed = self.parsed.pop(path)
+                if "error" in parsed:
+                    self.error(InputError(parsed["error"], file, parsed["line"]))
+                files.append((file, parsed.get("blocks", [])))
             self.modules[real] = _Module(real, str(Path(display)), files)
         return self.modules[real]
 
@@ -283,8 +312,10 @@ class _Scan:
                 self.texts[real] = Unknown("not a file name")
         found = self.texts[real]
         if isinstance(found, Unknown):  # said at each place that names it
-            self.error(InputError(f"cannot read {value}: {found.reason}", file, line))
-            return Unknown(f"{value} was not read: {found.reason}")
+            # path.module evaluates to the real directory; say it as the report names it
+            shown = value.replace(str(instance.module.real), instance.module.display)
+            self.error(InputError(f"cannot read {shown}: {found.reason}", file, line))
+            return Unknown(f"{shown} was not read: {found.reason}")
         return found
 
     def instantiate_root(self, real: Path, variables: dict[str, Any]) -> None:
