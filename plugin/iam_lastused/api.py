@@ -50,8 +50,10 @@ __all__ = [
 
 
 def _options(options: Mapping[str, Any]) -> Options:
-    values = {key: Path(value) if key in ("access_data", "root") and value else value
-              for key, value in options.items()}
+    paths = ("access_data", "root")
+    values: dict[str, Any] = {
+        key: Path(value) if key in paths and value else value for key, value in options.items()
+    }
     try:
         return Options(**values)
     except TypeError as exc:  # an option that does not exist

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,7 @@ def apply_defaults(parsers: list[argparse.ArgumentParser], config: Config) -> No
 
 
 def _convert(path: Path | None, key: str, action: argparse.Action, value: Any) -> Any:
+    convert: Callable[[Any], Any] | None = action.type  # type: ignore[assignment]  # argparse types it loosely
     if action.nargs == 0:  # a flag such as --no-cache
         if not isinstance(value, bool):
             raise ConfigError(f"{path}: {key} must be true or false")
@@ -119,13 +121,13 @@ def _convert(path: Path | None, key: str, action: argparse.Action, value: Any) -
         values = value if isinstance(value, list) else [value]
         if not all(isinstance(v, str) for v in values):
             raise ConfigError(f"{path}: {key} must be a string or a list of strings")
-        converted_values = [action.type(v) if action.type else v for v in values]
+        converted_values = [convert(v) if convert else v for v in values]
         if action.type is Path:
-            for value in converted_values:
-                _inside(path, key, value)
+            for item in converted_values:
+                _inside(path, key, item)
         return converted_values
     try:
-        converted = action.type(value) if action.type and isinstance(value, str) else value
+        converted = convert(value) if convert and isinstance(value, str) else value
     except (TypeError, ValueError):
         raise ConfigError(f"{path}: {key} = {value!r} is not a valid value") from None
     if isinstance(converted, bool) and action.type in (int, float):

@@ -71,7 +71,7 @@ def partition_of_region(region: str | None) -> str:
     if not region:
         return "aws"
     try:
-        return session.get_partition_for_region(region)  # type: ignore[no-any-return]
+        return session.get_partition_for_region(region)
     except UnknownRegionError:
         return "aws"
 

@@ -190,7 +190,8 @@ class _Worker:
         self.conn, child = context.Pipe()
         # daemon: should this process exit without stopping it, multiprocessing's
         # exit handler terminates it
-        self.process = context.Process(target=_serve, args=(child, function, budget), daemon=True)
+        # typeshed gives BaseContext no Process; every start method's context has one
+        self.process = context.Process(target=_serve, args=(child, function, budget), daemon=True)  # type: ignore[attr-defined]
         try:
             self.process.start()
         finally:
@@ -280,7 +281,7 @@ class _Pool(Generic[R]):
         except (EOFError, OSError):  # it died before answering, or while answering
             status, value, retiring = None, None, True
         if status == _RAISED:
-            exception, text = value
+            exception, text = value  # type: ignore[misc]  # _RAISED always carries the pair
             raise exception from _RemoteTraceback(text)
         if not worker.ready:
             if status != _READY:

@@ -171,13 +171,14 @@ def analyze_principal(
         return replace(result, status="error", error=outcome.message)
 
     cutoff = now - timedelta(days=stale_days)
-    granted, complete = (None, False)
+    granted_at: dict[str, list[Location]] | None = None
+    complete = False
     unknown: tuple[Location, ...] = ()
     if principal.grants is not None:
-        granted, complete = granted_services(principal.grants)
+        granted_at, complete = granted_services(principal.grants)
         unknown = tuple(grant.location for grant in principal.grants if not grant.known)
     services = tuple(
-        _suppress(_service_result(service, cutoff, granted, complete, unknown), principal)
+        _suppress(_service_result(service, cutoff, granted_at, complete, unknown), principal)
         for service in sorted(outcome.services, key=lambda s: s.namespace)
     )
     return replace(result, services=services)

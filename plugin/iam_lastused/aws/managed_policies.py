@@ -138,7 +138,7 @@ def with_documents(principals: Sequence[Principal], documents: Mapping[str, Any]
 
 
 def _filled(grant: Grant, documents: Mapping[str, Any]) -> Grant:
-    if grant.known or grant.statements or grant.policy_arn not in documents:
+    if grant.known or grant.statements or grant.policy_arn is None or grant.policy_arn not in documents:
         return grant
     document = from_document(documents[grant.policy_arn], lambda index, statement: grant.location)
     return replace(grant, statements=tuple(s for _, s in document.statements), known=document.known)

@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # not in typeshed
 from typing import Any
 
 import yaml
@@ -195,7 +195,8 @@ def _line_removal(text: str, span: Span) -> Edit:
 
 def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     """The text with non-overlapping edits applied."""
-    result, position = [], 0
+    result: list[str] = []
+    position = 0
     for start, end, replacement in sorted(edits):
         if start < position:
             raise ValueError("overlapping edits")

@@ -296,7 +296,7 @@ _JSON_NESTED_BLOCKS = {"inline_policy", "statement", "dynamic"}
 
 def json_blocks(text: str, keep: KeepBlock) -> list[Block]:
     """The top-level blocks of a Terraform JSON file (no line numbers: json keeps none)."""
-    blocks = []
+    blocks: list[Block] = []
     for kind, body in _items(json.loads(text)):
         if kind in ("resource", "data"):
             for resource_type, named in _items(body):

@@ -57,7 +57,7 @@ def text(
     return result
 
 
-class HclObject(dict):  # type: ignore[type-arg]
+class HclObject(dict):
     """An object expression's value, with the place it was written."""
 
     location: Location | None = None
