@@ -4,7 +4,9 @@ not analysed and why, and never reports a service as unused for lack of data."""
 from __future__ import annotations
 
 import json
+import signal
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -107,7 +109,18 @@ def test_full_disk_costs_only_the_cache(cli, roles, monkeypatch):
     assert list((cache.cache_dir() / "reports").glob("*.tmp")) == []
 
 
-def test_ctrl_c_prints_partial_results_and_exits_130(cli, roles, last_accessed):
+@pytest.fixture
+def ctrl_c() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt, as at a terminal; a suite run as a background
+    job starts with SIGINT ignored, and the fake's Ctrl-C would do nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_prints_partial_results_and_exits_130(cli, roles, last_accessed, ctrl_c):
     last_accessed.latency_for = {arn: 60.0 for arn in roles[2:]}
     last_accessed.interrupt_after = 6  # in the second round: the first two reports are complete
     run = cli("check", *roles, "--format", "json", "--no-cache")
@@ -120,7 +133,7 @@ def test_ctrl_c_prints_partial_results_and_exits_130(cli, roles, last_accessed):
     assert_nothing_unused_without_data(run)
 
 
-def test_ctrl_c_leaves_the_cache_consistent(cli, roles, last_accessed):
+def test_ctrl_c_leaves_the_cache_consistent(cli, roles, last_accessed, ctrl_c):
     last_accessed.latency_for = {arn: 60.0 for arn in roles[2:]}
     last_accessed.interrupt_after = 6
     first = cli("check", *roles, "--format", "json")
