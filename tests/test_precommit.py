@@ -27,7 +27,24 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "terraform"
 GIT_IDENTITY = ("-c", "user.name=iam-lastused tests", "-c", "user.email=tests@example.invalid",
                 "-c", "commit.gpgsign=false")
-BROAD = "grants every cloudformation action on every resource"
+BROAD = (
+    "main.tf:50: [service-wildcard] role aws_iam_role.ci_deployer: "
+    "grants every cloudformation action on every resource"
+)
+SQS_ANYWHERE = """\
+resource "aws_iam_role" "queue_reader" {
+  name               = "queue-reader"
+  assume_role_policy = "{}"
+}
+
+resource "aws_iam_role_policy" "queues" {
+  role = aws_iam_role.queue_reader.id
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "sqs:*", Resource = "*" }]
+  })
+}
+"""
 AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
                  "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
                  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
@@ -115,23 +132,25 @@ def pre_commit_run(pre_commit_home: Path) -> PreCommitRun:
     return run
 
 
-def test_offline_hook_shows_static_findings_and_passes(
+def test_offline_hook_fails_on_static_findings_in_linter_lines(
     new_repo: NewRepo, pre_commit_run: PreCommitRun
 ) -> None:
     repo = new_repo("main.tf")
-    run = pre_commit_run(repo, "iam-lastused-offline", "--all-files")
-    assert run.code == 0, run.output
-    assert BROAD in run.output and "Passed" in run.output
-
-
-def test_offline_hook_fails_on_static_findings_by_config(
-    new_repo: NewRepo, pre_commit_run: PreCommitRun
-) -> None:
-    repo = new_repo("main.tf")
-    (repo / ".iam-lastused.toml").write_text('fail-on = "static"\n', encoding="utf-8")
     run = pre_commit_run(repo, "iam-lastused-offline", "--all-files")
     assert run.code == 1, run.output
     assert BROAD in run.output and "Failed" in run.output
+    assert "iam-lastused: 1 finding in 1 principal of 4" in run.output
+    assert "no-data" not in run.output and "not requested" not in run.output
+
+
+def test_offline_hook_relaxed_by_config_still_shows_findings(
+    new_repo: NewRepo, pre_commit_run: PreCommitRun
+) -> None:
+    repo = new_repo("main.tf")
+    (repo / ".iam-lastused.toml").write_text('fail-on = "never"\n', encoding="utf-8")
+    run = pre_commit_run(repo, "iam-lastused-offline", "--all-files")
+    assert run.code == 0, run.output
+    assert BROAD in run.output and "Passed" in run.output
 
 
 def test_offline_hook_checks_the_staged_change(
@@ -139,18 +158,18 @@ def test_offline_hook_checks_the_staged_change(
 ) -> None:
     repo = new_repo("main.tf")
     run = pre_commit_run(repo, "iam-lastused-offline")
-    assert run.code == 0, run.output
+    assert run.code == 1, run.output
     assert BROAD in run.output
 
 
-def test_online_hook_without_credentials_passes_and_says_so_once(
+def test_online_hook_without_credentials_fails_on_static_findings_and_says_so_once(
     new_repo: NewRepo, pre_commit_run: PreCommitRun
 ) -> None:
     repo = new_repo("main.tf")
     run = pre_commit_run(repo, "iam-lastused", "--all-files")
-    assert run.code == 0, run.output
+    assert run.code == 1, run.output
     assert run.output.count("usage data skipped") == 1, run.output
-    assert BROAD in run.output
+    assert BROAD in run.output and "Traceback" not in run.output
 
 
 def test_hook_passes_a_change_that_touches_no_iam_file(
@@ -164,21 +183,27 @@ def test_hook_passes_a_change_that_touches_no_iam_file(
     assert float(re.search(r"- duration: ([\d.]+)s", run.output)[1]) < 10  # type: ignore[index]
 
 
-def test_try_repo_runs_the_offline_hook_on_the_example(tmp_path: Path, hook_repo: Path) -> None:
-    """The issue's own check, as a user tries a hook before adopting it: `pre-commit
-    try-repo` (which installs the hook environment afresh) in a new repository."""
+def test_try_repo_fails_on_a_statement_granting_all_of_sqs(tmp_path: Path, hook_repo: Path) -> None:
+    """The issue's own check, as a user tries the hooks before adopting them: `pre-commit
+    try-repo` (which installs the hook environment afresh) in a new repository holding
+    `sqs:*` on every resource: both hooks fail and show main.tf:LINE, the live one
+    without credentials too, and neither errors."""
     repo = tmp_path / "infra"
-    shutil.copytree(EXAMPLE, repo)
+    repo.mkdir()
+    (repo / "main.tf").write_text(SQS_ANYWHERE, encoding="utf-8")
     git(repo, "init", "--quiet")
     commit_all(repo, "infrastructure")
     env = {name: value for name, value in os.environ.items() if name not in AWS_VARIABLES}
-    env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
-    done = subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), "iam-lastused-offline",
-         "--all-files", "--verbose"],
-        cwd=repo, env=env, capture_output=True, text=True, timeout=900,
-    )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output
-    assert BROAD in output
-    assert re.search(r"iam-lastused offline \(broad IAM grants\)\.+Passed", output), output
+    env.update(PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"),
+               AWS_CONFIG_FILE=str(repo / "missing"), AWS_SHARED_CREDENTIALS_FILE=str(repo / "missing"),
+               AWS_EC2_METADATA_DISABLED="true")
+    for hook in ("iam-lastused-offline", "iam-lastused"):
+        done = subprocess.run(
+            [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), hook, "--all-files",
+             "--verbose"],
+            cwd=repo, env=env, capture_output=True, text=True, timeout=900,
+        )
+        output = done.stdout + done.stderr
+        assert done.returncode == 1, output
+        assert "main.tf:10: [service-wildcard] role aws_iam_role.queue_reader: grants every sqs" in output
+        assert re.search(r"\.+Failed", output) and "Traceback" not in output, output

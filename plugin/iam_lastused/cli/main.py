@@ -31,7 +31,13 @@ PLAN_COMMANDS = ("plan", "wrap")
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """What argparse alone cannot check; exits with its usage error."""
+    """What argparse alone cannot check; exits with its usage error. Also the defaults
+    that differ by command (parents' options are shared, so set_defaults cannot): the
+    hook is a linter, with its own lines and failing on findings (commands/hook.py)."""
+    if args.format is None:
+        args.format = "lint" if args.command == "hook" else "text"
+    if args.fail_on is None and args.command != "hook":
+        args.fail_on = "never"
     if args.stale_days < 0:
         parser.error("--stale-days must be 0 or more")
     if args.format == "plan" and args.command not in PLAN_COMMANDS:

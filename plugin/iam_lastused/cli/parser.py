@@ -31,8 +31,9 @@ def _common_options() -> argparse.ArgumentParser:
         metavar="FILE",
         help="take reports from this file (offline: no AWS call is made)",
     )
-    group.add_argument("--format", choices=[*REPORT_FORMATS, "plan"], default="text",
-                       help="text, json, markdown, sarif, github, or plan (the plan text, annotated)")
+    group.add_argument("--format", choices=[*REPORT_FORMATS, "plan"],
+                       help="text (default; lint for hook), json, markdown, sarif, github, lint "
+                       "(path:line: [rule] message), or plan (the plan text, annotated)")
     group.add_argument("--output", type=Path, metavar="FILE", help="write the report here, not to stdout")
     group.add_argument(
         "--also-write", action="append", type=_format_and_file, default=[], metavar="FORMAT=FILE",
@@ -56,9 +57,8 @@ def _common_options() -> argparse.ArgumentParser:
     group.add_argument(
         "--fail-on",
         choices=list(FAIL_LEVELS),
-        default="never",
         help="exit 1 on findings at or above this level: never, static (broad grants "
-        "in the code), stale, unused (default never)",
+        "in the code), stale, unused (default never; for hook, see its help)",
     )
     group.add_argument(
         "--max-services",
@@ -159,13 +159,18 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
     cfn.add_argument("--change-set", metavar="NAME-OR-ARN", help="annotate what this change set would do")
     _suggest_options(cfn)
     hook = commands.add_parser(
-        "hook", parents=[common], help="pre-commit: analyse the module directories of changed files"
+        "hook", parents=[common], help="pre-commit: analyse the module directories of changed files",
+        description="A linter for pre-commit: one line per finding (--format lint), failing on "
+        "findings: --offline on the code's own (--fail-on static), live on never-used services "
+        "(--fail-on unused), without credentials on the code's own.",
     )
     hook.add_argument("files", nargs="*", type=Path, metavar="FILE")
     hook.add_argument(
         "--offline", action="store_true", help="static findings only: no AWS call, no credentials needed"
     )
-    hook.add_argument("--var-file", action="append", type=Path, default=[], metavar="FILE")
+    hook.add_argument("--var-file", action="append", type=Path, default=[], metavar="FILE",
+                      help="a .tfvars file for the changed modules (repeatable)")
+
     if config is not None:
         apply_defaults(list(commands.choices.values()), config)
     return parser

@@ -10,6 +10,7 @@ from typing import Protocol
 from iam_lastused.model import RunResult
 from iam_lastused.render.github import render_github
 from iam_lastused.render.json_report import render_json
+from iam_lastused.render.lint import render_lint
 from iam_lastused.render.markdown import render_markdown
 from iam_lastused.render.plan_text import render_plan
 from iam_lastused.render.sarif import render_sarif
@@ -17,7 +18,7 @@ from iam_lastused.render.suggestions import render_patch
 from iam_lastused.render.text import render_text
 from iam_lastused.suggest.verdicts import Suggestions
 
-REPORT_FORMATS = ("text", "json", "markdown", "sarif", "github")
+REPORT_FORMATS = ("text", "json", "markdown", "sarif", "github", "lint")
 """The formats of a report alone; `plan` also needs terraform's plan text, and `patch`
 shows the suggestions alone."""
 SUGGESTING_FORMATS = ("text", "json", "plan")
@@ -41,6 +42,7 @@ def renderer(format: str, *, plan_text: str | None = None, links: str | None = N
         "json": render_json,
         "sarif": render_sarif,
         "github": render_github,
+        "lint": render_lint,
         "patch": _patch,
     }
     if format in simple:

@@ -1,5 +1,8 @@
-"""`iam-lastused hook FILE...`, for pre-commit: passes without credentials (the code's
-own findings still show), and costs almost nothing when no changed file touches IAM."""
+"""`iam-lastused hook FILE...`, for pre-commit: a linter. It prints one line per finding
+and fails on findings, like checkov's and tflint's hooks: the offline hook on any finding
+in the code itself (`--fail-on static`), the live one on never-used services
+(`--fail-on unused`), or without credentials on the code's own findings. It costs almost
+nothing when no changed file touches IAM."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from iam_lastused import api
 from iam_lastused.analysis.analyze import has_findings
 from iam_lastused.cli import output
 from iam_lastused.files import ReadRefused, Root, read_bytes, root_for
+from iam_lastused.runner import NO_CREDENTIALS
 from iam_lastused.sources.terraform.scan import MAX_FILE_BYTES, TERRAFORM_SUFFIXES
 
 IAM_MARKERS = (b"aws_iam_", b"AWS::IAM::", b"AWS::Serverless::")
@@ -35,4 +39,6 @@ def run(args: argparse.Namespace) -> int:
     output.report(args, result)
     if result.interrupted:
         return output.EXIT_INTERRUPTED
-    return output.EXIT_FINDINGS if result.errors or has_findings(result, args.fail_on) else output.EXIT_OK
+    usage = not args.offline and NO_CREDENTIALS not in result.warnings
+    fail_on = args.fail_on or ("unused" if usage else "static")
+    return output.EXIT_FINDINGS if result.errors or has_findings(result, fail_on) else output.EXIT_OK

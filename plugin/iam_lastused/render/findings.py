@@ -1,0 +1,116 @@
+"""The run as a list of findings, one rule each, for the formats that list findings
+(SARIF, the linter lines of the pre-commit hooks, JUnit, GitLab Code Quality): one
+per unused or stale service of each principal, located at the statements that grant
+it; one per principal that could not be analysed; one per broad grant seen in the
+code alone. Each has a key that stays the same when lines move, for fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from iam_lastused.model import Location, PrincipalResult, RunResult, ServiceResult, Suppression
+from iam_lastused.render.common import days_ago
+
+Level = Literal["error", "warning", "note"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    level: Level
+
+
+UNUSED = Rule("IAMLU001", "unused-service", "warning")
+STALE = Rule("IAMLU002", "stale-service", "note")
+UNRESOLVED = Rule("IAMLU003", "unresolved-principal", "note")
+STATIC = {
+    "wildcard-action": Rule("IAMLU004", "wildcard-action", "warning"),
+    "service-wildcard": Rule("IAMLU005", "service-wildcard", "warning"),
+    "many-services": Rule("IAMLU006", "many-services", "warning"),
+}
+RULES = (UNUSED, STALE, UNRESOLVED, *STATIC.values())
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: Rule
+    message: str
+    result: PrincipalResult
+    locations: tuple[Location, ...]
+    service: str = ""
+    key: str = ""
+    suppressed: Suppression | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across runs: depends on neither line numbers nor wording."""
+        key = f"{self.rule.id}\0{self.result.principal.address}\0{self.service or self.key}"
+        return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def findings(run: RunResult) -> list[Finding]:
+    return [finding for result in run.principals for finding in _principal_findings(result, run)]
+
+
+def _principal_findings(result: PrincipalResult, run: RunResult) -> list[Finding]:
+    static = _static(result)
+    if result.status in ("unresolved", "error"):
+        return [_unresolved(result), *static]
+    if result.status != "analyzed":
+        return static
+    services = [
+        _service(result, service, run.stale_days, run.now)
+        for service in result.services
+        if service.state in ("unused", "stale")
+    ]
+    return services + static
+
+
+def _who(result: PrincipalResult) -> str:
+    return f"{result.principal.kind} {result.principal.address}"
+
+
+def _own(result: PrincipalResult) -> tuple[Location, ...]:
+    return (result.principal.location,) if result.principal.location else ()
+
+
+def _service(result: PrincipalResult, service: ServiceResult, stale_days: int, now: datetime) -> Finding:
+    what = f"{service.namespace} ({service.name})"
+    if service.state == "unused":
+        rule = UNUSED
+        text = f"{_who(result)} is granted {what} but has not used it in IAM's tracking period."
+    else:
+        rule = STALE
+        when = service.last_accessed.date().isoformat() if service.last_accessed else "unknown"
+        text = (
+            f"{_who(result)} is granted {what} but last used it {days_ago(service.last_accessed, now)} "
+            f"({when}); stale after {stale_days} days."
+        )
+    where = service.granted_by or _own(result)
+    return Finding(rule, text, result, where, service=service.namespace, suppressed=service.suppressed)
+
+
+def _unresolved(result: PrincipalResult) -> Finding:
+    reason = result.error or "unknown reason"
+    if result.status == "unresolved":
+        text = f"{_who(result)} cannot be analysed before apply: {reason}."
+    else:
+        text = f"No last-accessed report for {_who(result)}: {reason}."
+    return Finding(UNRESOLVED, text, result, _own(result))
+
+
+def _static(result: PrincipalResult) -> list[Finding]:
+    return [
+        Finding(
+            STATIC[finding.rule],
+            f"{_who(result)}: {finding.message}.",
+            result,
+            (finding.location,) if finding.location else (),
+            key=finding.message,
+        )
+        for finding in result.static
+    ]

@@ -1,0 +1,46 @@
+"""One line per finding, as linters print them (`path:line: [rule] message`), then one
+summary line: the pre-commit hooks' format, which editors and terminals link to the
+file. Principals with no usage data say nothing; input that was skipped says so."""
+
+from __future__ import annotations
+
+from iam_lastused.model import InputError, Location, RunResult
+from iam_lastused.render.escape import terminal_safe
+from iam_lastused.render.findings import Finding, findings
+from iam_lastused.suggest.verdicts import Suggestions
+
+
+def _place(location: Location | None) -> str:
+    if location is None:
+        return ""
+    return f"{location.file}:{location.line}: " if location.line else f"{location.file}: "
+
+
+def _line(finding: Finding) -> str:
+    where = finding.locations[0] if finding.locations else None
+    also = finding.locations[1:]
+    more = f" (also granted at {', '.join(_place(loc).rstrip(': ') for loc in also)})" if also else ""
+    return terminal_safe(f"{_place(where)}[{finding.rule.name}] {finding.message}{more}")
+
+
+def _error(error: InputError) -> str:
+    where = Location(error.file, error.line) if error.file else None
+    return terminal_safe(f"{_place(where)}[input-error] {error.message}")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def render_lint(run: RunResult, suggestions: Suggestions | None = None) -> str:
+    shown = [finding for finding in findings(run) if not finding.suppressed]
+    lines = [_line(finding) for finding in shown] + [_error(error) for error in run.errors]
+    principals = {finding.result.principal.address for finding in shown}
+    suppressed = sum(1 for finding in findings(run) if finding.suppressed)
+    summary = (
+        f"iam-lastused: {_plural(len(shown), 'finding')} in {_plural(len(principals), 'principal')}"
+        f" of {len(run.principals)}"
+        + (f", {suppressed} suppressed" if suppressed else "")
+        + (f", {_plural(len(run.errors), 'file')} not read" if run.errors else "")
+    )
+    return "".join(line + "\n" for line in [*lines, summary])
