@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -49,7 +50,10 @@ def test_plan_text_is_annotated_after_iam_headers_and_otherwise_unchanged(cli):
     original = PLAN_TEXT.read_text()
     added = [line for line in run.out.splitlines() if "iam-lastused:" in line]
     assert added, "no annotation was added"
-    assert [line for line in run.out.splitlines() if "iam-lastused:" not in line] == original.splitlines()
+    text, section = run.out.split("\niam-lastused: principals with findings that this plan does not show:\n")
+    unannotated = [line for line in text.splitlines() if "iam-lastused:" not in line]
+    assert unannotated == original.rstrip("\n").splitlines()
+    assert section.startswith("  # aws_iam_role.ci_deployer (not changed by this plan)\n")
     lines = run.out.splitlines()
     header = lines.index("  # module.orders.aws_iam_role.reporter will be created")
     assert lines[header + 1] == "  #   iam-lastused: this change adds athena, s3 (no usage history yet)"
@@ -123,16 +127,33 @@ def test_fail_on_raises_a_clean_plan_exit_code(wrapped_env):
     assert done.stdout.startswith(COLOUR_TEXT.read_bytes())
 
 
-def test_wrapper_annotated_plan_format(wrapped_env):
-    done = wrap(wrapped_env, "--format", "plan", "--", str(STAND_IN), "plan")
+def test_wrapper_prints_the_plan_once_then_its_notes_and_the_annotated_copy_to_a_file(wrapped_env, tmp_path):
+    annotated = tmp_path / "annotated.txt"
+    done = wrap(wrapped_env, "--format", "plan", "--output", str(annotated), "--", str(STAND_IN), "plan")
     original = COLOUR_TEXT.read_bytes()
-    assert done.stdout.startswith(original)
-    annotated = done.stdout[len(original):].decode()
-    assert "iam-lastused: this change adds athena, s3 (no usage history yet)" in annotated
+    assert done.returncode == 0 and done.stdout.startswith(original)
+    notes = done.stdout[len(original):].decode()
+    assert original.decode()[:200] not in notes  # terraform's text is printed once
+    assert "iam-lastused: notes on the IAM resources this plan changes:" in notes
+    assert "#   iam-lastused: this change adds athena, s3 (no usage history yet)" in notes
+    assert "# aws_iam_role.ci_deployer (not changed by this plan)" in notes
+    copy = annotated.read_text()
+    assert "iam-lastused: this change adds athena, s3 (no usage history yet)" in copy
     without_notes = "".join(
-        line for line in annotated.splitlines(keepends=True) if "iam-lastused:" not in line
+        line for line in copy.splitlines(keepends=True)
+        if "iam-lastused" not in line and "(not changed by this plan)" not in line
     )
-    assert without_notes.encode() == original
+    assert without_notes.rstrip("\n").encode() == original.rstrip(b"\n")
+    saved = re.search(rb"the plan is saved as (\S+), as terraform says above", done.stderr)
+    assert saved and Path(saved[1].decode()).exists()
+
+
+@pytest.mark.parametrize("command", [["apply"], ["-chdir=infra", "destroy"], ["show", "-json", "x"]])
+def test_wrapper_refuses_anything_but_plan(wrapped_env, command):
+    done = wrap(wrapped_env, "--", str(STAND_IN), *command)
+    assert done.returncode == 2 and done.stdout == b""
+    assert done.stderr.decode().startswith("iam-lastused: error: wrap runs plan only, not ")
+    assert done.stderr.count(b"\n") == 1 and not Path(wrapped_env["STAND_IN_LOG"]).exists()
 
 
 def test_analysis_error_never_loses_the_plan_or_exit_code(wrapped_env, tmp_path):
@@ -163,3 +184,23 @@ def test_missing_terraform_is_one_clear_error(wrapped_env):
     done = wrap(wrapped_env, "--", "no-such-terraform-binary", "plan")
     assert done.returncode == 127
     assert b"no-such-terraform-binary" in done.stderr
+
+
+def test_the_annotated_plan_shows_every_finding_the_json_has(cli):
+    """Principals the plan leaves alone have no header in terraform's text: their
+    findings come in a section after it, never dropped."""
+    common = ("--chdir", str(CONFIG), "--access-data", str(ACCESS))
+    report = cli("plan", str(PLAN), *common, "--format", "json").json
+    annotated = cli("plan", str(PLAN), *common, "--plan-text", str(PLAN_TEXT), "--format", "plan").out
+    notes = [line for line in annotated.splitlines() if "iam-lastused" in line or "(not changed" in line]
+    checked = 0
+    for principal in report["principals"]:
+        for namespace in principal["unused_services"] + principal["stale_services"]:
+            assert any(principal["address"] in line or namespace in line for line in notes), namespace
+            assert any(namespace in line for line in notes), (principal["address"], namespace)
+            checked += 1
+        for finding in principal.get("static_findings", []):
+            assert any(finding["message"] in line for line in notes), finding
+            checked += 1
+    assert checked >= 5
+    assert "# aws_iam_role.ci_deployer (not changed by this plan)" in annotated

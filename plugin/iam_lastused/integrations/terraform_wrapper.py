@@ -30,14 +30,22 @@ class WrapResult:
     output: str
     plan: dict[str, Any] | None = None
     error: str | None = None
+    saved: str | None = None
+    """The plan file the wrapper chose (the user gave no -out), kept: terraform's own
+    `terraform apply "FILE"` hint names it."""
 
 
 def run_wrapped(command: list[str], stdout: BinaryIO) -> WrapResult:
+    """Runs the plan command, its output streamed to `stdout`, and reads the plan it saved.
+    Without the user's -out, the plan goes to a file of the wrapper's own (in a private
+    temporary directory), which is kept when the plan succeeded: terraform's output
+    says to apply it. A failed plan leaves nothing behind."""
     if not command:
         return WrapResult(EXIT_NOT_FOUND, "", error="no command to run")
     given = _out_argument(command)
     directory = None if given else tempfile.mkdtemp(prefix="iam-lastused-")
     plan_file = given or os.path.join(directory or "", "plan.tfplan")
+    keep = False
     try:
         try:
             process = subprocess.Popen(
@@ -54,10 +62,20 @@ def run_wrapped(command: list[str], stdout: BinaryIO) -> WrapResult:
         if not succeeded:
             return WrapResult(code, text)
         plan, error = _show(command, plan_file)
-        return WrapResult(code, text, plan, error)
+        keep = directory is not None and os.path.exists(plan_file)
+        return WrapResult(code, text, plan, error, plan_file if keep else None)
     finally:
-        if directory:
+        if directory and not keep:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def subcommand(command: list[str]) -> str | None:
+    """The Terraform subcommand: the first argument after the binary that is not an
+    option (`-chdir=DIR` comes before it); for terragrunt's `run-all plan`, `plan`."""
+    words = [argument for argument in command[1:] if not argument.startswith("-")]
+    if words[:1] == ["run-all"]:
+        words = words[1:]
+    return words[0] if words else None
 
 
 def _out_argument(command: list[str]) -> str | None:

@@ -1,5 +1,7 @@
 """Notes in Terraform's human plan text: `#   iam-lastused: ...` comment lines
-under the header of each IAM resource the plan changes, the rest left as it was."""
+under the header of each IAM resource the plan changes, the rest left as it was, and
+after the text a section for the principals with findings that the text does not
+show (a resource the plan leaves alone has no header)."""
 
 from __future__ import annotations
 
@@ -62,6 +64,11 @@ def principal_notes(result: PrincipalResult, stale_days: int) -> list[str]:
         notes.append("not deployed yet: no usage history")
     if result.removed:
         notes.append(f"this change removes {', '.join(result.removed)}")
+    notes.extend(
+        f"broad grant: {finding.message}"
+        + (f" ({finding.location.file}:{finding.location.line})" if finding.location else "")
+        for finding in result.static
+    )
     return [terminal_safe(_PREFIX + note) for note in notes]
 
 
@@ -75,17 +82,22 @@ def shown_headers(text: str) -> set[str]:
     return shown
 
 
+def _header(result: PrincipalResult, shown: set[str]) -> str | None:
+    """The principal's own header when the text shows it, else that of the first
+    resource the plan changes that grants to it."""
+    return next((a for a in (result.principal.address, *result.principal.granted_via) if a in shown), None)
+
+
 def place_notes(
     results: Sequence[PrincipalResult], stale_days: int, shown: set[str]
 ) -> dict[str, list[str]]:
-    """Principals' notes by the header they go under: the principal's own when the text
-    shows it (a no-op resource has none), else that of the first resource the plan
-    changes that grants to it; those notes name their principal."""
+    """Principals' notes by the header they go under; notes under another resource's
+    header name their principal."""
     placed: dict[str, list[str]] = {}
     for result in results:
         address = result.principal.address
         lines = principal_notes(result, stale_days)
-        header = next((a for a in (address, *result.principal.granted_via) if a in shown), None)
+        header = _header(result, shown)
         if header is None or not lines:
             continue
         if header != address:
@@ -95,8 +107,42 @@ def place_notes(
     return placed
 
 
+def _worth_saying(result: PrincipalResult) -> bool:
+    return bool(result.findings() or result.static) or result.status in ("error", "unresolved")
+
+
+def not_shown(results: Sequence[PrincipalResult], stale_days: int, shown: set[str]) -> list[str]:
+    """The section for principals with findings whose notes have no header to go under."""
+    lines = []
+    for result in results:
+        notes = principal_notes(result, stale_days)
+        if _header(result, shown) is None and notes and _worth_saying(result):
+            lines.append(f"  # {terminal_safe(result.principal.address)} (not changed by this plan)")
+            lines.extend(f"  #   {note}" for note in notes)
+    return ["", f"{_PREFIX}principals with findings that this plan does not show:", *lines] if lines else []
+
+
 def render_plan(run: RunResult, suggestions: Suggestions | None = None, *, text: str) -> str:
-    """Terraform's plan `text` with each principal's notes under its header; with
-    `suggestions`, followed by them."""
-    annotated = annotate_plan(text, place_notes(run.principals, run.stale_days, shown_headers(text)))
+    """Terraform's plan `text` with each principal's notes under its header, then the
+    principals it does not show; with `suggestions`, followed by them."""
+    shown = shown_headers(text)
+    annotated = annotate_plan(text, place_notes(run.principals, run.stale_days, shown))
+    rest = not_shown(run.principals, run.stale_days, shown)
+    if rest:
+        annotated = annotated.rstrip("\n") + "\n" + "\n".join(rest) + "\n"
     return annotated + "\n" + render_suggestions(suggestions) if suggestions is not None else annotated
+
+
+def render_plan_notes(run: RunResult, suggestions: Suggestions | None = None, *, text: str) -> str:
+    """The notes alone, each under its resource's address: what the plan wrapper prints
+    after terraform's own output, which it has already streamed."""
+    shown = shown_headers(text)
+    lines = []
+    for header, notes in place_notes(run.principals, run.stale_days, shown).items():
+        lines.append(f"  # {terminal_safe(header)}")
+        lines.extend(f"  #   {note}" for note in notes)
+    if lines:
+        lines = ["", f"{_PREFIX}notes on the IAM resources this plan changes:", *lines]
+    lines += not_shown(run.principals, run.stale_days, shown)
+    report = "\n".join(lines) + "\n" if lines else ""
+    return report + "\n" + render_suggestions(suggestions) if suggestions is not None else report

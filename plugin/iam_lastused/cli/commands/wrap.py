@@ -1,5 +1,7 @@
 """`iam-lastused wrap -- terraform plan ...`: terraform's output and exit code always
-stand; the analysis only adds to them."""
+stand; the analysis only adds to them. Terraform's output is printed once, as it comes;
+with `--format plan` the notes follow it, and the annotated copy of the whole plan goes
+to `--output` when asked for."""
 
 from __future__ import annotations
 
@@ -9,14 +11,19 @@ import sys
 from iam_lastused import api
 from iam_lastused.analysis.analyze import has_findings
 from iam_lastused.cli import output
-from iam_lastused.integrations.terraform_wrapper import run_wrapped
+from iam_lastused.integrations.terraform_wrapper import run_wrapped, subcommand
 
 
 def run(args: argparse.Namespace) -> int:
     command = args.wrapped[1:] if args.wrapped[:1] == ["--"] else args.wrapped
     if not command:
         raise api.UsageError("give the plan command after --, e.g. iam-lastused wrap -- terraform plan")
+    if subcommand(command) != "plan":
+        raise api.UsageError(f"wrap runs plan only, not {subcommand(command) or command[0]}: "
+                             "iam-lastused wrap -- terraform plan [options]")
     wrapped = run_wrapped(command, sys.stdout.buffer)
+    if wrapped.saved:
+        output.warn(args, f"the plan is saved as {wrapped.saved}, as terraform says above")
     if wrapped.plan is None:
         if wrapped.error:
             output.warn(args, f"plan not analysed: {wrapped.error}")
@@ -24,6 +31,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = api.plan(wrapped.plan, chdir=args.chdir, **output.options(args))
         sys.stdout.flush()
+        if args.format == "plan":
+            if args.output:  # the annotated copy, asked for; terraform's own is on stdout already
+                output.write(args.output, api.render(result, "plan", plan_text=wrapped.output))
+            args.output = None
+            args.format = "plan-notes"
         output.report(args, result, plan_text=wrapped.output)
     except Exception as exc:  # an analysis failure must never cost the user terraform's result
         output.warn(args, f"plan not analysed: {exc}")
