@@ -10,7 +10,13 @@ from typing import Protocol
 
 from iam_lastused.files import Root, root_for, walk
 from iam_lastused.model import InputError, SourceResult
-from iam_lastused.sources.cloudformation.template import is_template, read_template, scan_template
+from iam_lastused.resolve import partition_of_region
+from iam_lastused.sources.cloudformation.template import (
+    Context,
+    is_template,
+    read_template,
+    scan_template,
+)
 from iam_lastused.sources.terraform.scan import TERRAFORM_SUFFIXES, scan_terraform
 from iam_lastused.workers import OverBudget, map_bounded
 
@@ -25,6 +31,11 @@ class Inputs:
     var_files: Sequence[Path] = ()
     stacks: Mapping[Path, str] = field(default_factory=dict)
     """The stack each template is deployed as, by real path."""
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    """CloudFormation parameter values given (`--parameters`, `--parameter`)."""
+    account_id: str | None = None
+    region: str | None = None
+    """What is known at scan time of the account and region (`AWS::AccountId`, `AWS::Region`)."""
 
 
 class Source(Protocol):
@@ -72,8 +83,10 @@ class CloudFormation:
         """Each template read here, then parsed in bounded workers (workers.map_bounded)."""
         texts = {path: read_template(path, inputs.root) for path in paths}
         unread = [SourceResult(errors=(text,)) for text in texts.values() if isinstance(text, InputError)]
-        items = [(path, inputs.stacks.get(path.resolve()), text) for path, text in texts.items()
-                 if isinstance(text, str)]
+        context = Context(dict(inputs.parameters), inputs.account_id, inputs.region,
+                          partition_of_region(inputs.region))
+        items = [(path, inputs.stacks.get(path.resolve()), text, None, context)
+                 for path, text in texts.items() if isinstance(text, str)]
         parsed = map_bounded(scan_template, items)
         return _joined([
             *unread,
@@ -91,6 +104,9 @@ def scan_paths(
     var_files: Sequence[Path] = (),
     stacks: Mapping[Path, str] | None = None,
     root: Root | None = None,
+    parameters: Mapping[str, str] | None = None,
+    account_id: str | None = None,
+    region: str | None = None,
 ) -> SourceResult:
     """Every source's principals in the given directories and files. `stacks` names the
     stack each template is deployed as. Files the code names are read only inside `root`
@@ -99,6 +115,9 @@ def scan_paths(
         root if root is not None else root_for(paths),
         var_files,
         {path.resolve(): name for path, name in (stacks or {}).items()},
+        dict(parameters or {}),
+        account_id,
+        region,
     )
     missing = [InputError("no such file or directory", str(path)) for path in paths if not path.exists()]
     results = [SourceResult(errors=tuple(missing))]
