@@ -46,12 +46,15 @@ class Grant:
     """One way a principal holds permissions: an inline policy, a managed policy
     defined in the code, or an attachment of a policy the code does not define
     (`policy_arn`, such as an AWS managed policy), whose statements are unknown until
-    read from IAM or the access data, and then located at the attachment."""
+    read from IAM or the access data, and then located at the attachment.
+    `unknown` says why a grant that is not `known` is not (None: no reason given); it is
+    commentary, so two grants that differ only in it are equal."""
 
     location: Location
     statements: tuple[Statement, ...] = ()
     policy_arn: str | None = None
     known: bool = True
+    unknown: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,8 @@ class StaticFinding:
 @dataclass(frozen=True)
 class PrincipalResult:
     """`granted` is what the code grants (None where a source cannot know); `added`
-    and `removed` what a pending change grants anew or takes away."""
+    and `removed` what a pending change grants anew or takes away; `unknown` the grants
+    whose documents are not known, each with why."""
 
     principal: Principal
     status: Status
@@ -172,6 +176,12 @@ class PrincipalResult:
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     static: tuple[StaticFinding, ...] = ()
+    unknown: tuple[tuple[Location, str], ...] = ()
+
+    @property
+    def grants_complete(self) -> bool | None:
+        """Whether every grant's document is known (None where the code is not read)."""
+        return None if self.principal.grants is None else not self.unknown
 
     def namespaces_in(self, state: State) -> list[str]:
         """The services in `state`, suppressed findings left out."""

@@ -147,6 +147,18 @@ def grant_changes(principal: Principal) -> tuple[tuple[str, ...] | None, tuple[s
     return tuple(sorted(after)), tuple(sorted(after - before)), tuple(sorted(before - after))
 
 
+def unknown_grants(grants: Sequence[Grant]) -> tuple[tuple[Location, str], ...]:
+    """Each grant whose document is not known, with why, once per place and reason."""
+    found = (
+        (grant.location, grant.unknown or (
+            f"{grant.policy_arn} was not read" if grant.policy_arn else "the policy document is not known"
+        ))
+        for grant in grants
+        if not grant.known
+    )
+    return tuple(dict.fromkeys(found))
+
+
 def analyze_principal(
     principal: Principal,
     outcome: AccessReport | ReportFailure | None,
@@ -158,6 +170,7 @@ def analyze_principal(
     result = PrincipalResult(
         principal, "analyzed", granted=granted, added=added, removed=removed,
         static=static_findings(principal, granted, max_services),
+        unknown=unknown_grants(principal.grants or ()),
     )
     if principal.unresolved:
         return replace(result, status="unresolved", error=principal.unresolved)

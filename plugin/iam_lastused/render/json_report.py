@@ -80,6 +80,10 @@ def principal_json(result: PrincipalResult) -> dict[str, Any]:
         "granted_services": list(result.granted) if result.granted is not None else None,
         "added_services": list(result.added),
         "removed_services": list(result.removed),
+        "grants_complete": result.grants_complete,
+        "unknown_grants": [
+            {"file": where.file, "line": where.line, "reason": reason} for where, reason in result.unknown
+        ],
         "static_findings": [
             {
                 "rule": finding.rule,

@@ -177,13 +177,16 @@ def _body(result: PrincipalResult, run: RunResult, base: str | None) -> list[str
     for finding in result.static:
         where = f" at {_place(finding.location, base)}" if finding.location else ""
         items.append(f"- **broad grant**{where}: {escape_inline(finding.message)}\n")
+    for location, why in result.unknown:
+        items.append(f"- grants partly unknown: {escape_inline(why)} ({_place(location, base)})\n")
     return items
 
 
 def _details(result: PrincipalResult, run: RunResult, base: str | None) -> str | None:
     """A collapsible block, or None for an analysed principal with nothing to show."""
     findings = result.findings() or result.suppressed()
-    if result.status == "analyzed" and not (findings or result.added or result.removed or result.static):
+    shown = findings or result.added or result.removed or result.static or result.unknown
+    if result.status == "analyzed" and not shown:
         return None
     body = "".join(_body(result, run, base))
     return f"<details><summary>{_summary(result)}</summary>\n\n{body}\n</details>\n\n"

@@ -56,6 +56,9 @@ def _principal_block(result: PrincipalResult, now: datetime) -> list[str]:
     for finding in result.static:
         where = _where(finding.location)
         lines.append(f"  broad   {terminal_safe(finding.message)}" + (f"  ({where})" if where else ""))
+    for location, why in result.unknown:
+        where = _where(location)
+        lines.append(f"  grants partly unknown: {terminal_safe(why)}" + (f" ({where})" if where else ""))
     if result.status != "analyzed":
         reason = terminal_safe(result.error) if result.error else ""
         lines.append("  " + (_STATUS_LINES.get(result.status) or f"{result.status}: {reason}"))
