@@ -563,12 +563,13 @@ def test_names_that_cannot_be_known_say_why() -> None:
                 }
                 resource "aws_iam_user" "unnamed" {
                 }
+                variable "users" {}
                 resource "aws_iam_user" "numbered" {
-                  count = 3
+                  count = var.users
                   name  = "user-${count.index}"
                 }
                 resource "aws_iam_group" "looped" {
-                  for_each = toset(["a", "b"])
+                  for_each = toset(var.users)
                   name     = each.key
                 }
                 resource "aws_iam_policy" "fn" {
@@ -590,7 +591,7 @@ def test_names_that_cannot_be_known_say_why() -> None:
     }
 
 
-def test_count_and_for_each_resources_are_still_attachment_targets() -> None:
+def test_count_instances_are_principals_and_attachment_targets() -> None:
     result = scan(
         {
             "infra/main.tf": """\
@@ -611,11 +612,47 @@ def test_count_and_for_each_resources_are_still_attachment_targets() -> None:
             """
         }
     )
-    role = principals(result)["aws_iam_role.r[*]"]
-    assert [grant.policy_arn for grant in role.grants or ()] == [
-        "arn:aws:iam::aws:policy/ReadOnlyAccess",
-        "arn:aws:iam::aws:policy/SecurityAudit",
-    ]
+    found = principals(result)
+    assert sorted(found) == ["aws_iam_role.r[0]", "aws_iam_role.r[1]"]
+    for index in (0, 1):
+        role = found[f"aws_iam_role.r[{index}]"]
+        assert role.name == f"r-{index}"
+        assert [grant.policy_arn for grant in role.grants or ()] == [
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+            "arn:aws:iam::aws:policy/SecurityAudit",
+        ]
+
+
+def test_unsettled_count_is_one_instance_whose_grants_are_not_known() -> None:
+    result = scan(
+        {
+            "infra/main.tf": """                variable "n" {}
+                resource "aws_iam_role" "r" {
+                  count = var.n
+                  name  = "r-${count.index}"
+                }
+                resource "aws_iam_role" "named" {
+                  name = "named"
+                }
+                resource "aws_iam_role_policy_attachment" "r" {
+                  count      = var.n
+                  role       = aws_iam_role.named.name
+                  policy_arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+                }
+            """
+        }
+    )
+    found = principals(result)
+    assert sorted(found) == ["aws_iam_role.named", "aws_iam_role.r[*]"]
+    [grant] = found["aws_iam_role.named"].grants or ()
+    assert (grant.known, grant.policy_arn) == (False, "arn:aws:iam::aws:policy/ReadOnlyAccess")
+    assert grant.unknown == (
+        "aws_iam_role_policy_attachment.r: count cannot be settled: var.n has no default: "
+        "whether it exists is not known"
+    )
+    assert "aws_iam_role.r: count cannot be settled: var.n has no default; its instances are read as one" in (
+        result.notes
+    )
 
 
 def test_local_modules_are_followed_with_their_address_and_own_files() -> None:
@@ -666,7 +703,11 @@ def test_local_modules_are_followed_with_their_address_and_own_files() -> None:
     )
     assert result.errors == () and result.notes == ()
     found = principals(result)
-    assert sorted(found) == ["module.app.aws_iam_role.worker", "module.per_team[*].aws_iam_role.worker"]
+    assert sorted(found) == [
+        "module.app.aws_iam_role.worker",
+        'module.per_team["a"].aws_iam_role.worker',
+        'module.per_team["b"].aws_iam_role.worker',
+    ]
     worker = found["module.app.aws_iam_role.worker"]
     assert worker.location == Location("infra/modules/app/main.tf", 3)
     assert worker.name == "worker-prod"
@@ -680,8 +721,8 @@ def test_local_modules_are_followed_with_their_address_and_own_files() -> None:
         ),
         inner,
     )
-    per_team = found["module.per_team[*].aws_iam_role.worker"]
-    assert per_team.unresolved == "name is computed: each.key differs per instance"
+    per_team = found['module.per_team["b"].aws_iam_role.worker']
+    assert (per_team.name, per_team.unresolved) == ("worker-b", None)
     assert per_team.grants == (inner,)
 
 

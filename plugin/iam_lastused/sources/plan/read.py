@@ -234,7 +234,8 @@ class _Side:
     def document_of(self, resource: _Resource, policy: Any) -> Grant:
         """The grant of a policy document, as Terraform rendered it."""
         if not isinstance(policy, str):
-            return Grant(self.location, known=False)
+            reason = "the policy is known only after apply" if isinstance(policy, Unknown) else "no policy"
+            return Grant(self.location, known=False, unknown=reason)
         key = (resource.address, policy)  # most documents are the same before and after
         if key not in self.found.documents:
 
@@ -243,7 +244,9 @@ class _Side:
 
             document = policy_document(policy, self.location, report)
             statements = tuple(statement for _, statement in document.statements)
-            self.found.documents[key] = Grant(self.location, statements, known=document.known)
+            self.found.documents[key] = Grant(
+                self.location, statements, known=document.known, unknown=document.reason
+            )
         return self.found.documents[key]
 
     def attached(self, resource: _Resource, attr: str) -> tuple[list[Grant], list[str]]:
@@ -264,7 +267,8 @@ class _Side:
         policies = self.referenced(resource, attr, "aws_iam_policy")
         if not policies:
             self.found.notes[f"{resource.address}: the attached policy is known only after apply"] = None
-            return [Grant(self.location, known=False)], []
+            unknown = "the attached policy is known only after apply"
+            return [Grant(self.location, known=False, unknown=unknown)], []
         return [grant for policy in policies for grant in self.grants_of_policy(policy)], policies
 
     def grants_of_policy(self, address: str) -> list[Grant]:
@@ -365,8 +369,8 @@ def _hcl_principals(config_dir: Path | None, root: Root | None) -> dict[str, Pri
     if config_dir is None:
         return {}
     found: dict[str, Principal] = {}
-    for principal in scan_terraform([config_dir], root=root).principals:
-        found.setdefault(principal.address, principal)
+    for principal in scan_terraform([config_dir], root=root).principals:  # by their instances' definition
+        found.setdefault(_INSTANCE_KEY.sub("[*]", principal.address), principal)
     return found
 
 

@@ -15,9 +15,9 @@ import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from iam_lastused.files import OUTSIDE_ROOT, ReadRefused, Root, excerpt, real_path, refusal, root_for
 from iam_lastused.files import read_bytes as read_file_bytes
@@ -27,6 +27,7 @@ from iam_lastused.policy import PolicyDoc
 from iam_lastused.sources.iam_resources import PRINCIPAL_TYPES, TERRAFORM, collect
 from iam_lastused.sources.terraform.hcl import Block, Expr, hcl_attributes, hcl_blocks, json_blocks
 from iam_lastused.sources.terraform.values import (
+    Document,
     Namespace,
     Text,
     Unknown,
@@ -35,6 +36,7 @@ from iam_lastused.sources.terraform.values import (
     policy_document,
     tag,
     text,
+    why_unknown,
 )
 from iam_lastused.store import cache
 from iam_lastused.workers import OverBudget, map_bounded
@@ -50,7 +52,8 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 # instances, further calls are not followed
 _MAX_INSTANCES = 10_000
 
-Key = tuple["_Instance", str, str]
+Key = tuple["_Instance", str, str, Any]
+"""A resource instance: its module instance, type, name and instance key."""
 
 
 def scan_terraform(
@@ -323,9 +326,14 @@ class _Scan:
         self.instantiate(self.modules[real], "", inputs, (real,))
 
     def instantiate(
-        self, module: _Module, prefix: str, inputs: Mapping[str, Callable[..., Any]], stack: tuple[Path, ...]
+        self,
+        module: _Module,
+        prefix: str,
+        inputs: Mapping[str, Callable[..., Any]],
+        stack: tuple[Path, ...],
+        unsettled: str | None = None,
     ) -> _Instance:
-        instance = _Instance(self, module, prefix, inputs)
+        instance = _Instance(self, module, prefix, inputs, unsettled)
         self.instances.append(instance)
         for file, block in module.blocks("module"):
             name = block["labels"][0]
@@ -334,7 +342,9 @@ class _Scan:
 
     def call(
         self, caller: _Instance, name: str, file: str, block: Block, stack: tuple[Path, ...]
-    ) -> _Instance | None:
+    ) -> Children:
+        """The instances of a module call: one, a list (count), a mapping (for_each), or
+        None where the call is not followed."""
         address = f"{caller.prefix}module.{name}"
         source_expr = block["attrs"].get("source")
         source = evaluate(source_expr, _Scope(caller, file)) if source_expr else Unknown("no source")
@@ -362,16 +372,46 @@ class _Scan:
         if len(self.instances) >= _MAX_INSTANCES:
             self.error(InputError(f"over {_MAX_INSTANCES:,} module instances: further calls not followed"))
             return None
-        module = self.module(real, os.path.normpath(os.path.join(caller.module.display, local)))
-        scope = _Scope(caller, file)
+        # shown from where it really is, as file() paths are: `./link/../x` through a
+        # link to a directory deeper down is not `../x`
+        relative = os.path.relpath(real, caller.module.real)
+        shown = os.path.normpath(os.path.join(caller.module.display, relative))
+        module = self.module(real, shown)
+        repeats = caller.repeats(("module", name), file, block)
+        if isinstance(repeats, Unknown):
+            self.note(f"{address}: {repeats.reason}; its instances are read as one")
+            unsettled = f"{address}: {repeats.reason}"
+            called = (caller, module, address, file, block, (*stack, real))
+            return self._call_instance(*called, ALL, None, unsettled)
+        called = (caller, module, address, file, block, (*stack, real))
+        children = {key: self._call_instance(*called, key, repeat, None) for key, repeat in repeats}
+        if repeats and repeats[0][0] is None:
+            return children[None]
+        if all(isinstance(key, int) for key in children):
+            return list(children.values())
+        return children
+
+    def _call_instance(
+        self,
+        caller: _Instance,
+        module: _Module,
+        address: str,
+        file: str,
+        block: Block,
+        stack: tuple[Path, ...],
+        key: Any,
+        repeat: Repeat,
+        unsettled: str | None,
+    ) -> _Instance:
+        scope = _Scope(caller, file, repeat)
         inputs = {
             argument: (lambda expr=expr: evaluate(expr, scope))
             for argument, expr in block["attrs"].items()
             if argument not in _MODULE_META_ARGUMENTS
         }
-        instances = "count" in block["attrs"] or "for_each" in block["attrs"]
-        prefix = f"{address}{'[*]' if instances else ''}."
-        return self.instantiate(module, prefix, inputs, (*stack, real))
+        return self.instantiate(
+            module, f"{address}{instance_suffix(key)}.", inputs, stack, unsettled or caller.unsettled
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -399,13 +439,17 @@ class _VarFileScope:
 
 
 class _Scope:
-    """Expressions written in one file of one module instance."""
+    """Expressions written in one file of one module instance; in a resource or module
+    call with count or for_each, `repeat` holds what `count` and `each` read as."""
 
-    def __init__(self, instance: _Instance, file: str) -> None:
+    def __init__(self, instance: _Instance, file: str, repeat: Repeat = None) -> None:
         self.instance = instance
         self.file = file
+        self.repeat = repeat
 
     def root(self, name: str) -> Any:
+        if self.repeat is not None and name in self.repeat:
+            return self.repeat[name]
         return self.instance.root(name)
 
     def read(self, path: str, line: int | None) -> Text | Unknown:
@@ -419,15 +463,76 @@ def _indexed(blocks: Iterator[tuple[str, Block]]) -> dict[str, tuple[str, Block]
     return {block["labels"][0]: (file, block) for file, block in blocks if block["labels"]}
 
 
+class _All:
+    """The key of the one instance that stands for all of a resource's or module call's
+    instances when its count or for_each cannot be settled."""
+
+    def __repr__(self) -> str:
+        return "ALL"
+
+
+ALL = _All()
+
+Repeat: TypeAlias = "dict[str, dict[str, Any]] | None"
+"""What `count` (`{"index": ...}`) and `each` (`{"key": ..., "value": ...}`) read as in
+one instance of a resource or module call; None outside one, or where not settled."""
+
+Children: TypeAlias = "_Instance | list[_Instance] | dict[Any, _Instance] | None"
+
+_MAX_REPEATS = 1_000
+
+
+def instance_suffix(key: Any) -> str:
+    """How an address names the instance `key`: `[0]`, `["a"]`, `[*]`, or nothing."""
+    if key is None:
+        return ""
+    if key is ALL:
+        return "[*]"
+    return f"[{json.dumps(key, ensure_ascii=False) if isinstance(key, str) else key}]"
+
+
+def _repeats(block: Block, scope: _Scope) -> list[tuple[Any, Repeat]] | Unknown:
+    """Each instance of a resource, data source or module call, by its key, with what
+    `count` or `each` reads as in it; Unknown (with why) when the count or for_each
+    cannot be settled. No count or for_each: one instance, key None."""
+    attrs = block["attrs"]
+    if "count" in attrs:
+        count = evaluate(attrs["count"], scope)
+        if isinstance(count, bool) or not isinstance(count, (int, float)):
+            return Unknown(f"count cannot be settled: {why_unknown(count) or 'not a number'}")
+        if count > _MAX_REPEATS:
+            return Unknown(f"count is over {_MAX_REPEATS:,}")
+        return [(index, {"count": {"index": index}}) for index in range(max(int(count), 0))]
+    if "for_each" in attrs:
+        value = evaluate(attrs["for_each"], scope)
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            items = [(str(item), item) for item in dict.fromkeys(value)]
+        elif isinstance(value, dict) and not isinstance(value, Namespace):
+            items = list(value.items())
+        else:
+            reason = why_unknown(value) or "not a map or a set of strings"
+            return Unknown(f"for_each cannot be settled: {reason}")
+        if len(items) > _MAX_REPEATS:
+            return Unknown(f"for_each has over {_MAX_REPEATS:,} items")
+        return [(key, {"each": {"key": key, "value": item}}) for key, item in sorted(items)]
+    return [(None, None)]
+
+
 class _Instance:
     def __init__(
-        self, scan: _Scan, module: _Module, prefix: str, inputs: Mapping[str, Callable[..., Any]]
+        self,
+        scan: _Scan,
+        module: _Module,
+        prefix: str,
+        inputs: Mapping[str, Callable[..., Any]],
+        unsettled: str | None = None,
     ) -> None:
         self.scan = scan
         self.module = module
         self.prefix = prefix
         self.inputs = inputs
-        self.children: dict[str, _Instance | None] = {}
+        self.unsettled = unsettled
+        self.children: dict[str, Any] = {}
         self.variables = _indexed(module.blocks("variable"))
         self.outputs = _indexed(module.blocks("output"))
         self.locals = {
@@ -445,13 +550,13 @@ class _Instance:
             for file, block in module.blocks("data")
             if len(block["labels"]) == 2
         }
-        self._memo: dict[tuple[str, ...], Any] = {}
+        self._memo: dict[tuple[Any, ...], Any] = {}
 
-    def _once(self, key: tuple[str, ...], compute: Callable[[], Any]) -> Any:
+    def _once(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """A memoised value; one that depends on itself is unknown rather than a loop."""
         if key in self._memo:
             value = self._memo[key]
-            return Unknown(f"{'.'.join(key)} refers to itself") if value is _BUSY else value
+            return Unknown(f"{'.'.join(map(str, key))} refers to itself") if value is _BUSY else value
         self._memo[key] = _BUSY
         value = compute()
         self._memo[key] = value
@@ -499,12 +604,33 @@ class _Instance:
             return os.getcwd()
         return Unknown(f"path.{name} is not evaluated")
 
+    def repeats(self, what: tuple[str, str], file: str, block: Block) -> list[tuple[Any, Repeat]] | Unknown:
+        """The instances of a resource, data source or module call (`what`: its type
+        and name), memoised."""
+        return self._once(("repeats", *what), lambda: _repeats(block, _Scope(self, file)))
+
+    def keys(self, resource_type: str, name: str) -> list[Any]:
+        """The instance keys of a resource: [ALL] where its count cannot be settled."""
+        file, block = self.resources[(resource_type, name)]
+        repeats = self.repeats((resource_type, name), file, block)
+        return [ALL] if isinstance(repeats, Unknown) else [key for key, _ in repeats]
+
+    def repeat(self, what: tuple[str, str], file: str, block: Block, key: Any) -> Repeat:
+        repeats = self.repeats(what, file, block)
+        if isinstance(repeats, Unknown):
+            return None
+        return next((repeat for found, repeat in repeats if found == key), None)
+
     def module_outputs(self, name: str) -> Any:
         if name not in self.children:
             return Unknown(f"module.{name} is not defined")
         child = self.children[name]
         if child is None:
             return Unknown(f"module.{name} is not followed")
+        if isinstance(child, list):
+            return [Namespace(each.output) for each in child]
+        if isinstance(child, dict):
+            return {key: Namespace(each.output) for key, each in child.items()}
         return Namespace(child.output, instances=True)
 
     def output(self, name: str) -> Any:
@@ -522,41 +648,58 @@ class _Instance:
     def _document_reference(self, name: str) -> Any:
         if name not in self.documents:
             return Unknown(f"data.aws_iam_policy_document.{name} is not defined")
-
-        def attribute(attr: str) -> Any:
-            if attr in ("json", "minified_json"):
-                return self.document(name)
-            return Unknown(f"data.aws_iam_policy_document.{name}.{attr} is not evaluated")
-
-        return Namespace(attribute, instances=True)
-
-    def document(self, name: str) -> PolicyDoc:
         file, block = self.documents[name]
-        return self._once(("document", name), lambda: document_from_block(block, _Scope(self, file)))
+
+        def instance(key: Any) -> Namespace:
+            def attribute(attr: str) -> Any:
+                if attr in ("json", "minified_json"):
+                    return self.document(name, key)
+                return Unknown(f"data.aws_iam_policy_document.{name}.{attr} is not evaluated")
+
+            return Namespace(attribute, instances=key is None or key is ALL)
+
+        return _instances(self.repeats(("data", name), file, block), instance)
+
+    def document(self, name: str, key: Any = None) -> PolicyDoc:
+        file, block = self.documents[name]
+        scope = _Scope(self, file, self.repeat(("data", name), file, block, key))
+        return self._once(("document", name, key), lambda: document_from_block(block, scope))
 
     def resource(self, resource_type: str, name: str) -> Any:
         if (resource_type, name) not in self.resources:
             return Unknown(f"{resource_type}.{name} is not defined")
-        return Namespace(lambda attr: self.attribute(resource_type, name, attr), instances=True)
+        file, block = self.resources[(resource_type, name)]
 
-    def attribute(self, resource_type: str, name: str, attr: str) -> Any:
-        key: Key = (self, resource_type, name)
+        def instance(key: Any) -> Namespace:
+            whole = key is None or key is ALL
+            return Namespace(lambda attr: self.attribute(resource_type, name, attr, key), instances=whole)
+
+        return _instances(self.repeats((resource_type, name), file, block), instance)
+
+    def scope(self, resource_type: str, name: str, key: Any) -> _Scope:
+        """The scope of one instance of a resource."""
+        file, block = self.resources[(resource_type, name)]
+        return _Scope(self, file, self.repeat((resource_type, name), file, block, key))
+
+    def attribute(self, resource_type: str, name: str, attr: str, key: Any = None) -> Any:
+        resource: Key = (self, resource_type, name, key)
         kind = TERRAFORM[resource_type].kind
         if (attr == "name" and kind) or (attr == "id" and kind in ("role", "user", "group")):
-            return tag(self.name(resource_type, name), key)
-        return Unknown(f"{resource_type}.{name}.{attr} is known only after apply", key)
+            return tag(self.name(resource_type, name, key), resource)
+        return Unknown(f"{resource_type}.{name}.{attr} is known only after apply", resource)
 
-    def name(self, resource_type: str, name: str) -> Any:
+    def name(self, resource_type: str, name: str, key: Any = None) -> Any:
         """A principal's name, or Unknown with the reason it is not known."""
-        file, block = self.resources[(resource_type, name)]
-        return self._once(("name", resource_type, name), lambda: self._name(block["attrs"], file))
+        _, block = self.resources[(resource_type, name)]
+        scope = self.scope(resource_type, name, key)
+        return self._once(("name", resource_type, name, key), lambda: self._name(block["attrs"], scope))
 
-    def _name(self, attrs: dict[str, Expr], file: str) -> Any:
+    def _name(self, attrs: dict[str, Expr], scope: _Scope) -> Any:
         if "name" not in attrs:
             if "name_prefix" in attrs:
                 return Unknown("name_prefix: the final name is chosen at apply")
             return Unknown("no name: the name is chosen at apply")
-        value = evaluate(attrs["name"], _Scope(self, file))
+        value = evaluate(attrs["name"], scope)
         if isinstance(value, Unknown):
             return Unknown(f"name is computed: {value.reason}")
         if value is None:
@@ -565,17 +708,31 @@ class _Instance:
             return Unknown("name is not a string")
         return value if isinstance(value, str) else str(value)
 
-    def policy(self, name: str) -> PolicyDoc:
-        """The document of an aws_iam_policy defined in this module."""
+    def policy(self, name: str, key: Any = None) -> PolicyDoc:
+        """The document of (one instance of) an aws_iam_policy defined in this module."""
         file, block = self.resources[("aws_iam_policy", name)]
         expr = block["attrs"].get("policy")
         if expr is None:
-            return PolicyDoc(known=False)
+            return Document((), False, "the policy has no document")
         location = Location(file, block["lines"]["policy"])
-        scope = _Scope(self, file)
+        scope = self.scope("aws_iam_policy", name, key)
         return self._once(
-            ("policy", name), lambda: policy_document(evaluate(expr, scope), location, self.scan.error)
+            ("policy", name, key), lambda: policy_document(evaluate(expr, scope), location, self.scan.error)
         )
+
+
+def _instances(repeats: list[tuple[Any, Repeat]] | Unknown, instance: Callable[[Any], Namespace]) -> Any:
+    """A reference to a resource or data source: one namespace, a list of them (count),
+    a mapping (for_each), or the one that stands for all when that is not settled."""
+    if isinstance(repeats, Unknown):
+        return instance(ALL)
+    if not repeats:
+        return []
+    if repeats[0][0] is None:
+        return instance(None)
+    if isinstance(repeats[0][0], int):
+        return [instance(key) for key, _ in repeats]
+    return {key: instance(key) for key, _ in repeats}
 
 
 # ---------------------------------------------------------------------------
@@ -583,19 +740,18 @@ class _Instance:
 # ---------------------------------------------------------------------------
 
 
-def _address(instance: _Instance, resource_type: str, name: str) -> str:
-    _, block = instance.resources[(resource_type, name)]
-    instances = "count" in block["attrs"] or "for_each" in block["attrs"]
-    return f"{instance.prefix}{resource_type}.{name}{'[*]' if instances else ''}"
-
-
 @dataclass(frozen=True)
 class _Resource:
+    """One instance of a resource (`key` None where it has no count or for_each; ALL
+    where they cannot be settled, with why in `unsettled`)."""
+
     instance: _Instance
     type: str
     name: str
     file: str
     block: Block
+    key: Any = None
+    unsettled: str | None = None
 
     @property
     def location(self) -> Location:
@@ -605,8 +761,12 @@ class _Resource:
     def where(self) -> str:
         return f"{self.instance.prefix}{self.type}.{self.name}"
 
+    @property
+    def address(self) -> str:
+        return f"{self.where}{instance_suffix(self.key)}"
+
     def value(self, attr: str) -> Any:
-        return evaluate(self.block["attrs"][attr], _Scope(self.instance, self.file))
+        return evaluate(self.block["attrs"][attr], self.instance.scope(self.type, self.name, self.key))
 
     def attr_location(self, attr: str) -> Location:
         return Location(self.file, self.block["lines"].get(attr, self.block["line"]))
@@ -619,7 +779,7 @@ class _Reader:
         self.scan = scan
 
     def key(self, resource: _Resource) -> Key:
-        return (resource.instance, resource.type, resource.name)
+        return (resource.instance, resource.type, resource.name, resource.key)
 
     def type(self, resource: _Resource) -> str:
         return resource.type
@@ -630,20 +790,23 @@ class _Reader:
 
     def document(self, resource: _Resource, attr: str, own: bool) -> Grant:
         if own:  # a managed policy's document, evaluated once for every attachment of it
-            return _grant(resource.instance.policy(resource.name), resource.attr_location(attr))
+            document = resource.instance.policy(resource.name, resource.key)
+            grant = _grant(document, resource.attr_location(attr))
+            return _unsettled(grant, resource)
         if attr not in resource.block["attrs"]:
-            return Grant(resource.location, known=False)
+            return Grant(resource.location, known=False, unknown=f"{attr} is not set")
         document = policy_document(resource.value(attr), resource.location, self.scan.error)
-        return _grant(document, resource.location)
+        return _unsettled(_grant(document, resource.location), resource)
 
     def inline_policies(self, resource: _Resource, attr: str) -> list[Grant]:
-        scope = _Scope(resource.instance, resource.file)
+        scope = resource.instance.scope(resource.type, resource.name, resource.key)
         grants = []
         for inline in resource.block["blocks"]:
             if inline["type"] == attr and "policy" in inline["attrs"]:
                 location = Location(resource.file, inline["line"])
                 value = evaluate(inline["attrs"]["policy"], scope)
-                grants.append(_grant(policy_document(value, location, self.scan.error), location))
+                grant = _grant(policy_document(value, location, self.scan.error), location)
+                grants.append(_unsettled(grant, resource))
         return grants
 
     def attached(self, resource: _Resource, attr: str) -> tuple[list[Grant], list[Key]]:
@@ -652,7 +815,8 @@ class _Reader:
         own = TERRAFORM[resource.type].kind is not None
         location = resource.attr_location(attr) if own else resource.location
         value = resource.value(attr) if attr in resource.block["attrs"] else Unknown(f"{attr} is not set")
-        return self._attached(value, location, resource.where)
+        grants, sources = self._attached(value, location, resource.where)
+        return [_unsettled(grant, resource) for grant in grants], sources
 
     def _attached(self, value: Any, location: Location, where: str) -> tuple[list[Grant], list[Key]]:
         if isinstance(value, list):
@@ -660,12 +824,12 @@ class _Reader:
             return [g for grants, _ in found for g in grants], [k for _, keys in found for k in keys]
         resource = getattr(value, "resource", None)
         if resource is not None and resource[1] == "aws_iam_policy":
-            return [_grant(resource[0].policy(resource[2]), location)], [resource]
+            return [_grant(resource[0].policy(resource[2], resource[3]), location)], [resource]
         if isinstance(value, str):
             return [Grant(location, policy_arn=str(value), known=False)], []
         reason = value.reason if isinstance(value, Unknown) else "not an ARN"
         self.scan.note(f"{where}: the policy ARN is not known: {reason}")
-        return [Grant(location, known=False)], []
+        return [Grant(location, known=False, unknown=f"the policy ARN is not known: {reason}")], []
 
     def unreadable(self, resource: _Resource) -> None:
         self.scan.error(InputError(f"{resource.where}: nested too deeply to read", resource.file))
@@ -685,9 +849,11 @@ class _Reader:
             return [resource]
         if isinstance(value, str):
             matches: list[Key] = [
-                (instance, resource_type, name)
+                (instance, resource_type, name, key)
                 for candidate_type, name in instance.resources
-                if candidate_type == resource_type and instance.name(resource_type, name) == value
+                if candidate_type == resource_type
+                for key in instance.keys(resource_type, name)
+                if instance.name(resource_type, name, key) == value
             ]
             if not matches:
                 self.scan.note(f"{where}: {kind} {value} is not defined in the tree")
@@ -698,42 +864,62 @@ class _Reader:
 
 
 def _grant(document: PolicyDoc, location: Location) -> Grant:
-    return Grant(location, tuple(statement for _, statement in document.statements), known=document.known)
+    statements = tuple(statement for _, statement in document.statements)
+    reason = None if document.known else getattr(document, "reason", None)
+    return Grant(location, statements, known=document.known, unknown=reason)
 
 
-def _path(instance: _Instance, file: str, block: Block) -> tuple[str, str | None]:
-    if "path" not in block["attrs"]:
+def _unsettled(grant: Grant, resource: _Resource) -> Grant:
+    """A grant of a resource that may not exist (its count or for_each, or its module
+    call's, cannot be settled) is not known: nothing may be removed on its account."""
+    reason = resource.unsettled or resource.instance.unsettled
+    if reason is None:
+        return grant
+    return replace(grant, known=False, unknown=f"{reason}: whether it exists is not known")
+
+
+def _path(resource: _Resource) -> tuple[str, str | None]:
+    if "path" not in resource.block["attrs"]:
         return "/", None
-    value = evaluate(block["attrs"]["path"], _Scope(instance, file))
+    value = resource.value("path")
+    if value is None:
+        return "/", None
     if isinstance(value, str):
         return value, None
     return "/", f"path is computed: {value.reason if isinstance(value, Unknown) else 'not a string'}"
 
 
+def _resources(scan: _Scan) -> Iterator[_Resource]:
+    """Every instance of every IAM resource: none for a count of 0 or an empty for_each."""
+    for instance in scan.instances:
+        for (resource_type, name), (file, block) in instance.resources.items():
+            repeats = instance.repeats((resource_type, name), file, block)
+            if isinstance(repeats, Unknown):
+                where = f"{instance.prefix}{resource_type}.{name}"
+                scan.note(f"{where}: {repeats.reason}; its instances are read as one")
+                yield _Resource(instance, resource_type, name, file, block, ALL, f"{where}: {repeats.reason}")
+                continue
+            for key, _ in repeats:
+                yield _Resource(instance, resource_type, name, file, block, key)
+
+
 def _principals(scan: _Scan) -> Iterator[Principal]:
-    resources = [
-        _Resource(instance, resource_type, name, file, block)
-        for instance in scan.instances
-        for (resource_type, name), (file, block) in instance.resources.items()
-    ]
+    resources = list(_resources(scan))
     by_principal = collect(resources, _Reader(scan)).grants
     for resource in resources:
         kind = TERRAFORM[resource.type].kind
         if kind is None:
             continue
-        instance, resource_type, name, file, block = (
-            resource.instance, resource.type, resource.name, resource.file, resource.block
-        )
-        principal_name = instance.name(resource_type, name)
-        path, path_unresolved = _path(instance, file, block)
+        principal_name = resource.instance.name(resource.type, resource.name, resource.key)
+        path, path_unresolved = _path(resource)
         known_name = isinstance(principal_name, str)
         yield Principal(
-            address=_address(instance, resource_type, name),
+            address=resource.address,
             source="terraform",
             kind=kind,
-            location=Location(file, block["line"]),
+            location=resource.location,
             name=str(principal_name) if known_name else None,
             path=path,
-            grants=tuple(dict.fromkeys(by_principal.get((instance, resource_type, name), []))),
+            grants=tuple(dict.fromkeys(by_principal.get(_Reader(scan).key(resource), []))),
             unresolved=path_unresolved if known_name else principal_name.reason,
         )

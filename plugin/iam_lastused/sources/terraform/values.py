@@ -397,70 +397,111 @@ _EVALUATORS: dict[str, Callable[[Expr, Scope], Any]] = {
 # ---------------------------------------------------------------------------
 
 
-def policy_document(value: Any, location: Location, report: Callable[[InputError], None]) -> PolicyDoc:
+@dataclass(frozen=True)
+class Document(PolicyDoc):
+    """A policy document as evaluated here, with why it is not fully known."""
+
+    reason: str | None = None
+
+
+def explained(document: PolicyDoc, reason: str | None) -> Document:
+    """`document`, with `reason` when it is not fully known."""
+    if isinstance(document, Document) and (document.reason or document.known):
+        return document
+    why = None if document.known else reason or "part of the policy cannot be read"
+    return Document(document.statements, document.known, why)
+
+
+def why_unknown(value: Any) -> str | None:
+    """The reason of the first unknown part of `value`, if any."""
+    if isinstance(value, Unknown):
+        return value.reason
+    if isinstance(value, Text) and value.holes:
+        return value.holes[0]
+    if isinstance(value, Encoded):
+        return why_unknown(value.value)
+    if isinstance(value, Document):
+        return value.reason
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return next((reason for item in value if (reason := why_unknown(item))), None)
+    return None
+
+
+def policy_document(value: Any, location: Location, report: Callable[[InputError], None]) -> Document:
     """The statements of a policy given as jsonencode(), JSON text or a policy document."""
     if isinstance(value, PolicyDoc):
-        return value
+        return explained(value, why_unknown(value))
     if isinstance(value, Encoded):
-        return from_document(
+        return explained(from_document(
             value.value,
             lambda index, item: item.location if isinstance(item, HclObject) and item.location else location,
-        )
+        ), why_unknown(value))
     if isinstance(value, str):
         file, line = getattr(value, "file", None), getattr(value, "line", None)
         origin = Location(file, line) if file is not None and line is not None else None
-        return from_json(value, location, report, origin, partial=bool(getattr(value, "holes", ())))
-    return PolicyDoc(known=False)
+        holes = getattr(value, "holes", ())
+        document = from_json(value, location, report, origin, partial=bool(holes))
+        return explained(document, holes[0] if holes else "the policy is not valid JSON")
+    if value is None:
+        return explained(PolicyDoc(known=False), "the policy is null")
+    return explained(PolicyDoc(known=False), why_unknown(value) or "the policy is not a document")
 
 
-def document_from_block(block: Block, scope: Scope) -> PolicyDoc:
+def document_from_block(block: Block, scope: Scope) -> Document:
     """A `data "aws_iam_policy_document"`, with its source and override documents merged
     the way the provider does: by Sid, the later document winning."""
-    own, known = [], True
+    own, reasons = [], []
     for statement_block in block["blocks"]:
         if statement_block["type"] == "dynamic":
-            known = False
+            reasons.append("a dynamic statement block is not evaluated")
         if statement_block["type"] != "statement":
             continue
         attrs = statement_block["attrs"]
         effect = evaluate(attrs["effect"], scope) if "effect" in attrs else "Allow"
-        actions, actions_known = _block_actions(attrs.get("actions"), scope)
-        not_actions, not_actions_known = _block_actions(attrs.get("not_actions"), scope)
-        resources, resources_known = _block_actions(attrs.get("resources"), scope)
+        actions, actions_unknown = _block_actions(attrs.get("actions"), scope)
+        not_actions, not_actions_unknown = _block_actions(attrs.get("not_actions"), scope)
+        resources, resources_unknown = _block_actions(attrs.get("resources"), scope)
         sid = evaluate(attrs["sid"], scope) if "sid" in attrs else None
         if not isinstance(effect, str):
-            known = False
+            reasons.append(f"effect: {why_unknown(effect) or 'not a string'}")
             continue
-        known = known and actions_known and not_actions_known
+        reasons.extend(reason for reason in (actions_unknown, not_actions_unknown) if reason)
         location = Location(scope.file, statement_block["line"])
-        statement = Statement(location, effect, actions, not_actions, resources if resources_known else None)
+        readable = None if resources_unknown else resources
+        statement = Statement(location, effect, actions, not_actions, readable)
         own.append((sid if isinstance(sid, str) else None, statement))
     location = Location(scope.file, block["line"])
-    sources, sources_known = _documents(block["attrs"].get("source_policy_documents"), scope, location)
-    overrides, overrides_known = _documents(block["attrs"].get("override_policy_documents"), scope, location)
+    attrs = block["attrs"]
+    sources, sources_unknown = _documents(attrs.get("source_policy_documents"), scope, location)
+    overrides, overrides_unknown = _documents(attrs.get("override_policy_documents"), scope, location)
+    reasons.extend(reason for reason in (sources_unknown, overrides_unknown) if reason)
     merged = [statement for document in sources for statement in document.statements]
     for document in [PolicyDoc(tuple(own)), *overrides]:
         merged = _merge_statements(merged, document.statements)
-    return PolicyDoc(tuple(merged), known and sources_known and overrides_known)
+    return Document(tuple(merged), not reasons, reasons[0] if reasons else None)
 
 
-def _block_actions(expr: Expr | None, scope: Scope) -> tuple[tuple[str, ...], bool]:
+def _block_actions(expr: Expr | None, scope: Scope) -> tuple[tuple[str, ...], str | None]:
+    """The strings of a statement block's list, and why they are not all known."""
     if expr is None:
-        return (), True
+        return (), None
     value = evaluate(expr, scope)
     if not isinstance(value, list):
-        return (), False
-    return strings(value)
+        return (), why_unknown(value) or "not a list"
+    found, known = strings(value)
+    return found, None if known else why_unknown(value) or "not a list of strings"
 
 
-def _documents(expr: Expr | None, scope: Scope, location: Location) -> tuple[list[PolicyDoc], bool]:
+def _documents(expr: Expr | None, scope: Scope, location: Location) -> tuple[list[Document], str | None]:
     if expr is None:
-        return [], True
+        return [], None
     value = evaluate(expr, scope)
     if not isinstance(value, list):
-        return [], False
+        return [], why_unknown(value) or "the policy documents are not a list"
     documents = [policy_document(item, location, scope.error) for item in value]
-    return documents, all(document.known for document in documents)
+    return documents, next((document.reason for document in documents if document.reason), None)
 
 
 def _merge_statements(

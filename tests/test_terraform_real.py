@@ -1,0 +1,243 @@
+"""Terraform as real modules write it (count/for_each instances, dynamic blocks, functions,
+tfvars, data sources), through the CLI's JSON report, offline."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ACCOUNT = "111122223333"
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+Reports = dict[str, dict[str, str | None]]
+
+
+def write(files: dict[str, str]) -> None:
+    for name, content in files.items():
+        path = Path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(content))
+
+
+def access_data(reports: Reports) -> str:
+    """An access-data file: for each role name, its services and when each was last used."""
+    document = {
+        f"arn:aws:iam::{ACCOUNT}:role/{name}": {
+            "JobStatus": "COMPLETED",
+            "JobType": "SERVICE_LEVEL",
+            "JobCreationDate": "2026-01-01T00:00:00+00:00",
+            "ServicesLastAccessed": [
+                {"ServiceName": namespace, "ServiceNamespace": namespace, "TotalAuthenticatedEntities": 0}
+                | ({"LastAuthenticated": when} if when else {})
+                for namespace, when in services.items()
+            ],
+        }
+        for name, services in reports.items()
+    }
+    Path("access.json").write_text(json.dumps(document))
+    return "access.json"
+
+
+def scan(cli: Any, files: dict[str, str], *options: str, reports: Reports | None = None) -> Any:
+    write(files)
+    data = access_data(reports or {})
+    run = cli("scan", "infra", "--access-data", data, "--account-id", ACCOUNT, "--format", "json", *options)
+    assert run.code in (0, 1), run.err
+    return run
+
+
+def principals(run: Any) -> dict[str, dict[str, Any]]:
+    return {principal["address"]: principal for principal in run.json["principals"]}
+
+
+# ---------------------------------------------------------------------------
+# Unknowns said aloud
+# ---------------------------------------------------------------------------
+
+
+def test_unknown_grants_are_listed_with_their_reason(cli: Any) -> None:
+    run = scan(cli, {
+        "infra/main.tf": """\
+            variable "doc" {}
+            resource "aws_iam_role" "app" {
+              name = "app"
+            }
+            resource "aws_iam_role_policy" "known" {
+              role   = aws_iam_role.app.id
+              policy = jsonencode({ Statement = [{ Action = "s3:GetObject", Resource = "*" }] })
+            }
+            resource "aws_iam_role_policy" "unknown" {
+              role   = aws_iam_role.app.id
+              policy = var.doc
+            }
+            resource "aws_iam_role" "plain" {
+              name = "plain"
+            }
+        """,
+    }, reports={"app": {"s3": None}, "plain": {}})
+    found = principals(run)
+    app = found["aws_iam_role.app"]
+    assert app["grants_complete"] is False
+    assert app["unknown_grants"] == [{"file": "infra/main.tf", "line": 9, "reason": "var.doc has no default"}]
+    assert found["aws_iam_role.plain"]["grants_complete"] is True
+    assert found["aws_iam_role.plain"]["unknown_grants"] == []
+    text = cli("scan", "infra", "--access-data", "access.json", "--account-id", ACCOUNT).out
+    assert "grants partly unknown: var.doc has no default (infra/main.tf:9)" in text
+    markdown = cli("scan", "infra", "--access-data", "access.json", "--account-id", ACCOUNT,
+                   "--format", "markdown").out
+    assert "grants partly unknown: var\\.doc has no default (infra\\/main\\.tf\\:9)" in markdown
+
+
+# ---------------------------------------------------------------------------
+# count and for_each
+# ---------------------------------------------------------------------------
+
+DISABLED_MODULE = {
+    "infra/main.tf": """\
+        module "enabled" {
+          source = "./role"
+          name   = "on"
+        }
+        module "disabled" {
+          source = "./role"
+          create = false
+          name   = "off"
+        }
+    """,
+    "infra/role/main.tf": """\
+        variable "create" {
+          default = true
+        }
+        variable "name" {}
+        variable "attach_sqs" {
+          default = false
+        }
+        locals {
+          create = var.create
+        }
+        resource "aws_iam_role" "this" {
+          count = local.create ? 1 : 0
+          name  = var.name
+        }
+        data "aws_iam_policy_document" "sqs" {
+          count = local.create && var.attach_sqs ? 1 : 0
+          statement {
+            actions   = ["sqs:SendMessage"]
+            resources = ["*"]
+          }
+        }
+        resource "aws_iam_role_policy" "sqs" {
+          count  = local.create && var.attach_sqs ? 1 : 0
+          role   = aws_iam_role.this[0].id
+          policy = data.aws_iam_policy_document.sqs[0].json
+        }
+        data "aws_iam_policy_document" "s3" {
+          statement {
+            actions   = ["s3:GetObject", "sns:Publish"]
+            resources = ["*"]
+          }
+        }
+        resource "aws_iam_role_policy" "s3" {
+          count  = local.create ? 1 : 0
+          role   = aws_iam_role.this[0].id
+          policy = data.aws_iam_policy_document.s3.json
+        }
+    """,
+}
+
+
+def test_count_zero_resources_do_not_exist(cli: Any) -> None:
+    run = scan(cli, DISABLED_MODULE, "--suggest", "--fail-on", "unused",
+               reports={"on": {"s3": "2026-01-01T00:00:00+00:00", "sns": None}})
+    found = principals(run)
+    assert sorted(found) == ["module.enabled.aws_iam_role.this[0]"]
+    role = found["module.enabled.aws_iam_role.this[0]"]
+    assert role["granted_services"] == ["s3", "sns"]
+    assert role["grants_complete"] is True
+    assert role["unused_services"] == ["sns"]
+    statements = run.json["suggestions"]["statements"]
+    assert [(s["line"], s["principals"]) for s in statements] == [
+        (28, ["module.enabled.aws_iam_role.this[0]"])
+    ]
+
+
+def test_for_each_expands_instances_with_each_key_and_value(cli: Any) -> None:
+    run = scan(cli, {
+        "infra/main.tf": """\
+            variable "teams" {
+              default = { red = "s3", blue = "sqs" }
+            }
+            locals {
+              extra = toset(["ro"])
+            }
+            resource "aws_iam_role" "team" {
+              for_each = var.teams
+              name     = "team-${each.key}"
+            }
+            resource "aws_iam_role_policy" "team" {
+              for_each = aws_iam_role.team
+              role     = each.value.name
+              policy   = jsonencode({ Statement = [{
+                Effect = "Allow", Action = "${var.teams[each.key]}:Get*", Resource = "*" }] })
+            }
+            resource "aws_iam_role" "extra" {
+              for_each = local.extra
+              name     = "extra-${each.value}"
+            }
+            resource "aws_iam_role" "none" {
+              for_each = {}
+              name     = "none"
+            }
+            resource "aws_iam_role" "numbered" {
+              count = 2
+              name  = "n-${count.index}"
+            }
+        """,
+    }, reports={"team-red": {}})
+    found = principals(run)
+    assert sorted(found) == [
+        'aws_iam_role.extra["ro"]',
+        "aws_iam_role.numbered[0]",
+        "aws_iam_role.numbered[1]",
+        'aws_iam_role.team["blue"]',
+        'aws_iam_role.team["red"]',
+    ]
+    assert found['aws_iam_role.team["red"]']["arn"] == f"arn:aws:iam::{ACCOUNT}:role/team-red"
+    assert found['aws_iam_role.team["red"]']["granted_services"] == ["s3"]
+    assert found['aws_iam_role.team["blue"]']["granted_services"] == ["sqs"]
+    assert found['aws_iam_role.extra["ro"]']["arn"] == f"arn:aws:iam::{ACCOUNT}:role/extra-ro"
+
+
+def test_unsettled_count_is_said_and_never_removed_whole(cli: Any) -> None:
+    run = scan(cli, {
+        "infra/main.tf": """\
+            variable "enabled" {}
+            resource "aws_iam_role" "app" {
+              name = "app"
+            }
+            resource "aws_iam_role_policy" "maybe" {
+              count  = var.enabled ? 1 : 0
+              role   = aws_iam_role.app.id
+              policy = jsonencode({ Statement = [{ Action = "sns:Publish", Resource = "*" }] })
+            }
+        """,
+    }, "--suggest", reports={"app": {"sns": None}})
+    [app] = run.json["principals"]
+    assert app["grants_complete"] is False
+    assert app["unknown_grants"] == [{
+        "file": "infra/main.tf", "line": 5,
+        "reason": "aws_iam_role_policy.maybe: count cannot be settled: var.enabled has no default: "
+                  "whether it exists is not known",
+    }]
+    assert run.json["suggestions"]["policies"] == []
+    assert "aws_iam_role_policy.maybe: count cannot be settled: var.enabled has no default; " \
+        "its instances are read as one" in run.json["notes"]
