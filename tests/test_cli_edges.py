@@ -70,3 +70,29 @@ def test_python_m_runs_the_cli():
     done = subprocess.run([sys.executable, "-I", "-m", "iam_lastused", "--version"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.startswith("iam-lastused ")
+
+
+@pytest.mark.parametrize(("option", "value", "says"), [
+    ("--account-id", "abc", "12 digits"), ("--timeout", "-1", "more than 0"),
+    ("--min-age-days", "-3", "0 or more"), ("--stale-days", "-1", "0 or more"),
+])
+def test_numeric_options_are_checked(cli, capsys, option, value, says):
+    with pytest.raises(SystemExit) as stop:
+        cli("scan", str(ROOT / "examples"), "--access-data", ACCESS, option, value)
+    assert stop.value.code == 2 and says in capsys.readouterr().err
+
+
+def test_defaults_without_options_are_text_and_never_fail(cli):
+    run = cli("scan", str(ROOT / "examples"), "--access-data", ACCESS)
+    assert run.code == 0 and run.out.startswith("role aws_iam_role.ci_deployer")
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"\xff\xfe", "not UTF-8 text"), (b"[" * 100_000, "nested too deeply"),
+    (b'{"arn:aws:iam::111122223333:role/x\\u001b[31m": {"ServicesLastAccessed": []}}', "needs JobStatus"),
+])
+def test_bad_access_data_is_one_usage_error(cli, tmp_path, content, says):
+    data = tmp_path / "access.json"
+    data.write_bytes(content)
+    run = cli("check", "arn:aws:iam::111122223333:role/x", "--access-data", str(data))
+    assert run.code == 2 and says in run.err and run.err.count("\n") == 1 and "\x1b" not in run.err

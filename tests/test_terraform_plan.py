@@ -3,8 +3,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import re
+import shutil
 import textwrap
 import time
 import zipfile

@@ -178,7 +178,8 @@ def test_a_parse_error_quotes_only_a_short_excerpt(cli, repo):
 def test_config_cannot_set_output_or_name_files_outside(cli, repo):
     (repo / "main.tf").write_text(ROLE.format(name="fine", value='"fine"'))
     for line in (f'output = "{repo.parent / "report.txt"}"', 'suggest = "patch"',
-                 'also-write = ["markdown=/tmp/x.md"]'):
+                 'also-write = ["markdown=/tmp/x.md"]', 'root = "/"', 'profile = "admin"',
+                 'assume-role-arn = "arn:aws:iam::999999999999:role/attacker"'):
         (repo / ".iam-lastused.toml").write_text(line + "\n")
         run = cli("scan", ".", "--access-data", ACCESS)
         assert run.code == 2 and "on the command line only" in run.err and run.out == ""
@@ -200,3 +201,39 @@ def test_a_refusal_names_the_path_as_the_report_names_files_not_where_the_runner
         "cannot read app/../../outside.txt: outside the repository root"
     ]
     assert str(repo) not in run.out
+
+
+@pytest.mark.parametrize("target", ["..", "/"])
+def test_a_scanned_path_that_is_a_link_out_does_not_move_the_root(cli, repo, target):
+    """The Action scans a path the pull request controls: `infra -> ..` must not make
+    the directory above the checkout the root, from where file() reads anything."""
+    (repo / "evil").mkdir()
+    leak = ROLE.format(name="leak", value='file("${path.module}/../../outside.txt")')
+    (repo / "evil" / "main.tf").write_text(leak)
+    (repo / "infra").symlink_to(target)
+    run = cli("scan", "infra", "--access-data", ACCESS, "--account-id", "111122223333", "--format", "json")
+    assert SECRET not in run.out and SECRET not in run.err
+    assert run.json["principals"] == []
+    message = "not read: outside the repository root (a link to outside it)"
+    assert run.json["errors"] == [{"file": "infra", "line": None, "message": message}]
+
+
+def test_proc_is_never_read_even_inside_the_root(cli, repo):
+    (repo / "main.tf").write_text(ROLE.format(name="leak", value='file("/proc/self/environ")'))
+    run = cli("scan", ".", "--root", "/", "--access-data", ACCESS, "--account-id", "111122223333",
+              "--format", "json")
+    assert SECRET not in run.out
+    assert {"file": "main.tf", "line": 2,
+            "message": "cannot read /proc/self/environ: not a regular file"} in run.json["errors"]
+
+
+def test_a_module_through_a_link_is_shown_where_it_really_is(cli, repo):
+    (repo / "a" / "b").mkdir(parents=True)
+    (repo / "x").mkdir()
+    (repo / "x" / "main.tf").write_text(ROLE.format(name="worker", value='"worker"'))
+    (repo / "infra").mkdir()
+    (repo / "infra" / "link").symlink_to(repo / "a" / "b")
+    (repo / "infra" / "main.tf").write_text('module "m" {\n  source = "./link/../../x"\n}\n')
+    run = cli("scan", "infra", "--access-data", ACCESS, "--account-id", "111122223333", "--format", "json")
+    [principal] = run.json["principals"]
+    assert principal["address"] == "module.m.aws_iam_role.worker" and principal["file"] == "x/main.tf"

@@ -21,13 +21,24 @@ from pathlib import Path
 from typing import Any
 
 from iam_lastused.aws import managed_policies, reports
-from iam_lastused.files import root_for
+from iam_lastused.files import outside_root, root_for
 from iam_lastused.model import InputError, Principal, ReportFailure, RunResult, SourceResult
 from iam_lastused.render import renderer
-from iam_lastused.resolve import principal_from_arn
+from iam_lastused.resolve import partition_of_region, principal_from_arn
 from iam_lastused.runner import Options, Run, UsageError
 from iam_lastused.sources import scan_paths
-from iam_lastused.sources.cloudformation.stacks import StackError, read_change_set, read_stack_mapping
+from iam_lastused.sources.cloudformation.parameters import (
+    ParametersError,
+    parse_entries,
+    read_parameters_file,
+)
+from iam_lastused.sources.cloudformation.stacks import (
+    StackError,
+    deployed_parameters,
+    read_change_set,
+    read_stack_mapping,
+)
+from iam_lastused.sources.cloudformation.template import Context
 from iam_lastused.sources.plan.load import PlanError, load_plan
 from iam_lastused.sources.plan.read import read_plan
 from iam_lastused.sources.terraform.scan import scan_terraform
@@ -70,10 +81,13 @@ def scan(
     var_file: Sequence[str | Path] = (),
     stack: Sequence[str] = (),
     stack_from_file: str | Path | None = None,
+    parameters: str | Path | None = None,
+    parameter: Sequence[str] = (),
     **options: Any,
 ) -> RunResult:
     """The principals in Terraform code and CloudFormation templates under `paths`.
-    `stack` entries are `[TEMPLATE=]NAME`: the stack a template is deployed as."""
+    `stack` entries are `[TEMPLATE=]NAME`: the stack a template is deployed as;
+    `parameters` a CloudFormation parameters file, `parameter` `KEY=VALUE` entries."""
     run = Run(_options(options))
     found_paths = _paths(paths)
     try:
@@ -82,7 +96,13 @@ def scan(
         raise UsageError(str(exc)) from None
     if stacks and run.access_data is not None:
         raise UsageError("--stack reads the stack from AWS; it cannot be used with --access-data")
-    found = scan_paths(found_paths, _paths(var_file), stacks, root_for(found_paths, run.options.root))
+    values = _parameter_values(parameters, parameter)
+    deployed = _stack_parameters(run, set(stacks.values()))
+    found = scan_paths(
+        found_paths, _paths(var_file), stacks, root_for(found_paths, run.options.root),
+        parameters=values, account_id=run.options.account_id, region=run.options.region,
+        stack_parameters=deployed,
+    )
     principals = run.resolve_stacks(found.principals, set(stacks.values())) if stacks else found.principals
     return run.analyse(replace(found, principals=tuple(run.resolve(principals))))
 
@@ -98,7 +118,10 @@ def plan(plan: str | Path | Mapping[str, Any], *, chdir: str | Path = ".", **opt
         raise UsageError(str(exc)) from None
     label = "plan" if isinstance(plan, Mapping) else str(plan)
     config_dir = Path(chdir)
-    return run.analyse(read_plan(loaded, label, config_dir, root_for([config_dir], run.options.root)))
+    root = root_for([config_dir], run.options.root)
+    found = read_plan(loaded, label, config_dir if root.contains(config_dir) else None, root)
+    refused = outside_root([config_dir], root)
+    return run.analyse(replace(found, errors=(*refused, *found.errors)))
 
 
 def check(arns: Sequence[str], **options: Any) -> RunResult:
@@ -107,13 +130,46 @@ def check(arns: Sequence[str], **options: Any) -> RunResult:
     return run.analyse(principals_from_arns(arns))
 
 
-def cfn(stack: str, *, change_set: str | None = None, **options: Any) -> RunResult:
-    """A deployed CloudFormation stack, or what a pending change set would make of it."""
+def _parameter_values(parameters: str | Path | None, parameter: Sequence[str]) -> dict[str, str]:
+    """CloudFormation parameter values: a file's, then `KEY=VALUE` entries, which win."""
+    try:
+        found = read_parameters_file(Path(parameters)) if parameters else {}
+        return {**found, **parse_entries(parameter)}
+    except ParametersError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _stack_parameters(run: Run, stacks: set[str]) -> dict[str, dict[str, str]]:
+    """Each stack's deployed parameter values; a stack that cannot be read is warned of
+    (its resources are then not read either) and its templates keep their defaults."""
+    found = {}
+    for name in sorted(stacks) if run.access_data is None else ():
+        try:
+            found[name] = deployed_parameters(run.client("cloudformation"), name)
+        except StackError as exc:
+            run.warnings[f"{exc} (cloudformation:DescribeStacks)"] = None
+    return found
+
+
+def cfn(
+    stack: str,
+    *,
+    change_set: str | None = None,
+    parameters: str | Path | None = None,
+    parameter: Sequence[str] = (),
+    **options: Any,
+) -> RunResult:
+    """A deployed CloudFormation stack, or what a pending change set would make of it,
+    each read with its own parameter values (`parameters`, `parameter` win)."""
     run = Run(_options(options))
     if run.access_data is not None:
         raise UsageError("cfn reads the stack from AWS; it cannot be used with --access-data")
+    context = Context(
+        _parameter_values(parameters, parameter), run.options.account_id, run.options.region,
+        partition_of_region(run.options.region),
+    )
     try:
-        found = read_change_set(run.client("cloudformation"), stack, change_set)
+        found = read_change_set(run.client("cloudformation"), stack, change_set, context)
     except StackError as exc:
         raise UsageError(str(exc)) from None
     resolved = run.resolve(run.resolve_stacks(found.principals, {stack}))
@@ -126,8 +182,12 @@ def hook(
     """Changed Terraform files (pre-commit's arguments), each read with its own module
     directory and no directory below; `offline` for the code's own findings only."""
     run = Run(_options(options))
-    changed = _paths(files)
-    found = scan_terraform(changed, _paths(var_file), root_for(changed, run.options.root))
+    named = _paths(files)
+    root = root_for(named, run.options.root)
+    refused = outside_root(named, root)
+    changed = [path for path in named if root.contains(path)]
+    found = scan_terraform(changed, _paths(var_file), root)
+    found = replace(found, errors=(*refused, *found.errors))
     if not offline:
         found = replace(found, principals=tuple(run.resolve(found.principals)))
     return run.analyse(found, usage=not offline)

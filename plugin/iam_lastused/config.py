@@ -7,9 +7,10 @@ parser's defaults, so an option given on the command line still overrides them.
 `[accounts]` names the profile to use for each account ID.
 
 The config file comes with the code, so from a pull request: it is data, not a remote
-control. What the run writes (`output`, `also-write`) and the shape of its output
-(`suggest`) are for the command line only, and a path it names must lie inside the
-repository that holds it.
+control. What the run writes (`output`, `also-write`), the shape of its output
+(`suggest`), the read boundary (`root`) and the AWS identity it takes on (`profile`,
+`assume-role-arn`) are for the command line only, and a path it names must lie inside
+the repository that holds it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CONFIG_NAME = ".iam-lastused.toml"
-COMMAND_LINE_ONLY = ("output", "also-write", "suggest", "root")
+# where the report goes and what it looks like; and which AWS identity the run takes on
+COMMAND_LINE_ONLY = ("output", "also-write", "suggest", "root", "profile", "assume-role-arn")
 
 
 class ConfigError(Exception):

@@ -16,9 +16,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from iam_lastused.model import InputError
 from iam_lastused.render.escape import terminal_safe
 
 OUTSIDE_ROOT = "outside the repository root"
+MAX_SOURCE_BYTES = 4 * 1024 * 1024
+"""The largest file of code any source reads."""
 NOT_REGULAR = "not a regular file"
 _EXCERPT_CHARS = 40
 
@@ -44,12 +47,12 @@ def real_path(path: Path) -> Path | None:
 
 
 def git_work_tree(path: Path) -> Path | None:
-    """The work tree holding `path`: the nearest directory with a `.git` entry. Found by
-    looking, not by running git, which would read the repository's own config."""
-    real = real_path(path)
-    if real is None:
-        return None
-    for directory in (real, *real.parents):
+    """The work tree holding `path` as it is written (links in it not followed, so a
+    link in the checkout cannot choose another tree): the nearest directory with a
+    `.git` entry. Found by looking, not by running git, which would read the
+    repository's own config."""
+    lexical = Path(os.path.abspath(path))
+    for directory in (lexical, *lexical.parents):
         if os.path.lexists(directory / ".git"):
             return directory
     return None
@@ -68,26 +71,37 @@ class Root:
 
 def root_for(paths: Iterable[Path], explicit: Path | None = None, cwd: Path | None = None) -> Root:
     """The root for a run over `paths`: `explicit` (`--root`) if given; else, for each
-    path, the git work tree holding it, else the current directory when it holds the
-    path, else the path's own directory."""
+    path as written, the git work tree holding it, else the current directory when it
+    holds the path, else the path's own directory. Worked out from the path as written:
+    a scanned path that is a link (`infra -> ..`) does not move the root; it is outside
+    it (`outside_root`)."""
     if explicit is not None:
         real = real_path(explicit)
         return Root((real,) if real is not None else ())
-    here = real_path(cwd or Path.cwd())
+    here = Path(os.path.abspath(cwd or Path.cwd()))
     directories: list[Path] = []
     for path in paths:
-        real = real_path(path)
-        if real is None:
-            continue
-        found = git_work_tree(real)
-        if found is None and here is not None and (real == here or here in real.parents):
+        lexical = Path(os.path.abspath(path))
+        found = git_work_tree(lexical)
+        if found is None and (lexical == here or here in lexical.parents):
             found = here
         if found is None:
-            found = real if real.is_dir() else real.parent
-        directories.append(found)
-    if not directories and here is not None:
-        directories.append(here)
+            found = lexical if os.path.isdir(lexical) and not os.path.islink(lexical) else lexical.parent
+        if (real := real_path(found)) is not None:
+            directories.append(real)
+    if not directories and (real := real_path(here)) is not None:
+        directories.append(real)
     return Root(tuple(dict.fromkeys(directories)))
+
+
+def outside_root(paths: Iterable[Path], root: Root) -> list[InputError]:
+    """An error for each path the user names that is, once its links are followed,
+    outside the root: such a path (a link in the checkout) is not read."""
+    return [
+        InputError(f"not read: {OUTSIDE_ROOT} (a link to outside it)", str(path))
+        for path in paths
+        if path.exists() and not root.contains(path)
+    ]
 
 
 def read_bytes(path: Path, limit: int, root: Root | None = None) -> bytes:
@@ -95,6 +109,9 @@ def read_bytes(path: Path, limit: int, root: Root | None = None) -> bytes:
     given. Raises ReadRefused (or OSError, for a file that cannot be opened at all)."""
     if root is not None and not root.contains(path):
         raise ReadRefused(OUTSIDE_ROOT)
+    real = real_path(path)
+    if real is not None and real.parts[1:2] in (("proc",), ("sys",), ("dev",)):
+        raise ReadRefused(NOT_REGULAR)  # /proc's files say they are regular; none is code
     # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:

@@ -16,8 +16,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+from iam_lastused.files import MAX_SOURCE_BYTES, ReadRefused, read_bytes
 from iam_lastused.model import Location, Principal, SourceResult, Suppression
 
 _DIRECTIVE = re.compile(r"(?:#|//)\s*iam-lastused:ignore=([A-Za-z0-9*,\-]+)\s*(.*)$")
@@ -32,10 +34,11 @@ def parse_directive(line: str, location: Location | None = None) -> Suppression 
 
 
 def _lines(file: str) -> tuple[str, ...]:
+    """The lines of a file a source read (regular files only: a principal's location
+    is where the code was read from, never a device or a FIFO)."""
     try:
-        with open(file, encoding="utf-8", errors="replace") as handle:
-            return tuple(handle.read().splitlines())
-    except OSError:
+        return tuple(read_bytes(Path(file), MAX_SOURCE_BYTES).decode("utf-8", errors="replace").splitlines())
+    except (OSError, ReadRefused):
         return ()
 
 

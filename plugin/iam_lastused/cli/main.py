@@ -17,6 +17,7 @@ from iam_lastused.cli.commands import cfn, check, fetch, hook, plan, scan, wrap
 from iam_lastused.cli.parser import build_parser
 from iam_lastused.config import ConfigError, find_config
 from iam_lastused.render import SUGGESTING_FORMATS
+from iam_lastused.render.escape import terminal_safe
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": check.run,
@@ -44,6 +45,12 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--format plan annotates a Terraform plan: use it with plan or wrap")
     if args.max_services < 0:
         parser.error("--max-services must be 0 or more")
+    if args.timeout <= 0:
+        parser.error("--timeout must be more than 0 seconds")
+    if getattr(args, "min_age_days", 0) < 0:
+        parser.error("--min-age-days must be 0 or more")
+    if args.account_id is not None and not (len(args.account_id) == 12 and args.account_id.isdigit()):
+        parser.error("--account-id must be an AWS account ID: 12 digits")
     if getattr(args, "suggest", None) == "text" and args.format not in SUGGESTING_FORMATS:
         parser.error(f"--suggest adds to text or json output, not {args.format}: use --suggest=patch")
 
@@ -60,8 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _check(parser, args)
     try:
         return COMMANDS[args.command](args)
-    except api.UsageError as exc:
-        print(f"iam-lastused: error: {exc}", file=sys.stderr)
+    except api.UsageError as exc:  # may quote names from the input: made terminal-safe
+        print(f"iam-lastused: error: {terminal_safe(str(exc))}", file=sys.stderr)
         return output.EXIT_USAGE
     except KeyboardInterrupt:
         print("iam-lastused: interrupted", file=sys.stderr)

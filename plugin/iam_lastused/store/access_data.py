@@ -94,6 +94,10 @@ def load_access_data(path: Path) -> dict[str, dict[str, Any]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise AccessDataError(f"{path}: cannot read access data: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise AccessDataError(f"{path}: cannot read access data: not UTF-8 text") from None
+    except RecursionError:
+        raise AccessDataError(f"{path}: not valid access data: nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise AccessDataError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
@@ -101,4 +105,14 @@ def load_access_data(path: Path) -> dict[str, dict[str, Any]]:
             f"{path}: access data must be a JSON object mapping each ARN to its "
             "get-service-last-accessed-details output"
         )
+    for arn, entry in data.items():
+        if "PolicyVersion" in entry:  # an AWS managed policy's document
+            continue
+        if entry.get("JobStatus") not in ("COMPLETED", "FAILED", "IN_PROGRESS") or (
+            entry.get("JobStatus") == "COMPLETED" and not isinstance(entry.get("ServicesLastAccessed"), list)
+        ):
+            raise AccessDataError(
+                f"{path}: the entry for {arn} is not a get-service-last-accessed-details output "
+                "(it needs JobStatus, and ServicesLastAccessed when COMPLETED)"
+            )
     return data

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from iam_lastused.files import MAX_SOURCE_BYTES, ReadRefused, read_bytes, refusal
 from iam_lastused.model import Location, RunResult
 from iam_lastused.suggest.rewrite import (
     Edit,
@@ -50,9 +51,10 @@ def suggest(
     def read(file: str) -> str | None:
         if file not in texts:
             try:
-                texts[file] = Path(file).read_bytes().decode("utf-8")  # line endings as they are
-            except (OSError, UnicodeDecodeError) as exc:
-                notes.append(f"{file}: cannot read, so not edited: {exc}")
+                data = read_bytes(Path(file), MAX_SOURCE_BYTES)  # regular files only
+                texts[file] = data.decode("utf-8")  # line endings as they are
+            except (OSError, ReadRefused, UnicodeDecodeError) as exc:
+                notes.append(f"{file}: cannot read, so not edited: {refusal(exc)}")
                 return None
         return texts[file]
 
