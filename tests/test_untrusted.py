@@ -237,3 +237,15 @@ def test_a_module_through_a_link_is_shown_where_it_really_is(cli, repo):
     run = cli("scan", "infra", "--access-data", ACCESS, "--account-id", "111122223333", "--format", "json")
     [principal] = run.json["principals"]
     assert principal["address"] == "module.m.aws_iam_role.worker" and principal["file"] == "x/main.tf"
+
+
+def test_locals_that_double_a_string_are_not_evaluated_past_a_size(cli, repo):
+    """Parsing has a budget (workers); evaluating has a size cap: 40 locals that each
+    double the one before would need terabytes."""
+    lines = ["locals {", '  l0 = "xxxxxxxxxxxxxxxx"']
+    lines += [f'  l{i} = "${{local.l{i - 1}}}${{local.l{i - 1}}}"' for i in range(1, 41)]
+    lines += ["}", ROLE.format(name="r", value="local.l40")]
+    (repo / "main.tf").write_text("\n".join(lines) + "\n")
+    run = cli("scan", ".", "--access-data", ACCESS, "--account-id", "111122223333", "--format", "json")
+    [principal] = run.json["principals"]
+    assert principal["status"] == "unresolved" and "is not evaluated" in principal["error"]

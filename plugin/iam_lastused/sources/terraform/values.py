@@ -109,11 +109,19 @@ class _TemplateScope:
         self.outer.error(error)
 
 
+# Characters of a string, or items of a list or object: locals that each double the one
+# before would ask for terabytes; a value past this is not evaluated.
+_MAX_VALUE_SIZE = 1 << 24
+
+
 def evaluate(expr: Expr, scope: Scope) -> Any:
     try:
-        return _EVALUATORS[expr[0]](expr, scope)
+        value = _EVALUATORS[expr[0]](expr, scope)
     except RecursionError:  # a chain of references or a nesting deeper than the stack
         return Unknown("nested too deeply to evaluate")
+    if isinstance(value, str | list | dict) and len(value) > _MAX_VALUE_SIZE:
+        return Unknown(f"a value of over {_MAX_VALUE_SIZE:,} characters or items is not evaluated")
+    return value
 
 
 def _first_unknown(values: Iterable[Any]) -> Unknown | None:
