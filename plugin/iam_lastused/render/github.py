@@ -13,12 +13,10 @@ most 10 warnings and 10 errors per step, and 50 annotations per job, so the text
 or Markdown report is still the place for the whole list.
 
 Every value from the code or from AWS is made printable (`terminal_safe`) and then
-escaped by GitHub's rules, so no name can end a command or start a new one. Beyond
-those rules, `::` (a command's delimiter) and `##[` (the runner's legacy command
-prefix, which it looks for anywhere in a line) never reach the log: the runner
-decodes only `%25`, `%0D` and `%0A` in a message, so there their second character is
-percent-encoded and shows as such (`arn:aws:iam:%3A111122223333:role/x`); in a
-property, which the runner decodes, every `:` already is.
+escaped by GitHub's rules, so no name can end a command or start a new one: CR and LF
+are escaped, so nothing from a name reaches the start of a line, where `::` starts a
+command, and `##[` (the runner's legacy command prefix, which it looks for anywhere in
+a line) is broken. In a property, which the runner decodes, every `:` is escaped too.
 """
 
 from __future__ import annotations

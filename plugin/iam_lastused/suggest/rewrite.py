@@ -33,6 +33,7 @@ from hcl2.rules.expressions import ExprTermRule
 from hcl2.rules.literal_rules import IdentifierRule
 from hcl2.rules.strings import HeredocTemplateRule, HeredocTrimTemplateRule, StringRule
 
+from iam_lastused.sources.iam_resources import TERRAFORM
 from iam_lastused.sources.terraform.hcl import expression, label
 
 Edit = tuple[int, int, str]
@@ -93,10 +94,10 @@ def find_sites(path: str, text: str) -> list[Site]:
 
 
 # Terraform resources that are one policy or attachment of one principal.
-REMOVABLE_RESOURCES = frozenset({
-    "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy",
-    "aws_iam_role_policy_attachment", "aws_iam_user_policy_attachment", "aws_iam_group_policy_attachment",
-})
+REMOVABLE_RESOURCES = frozenset(
+    name for name, spec in TERRAFORM.items()
+    if spec.kind is None and len(spec.targets) == 1 and (spec.document or spec.policy_arns == "policy_arn")
+)
 # CloudFormation and SAM properties whose entries are one policy or attachment each.
 REMOVABLE_LISTS = frozenset({"Policies", "ManagedPolicyArns"})
 
