@@ -241,3 +241,63 @@ def test_unsettled_count_is_said_and_never_removed_whole(cli: Any) -> None:
     assert run.json["suggestions"]["policies"] == []
     assert "aws_iam_role_policy.maybe: count cannot be settled: var.enabled has no default; " \
         "its instances are read as one" in run.json["notes"]
+
+
+# ---------------------------------------------------------------------------
+# Expressions: functions and dynamic statements
+# ---------------------------------------------------------------------------
+
+
+def test_functions_modules_use_for_names_and_documents(cli: Any) -> None:
+    run = scan(cli, {
+        "infra/main.tf": """\
+            variable "role_name" {
+              default = null
+            }
+            variable "statements" {
+              default = {
+                s3  = { actions = ["s3:GetObject"] }
+                sqs = { actions = ["sqs:SendMessage"], effect = "Allow" }
+              }
+            }
+            locals {
+              name   = coalesce(var.role_name, "app")
+              extra  = compact(["", null, "kms:Decrypt"])
+              nested = flatten([["logs:PutLogEvents"], [["logs:CreateLogStream"]]])
+              path   = try(var.statements.missing.path, "/")
+            }
+            resource "aws_iam_role" "app" {
+              name = "${local.name}-${lower(replace(basename("a/B.C"), ".", "-"))}"
+              path = local.path
+            }
+            resource "aws_iam_role" "second" {
+              name = trimsuffix(trimprefix(upper(title(one(["x-role"]))), "X"), "ROLE")
+            }
+            data "aws_iam_policy_document" "app" {
+              dynamic "statement" {
+                for_each = var.statements
+                content {
+                  sid     = statement.key
+                  effect  = try(statement.value.effect, "Allow")
+                  actions = statement.value.actions
+                  resources = ["*"]
+                }
+              }
+              statement {
+                actions   = distinct(concat(local.extra, local.nested, local.extra))
+                resources = [element(split(",", "a,b"), 3)]
+              }
+            }
+            resource "aws_iam_role_policy" "app" {
+              count  = length(keys(var.statements)) == 2 && can(var.statements.s3) ? 1 : 0
+              role   = aws_iam_role.app.id
+              policy = data.aws_iam_policy_document.app.json
+            }
+        """,
+    }, reports={"app-b-c": {}})
+    found = principals(run)
+    app = found["aws_iam_role.app"]
+    assert app["arn"] == f"arn:aws:iam::{ACCOUNT}:role/app-b-c"
+    assert app["granted_services"] == ["kms", "logs", "s3", "sqs"]
+    assert app["grants_complete"] is True
+    assert found["aws_iam_role.second"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/-"

@@ -30,6 +30,7 @@ class Unknown:
 
     reason: str
     resource: Any = None
+    error: bool = False  # an evaluation error (a missing attribute, key or index): try() moves on
 
 
 class Text(str):
@@ -134,8 +135,8 @@ def _get_attr(value: Any, name: str) -> Any:
     if isinstance(value, Unknown):
         return value
     if isinstance(value, dict):
-        return value.get(name, Unknown(f"no attribute {name}"))
-    return Unknown(f"cannot read .{name} here")
+        return value.get(name, Unknown(f"no attribute {name}", error=True))
+    return Unknown(f"cannot read .{name} here", error=True)
 
 
 def _index(value: Any, key: Any) -> Any:
@@ -145,12 +146,14 @@ def _index(value: Any, key: Any) -> Any:
         return value.get(key) if isinstance(key, str) else Unknown("not indexable")
     unknown = _first_unknown((value, key))
     if unknown:
-        return Unknown(unknown.reason)
+        return replace(unknown, resource=None)
     if isinstance(value, list) and isinstance(key, int) and not isinstance(key, bool):
-        return value[key] if -len(value) <= key < len(value) else Unknown(f"index {key} out of range")
+        if -len(value) <= key < len(value):
+            return value[key]
+        return Unknown(f"index {key} out of range", error=True)
     if isinstance(value, dict) and isinstance(key, str):
-        return value.get(key, Unknown(f"no key {key}"))
-    return Unknown("not indexable")
+        return value.get(key, Unknown(f"no key {key}", error=True))
+    return Unknown("not indexable", error=True)
 
 
 def _apply_steps(value: Any, steps: list[Expr], scope: Scope) -> Any:
@@ -351,6 +354,113 @@ def _merge(args: list[Any], scope: Scope, line: int | None) -> Any:
     return {key: value for arg in args for key, value in arg.items()}
 
 
+def _try(args: list[Any], scope: Scope, line: int | None) -> Any:
+    """The first argument that evaluates without an error (an unknown one stays unknown)."""
+    for arg in args:
+        if not (isinstance(arg, Unknown) and arg.error):
+            return arg
+    return Unknown("try(): no argument could be evaluated")
+
+
+def _can(args: list[Any], scope: Scope, line: int | None) -> Any:
+    value = args[0]
+    if isinstance(value, Unknown):
+        return False if value.error else value
+    return True
+
+
+def _coalesce(args: list[Any], scope: Scope, line: int | None) -> Any:
+    for arg in args:
+        if isinstance(arg, Unknown):
+            return arg
+        if arg is not None and arg != "":
+            return arg
+    return Unknown("coalesce(): no non-null, non-empty argument", error=True)
+
+
+def _coalescelist(args: list[Any], scope: Scope, line: int | None) -> Any:
+    for arg in args:
+        if isinstance(arg, Unknown):
+            return arg
+        if isinstance(arg, list) and arg:
+            return arg
+    return []
+
+
+def _flatten(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError("flatten() of something that is not a list")
+    flat: list[Any] = []
+    for item in value:
+        flat.extend(_flatten(item) if isinstance(item, list) else [item])
+    return flat
+
+
+def _distinct(items: list[Any]) -> list[Any]:
+    kept: list[Any] = []
+    for item in items:
+        if item not in kept:
+            kept.append(item)
+    return kept
+
+
+def _toset(value: Any) -> Any:
+    """A set, as Terraform iterates it: strings in lexical order, each once."""
+    if not isinstance(value, list):
+        raise TypeError("toset() of something that is not a list")
+    distinct = _distinct(value)
+    if all(isinstance(item, str) and not isinstance(item, Unknown) for item in distinct):
+        return sorted(distinct)
+    return distinct
+
+
+def _one(value: Any) -> Any:
+    if not isinstance(value, list) or len(value) > 1:
+        raise ValueError("one() of more than one element")
+    return value[0] if value else None
+
+
+def _length(value: Any) -> int:
+    if isinstance(value, (list, dict, str)) and not isinstance(value, Namespace):
+        return len(value)
+    raise TypeError("length() of something that has none")
+
+
+def _element(items: list[Any], index: int) -> Any:
+    if not isinstance(items, list) or not items or isinstance(index, bool):
+        raise ValueError("element() of an empty list")
+    return items[int(index) % len(items)]
+
+
+def _lookup(args: list[Any], scope: Scope, line: int | None) -> Any:
+    mapping, key = args[0], args[1]
+    if not isinstance(mapping, dict) or isinstance(mapping, Namespace):
+        raise TypeError("lookup() of something that is not a map")
+    if key in mapping:
+        return mapping[key]
+    if len(args) > 2:
+        return args[2]
+    return Unknown(f"lookup(): no key {key}", error=True)
+
+
+def _replace(text_value: str, search: str, replacement: str) -> Any:
+    if len(search) > 1 and search.startswith("/") and search.endswith("/"):
+        # Terraform's RE2 never backtracks; Python's re can, for a very long time, on code
+        # from a pull request: a regular expression is not evaluated
+        return Unknown("replace() with a regular expression is not evaluated")
+    return text_value.replace(search, replacement)
+
+
+def _strings(args: list[Any]) -> list[str]:
+    if not all(isinstance(arg, str) for arg in args):
+        raise TypeError("not a string")
+    return [str(arg) for arg in args]
+
+
+def _string_function(function: Callable[..., Any]) -> Callable[[list[Any], Scope, int | None], Any]:
+    return lambda args, scope, line: function(*_strings(args))
+
+
 _FUNCTIONS: dict[str, Callable[[list[Any], Scope, int | None], Any]] = {
     "jsonencode": lambda args, scope, line: Encoded(args[0]),
     "jsondecode": lambda args, scope, line: json.loads(args[0]),
@@ -358,14 +468,40 @@ _FUNCTIONS: dict[str, Callable[[list[Any], Scope, int | None], Any]] = {
     "templatefile": _templatefile,
     "concat": _concat,
     "merge": _merge,
-    "tolist": lambda args, scope, line: args[0],
-    "toset": lambda args, scope, line: args[0],
+    "tolist": lambda args, scope, line: list(args[0]) if isinstance(args[0], list) else _plain_error(),
+    "toset": lambda args, scope, line: _toset(args[0]),
+    "tomap": lambda args, scope, line: args[0] if isinstance(args[0], dict) else _plain_error(),
     "tostring": lambda args, scope, line: _as_string(args[0]),
-    "lower": lambda args, scope, line: args[0].lower(),
-    "upper": lambda args, scope, line: args[0].upper(),
+    "lower": _string_function(str.lower),
+    "upper": _string_function(str.upper),
+    "title": _string_function(lambda value: re.sub(r"\b\w", lambda match: match.group().upper(), value)),
+    "trimprefix": _string_function(str.removeprefix),
+    "trimsuffix": _string_function(str.removesuffix),
+    "basename": _string_function(lambda value: value.rstrip("/").rsplit("/", 1)[-1]),
+    "replace": _string_function(_replace),
+    "split": _string_function(lambda separator, value: value.split(separator) if value else [""]),
     "join": _join,
     "format": _format,
+    "try": _try,
+    "can": _can,
+    "coalesce": _coalesce,
+    "coalescelist": _coalescelist,
+    "compact": lambda args, scope, line: [item for item in args[0] if item is not None and item != ""],
+    "flatten": lambda args, scope, line: _flatten(args[0]),
+    "distinct": lambda args, scope, line: _distinct(args[0]),
+    "one": lambda args, scope, line: _one(args[0]),
+    "length": lambda args, scope, line: _length(args[0]),
+    "keys": lambda args, scope, line: sorted(args[0]) if isinstance(args[0], dict) else _plain_error(),
+    "values": lambda args, scope, line: [args[0][key] for key in sorted(args[0])],
+    "element": lambda args, scope, line: _element(args[0], args[1]),
+    "lookup": _lookup,
 }
+_TAKES_UNKNOWNS = {"jsonencode", "try", "can", "coalesce", "coalescelist"}
+"""Functions that look at unknown arguments themselves (the others are unknown with any)."""
+
+
+def _plain_error() -> Any:
+    raise TypeError("not of the expected type")
 
 
 def _eval_call(expr: Expr, scope: Scope) -> Any:
@@ -374,9 +510,9 @@ def _eval_call(expr: Expr, scope: Scope) -> Any:
     if function is None:
         return Unknown(f"{name}() is not evaluated")
     args = [evaluate(arg, scope) for arg in expr[2]]
-    unknown = None if name == "jsonencode" else _first_unknown(args)
+    unknown = None if name in _TAKES_UNKNOWNS else _first_unknown(args)
     if unknown:
-        return Unknown(unknown.reason)
+        return replace(unknown, resource=None)
     try:
         return function(args, scope, line)
     except (TypeError, ValueError, AttributeError, IndexError, StopIteration):
@@ -457,15 +593,12 @@ def policy_document(value: Any, location: Location, report: Callable[[InputError
     return explained(PolicyDoc(known=False), why_unknown(value) or "the policy is not a document")
 
 
-def document_from_block(block: Block, scope: Scope) -> Document:
+def document_from_block(block: Block, outer: Scope) -> Document:
     """A `data "aws_iam_policy_document"`, with its source and override documents merged
     the way the provider does: by Sid, the later document winning."""
-    own, reasons = [], []
-    for statement_block in block["blocks"]:
-        if statement_block["type"] == "dynamic":
-            reasons.append("a dynamic statement block is not evaluated")
-        if statement_block["type"] != "statement":
-            continue
+    own: list[tuple[str | None, Statement]] = []
+    reasons: list[str] = []
+    for statement_block, scope in _statement_blocks(block, outer, reasons):
         attrs = statement_block["attrs"]
         effect = evaluate(attrs["effect"], scope) if "effect" in attrs else "Allow"
         actions, actions_unknown = _block_actions(attrs.get("actions"), scope)
@@ -480,6 +613,7 @@ def document_from_block(block: Block, scope: Scope) -> Document:
         readable = None if resources_unknown else resources
         statement = Statement(location, effect, actions, not_actions, readable)
         own.append((sid if isinstance(sid, str) else None, statement))
+    scope = outer
     location = Location(scope.file, block["line"])
     attrs = block["attrs"]
     sources, sources_unknown = _documents(attrs.get("source_policy_documents"), scope, location)
@@ -489,6 +623,56 @@ def document_from_block(block: Block, scope: Scope) -> Document:
     for document in [PolicyDoc(tuple(own)), *overrides]:
         merged = _merge_statements(merged, document.statements)
     return Document(tuple(merged), not reasons, reasons[0] if reasons else None)
+
+
+class _IteratorScope:
+    """The content of one item of a dynamic block: its iterator, then the outer scope."""
+
+    def __init__(self, name: str, value: dict[str, Any], outer: Scope) -> None:
+        self.name, self.value, self.outer = name, value, outer
+        self.file = outer.file
+
+    def root(self, name: str) -> Any:
+        return self.value if name == self.name else self.outer.root(name)
+
+    def read(self, path: str, line: int | None) -> Text | Unknown:
+        return self.outer.read(path, line)
+
+    def error(self, error: InputError) -> None:
+        self.outer.error(error)
+
+
+def _statement_blocks(block: Block, scope: Scope, reasons: list[str]) -> list[tuple[Block, Scope]]:
+    """The statement blocks of a policy document, `dynamic "statement"` ones expanded,
+    each with the scope it is evaluated in; why any cannot be read goes in `reasons`."""
+    found: list[tuple[Block, Scope]] = []
+    for nested in block["blocks"]:
+        if nested["type"] == "statement":
+            found.append((nested, scope))
+        elif nested["type"] == "dynamic" and nested["labels"] == ["statement"]:
+            found.extend(_dynamic(nested, scope, reasons))
+    return found
+
+
+def _dynamic(block: Block, scope: Scope, reasons: list[str]) -> list[tuple[Block, Scope]]:
+    content = next((nested for nested in block["blocks"] if nested["type"] == "content"), None)
+    if content is None or "for_each" not in block["attrs"]:
+        return []
+    iterator = block["attrs"].get("iterator", ["v", block["labels"][0]])
+    name = iterator[1] if iterator[0] == "v" else block["labels"][0]
+    items = evaluate(block["attrs"]["for_each"], scope)
+    if isinstance(items, dict) and not isinstance(items, Namespace):
+        pairs = list(items.items())
+    elif isinstance(items, list):
+        pairs = list(enumerate(items))
+    else:
+        reasons.append(f"a dynamic statement's for_each: {why_unknown(items) or 'not a collection'}")
+        return []
+    line = content["line"] or block["line"]
+    return [
+        ({**content, "line": line}, _IteratorScope(name, {"key": key, "value": value}, scope))
+        for key, value in pairs
+    ]
 
 
 def _block_actions(expr: Expr | None, scope: Scope) -> tuple[tuple[str, ...], str | None]:
