@@ -17,7 +17,7 @@ ALLOWED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "GetPolicyVersion",
     ),
     "sts": ("GetCallerIdentity", "AssumeRole"),
-    "cloudformation": ("ListStackResources", "GetTemplate", "DescribeChangeSet"),
+    "cloudformation": ("ListStackResources", "GetTemplate", "DescribeChangeSet", "DescribeStacks"),
 }
 
 

@@ -93,6 +93,23 @@ def _suggest_options(parser: argparse.ArgumentParser) -> None:
                         f"(default {DEFAULT_MIN_AGE_DAYS})")
 
 
+def _parameter_options(parser: argparse.ArgumentParser) -> None:
+    """CloudFormation parameter values, for `scan` and `cfn`."""
+    parser.add_argument(
+        "--parameters",
+        type=Path,
+        metavar="FILE",
+        help="CloudFormation parameter values: the AWS CLI's JSON, CodePipeline's, or samconfig.toml",
+    )
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a CloudFormation parameter value (repeatable; wins over --parameters)",
+    )
+
+
 def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iam-lastused",
@@ -134,6 +151,7 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
         metavar="FILE",
         help="a YAML or JSON mapping of template paths to stack names",
     )
+    _parameter_options(scan)
     _suggest_options(scan)
     plan = commands.add_parser(
         "plan", parents=[common], help="analyse a Terraform plan (terraform show -json, or a plan file)"
@@ -157,6 +175,7 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
     )
     cfn.add_argument("--stack", required=True, metavar="NAME")
     cfn.add_argument("--change-set", metavar="NAME-OR-ARN", help="annotate what this change set would do")
+    _parameter_options(cfn)
     _suggest_options(cfn)
     hook = commands.add_parser(
         "hook", parents=[common], help="pre-commit: analyse the module directories of changed files",

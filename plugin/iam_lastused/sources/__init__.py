@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from iam_lastused.files import Root, root_for, walk
+from iam_lastused.files import Root, outside_root, root_for, walk
 from iam_lastused.model import InputError, SourceResult
 from iam_lastused.resolve import partition_of_region
 from iam_lastused.sources.cloudformation.template import (
@@ -36,6 +36,8 @@ class Inputs:
     account_id: str | None = None
     region: str | None = None
     """What is known at scan time of the account and region (`AWS::AccountId`, `AWS::Region`)."""
+    stack_parameters: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Each stack's deployed parameter values, under those given."""
 
 
 class Source(Protocol):
@@ -85,8 +87,9 @@ class CloudFormation:
         unread = [SourceResult(errors=(text,)) for text in texts.values() if isinstance(text, InputError)]
         context = Context(dict(inputs.parameters), inputs.account_id, inputs.region,
                           partition_of_region(inputs.region))
-        items = [(path, inputs.stacks.get(path.resolve()), text, None, context)
-                 for path, text in texts.items() if isinstance(text, str)]
+        items = [(path, stack, text, None, self.context(context, inputs, stack))
+                 for path, text in texts.items() if isinstance(text, str)
+                 for stack in [inputs.stacks.get(path.resolve())]]
         parsed = map_bounded(scan_template, items)
         return _joined([
             *unread,
@@ -94,6 +97,13 @@ class CloudFormation:
               if isinstance(outcome, OverBudget) else outcome
               for item, outcome in zip(items, parsed, strict=True)),
         ])
+
+
+    @staticmethod
+    def context(context: Context, inputs: Inputs, stack: str | None) -> Context:
+        """A template's context: its stack's deployed parameter values under those given."""
+        deployed = inputs.stack_parameters.get(stack or "")
+        return replace(context, parameters={**deployed, **context.parameters}) if deployed else context
 
 
 SOURCES: tuple[Source, ...] = (Terraform(), CloudFormation())
@@ -107,6 +117,7 @@ def scan_paths(
     parameters: Mapping[str, str] | None = None,
     account_id: str | None = None,
     region: str | None = None,
+    stack_parameters: Mapping[str, Mapping[str, str]] | None = None,
 ) -> SourceResult:
     """Every source's principals in the given directories and files. `stacks` names the
     stack each template is deployed as. Files the code names are read only inside `root`
@@ -118,9 +129,12 @@ def scan_paths(
         dict(parameters or {}),
         account_id,
         region,
+        dict(stack_parameters or {}),
     )
     missing = [InputError("no such file or directory", str(path)) for path in paths if not path.exists()]
-    results = [SourceResult(errors=tuple(missing))]
+    refused = outside_root(paths, inputs.root)
+    paths = [path for path in paths if not root_refuses(path, refused)]
+    results = [SourceResult(errors=(*missing, *refused))]
     for source in SOURCES:
         mine: list[Path] = []
         for path in paths:
@@ -139,3 +153,7 @@ def _joined(results: Sequence[SourceResult]) -> SourceResult:
         errors=tuple(e for r in results for e in r.errors),
         notes=tuple(n for r in results for n in r.notes),
     )
+
+
+def root_refuses(path: Path, refused: Sequence[InputError]) -> bool:
+    return any(error.file == str(path) for error in refused)

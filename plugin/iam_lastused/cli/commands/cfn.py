@@ -11,6 +11,9 @@ from iam_lastused.cli import output
 
 def run(args: argparse.Namespace) -> int:
     with output.progress(args) as progress:
-        result = api.cfn(args.stack, change_set=args.change_set, **output.options(args, progress))
+        result = api.cfn(
+            args.stack, change_set=args.change_set, parameters=args.parameters, parameter=args.parameter,
+            **output.options(args, progress),
+        )
     output.report(args, result)
     return output.exit_code(result, args.fail_on)

@@ -15,6 +15,8 @@ def run(args: argparse.Namespace) -> int:
             var_file=args.var_file,
             stack=args.stack,
             stack_from_file=args.stack_from_file,
+            parameters=args.parameters,
+            parameter=args.parameter,
             **output.options(args, progress),
         )
     output.report(args, result)

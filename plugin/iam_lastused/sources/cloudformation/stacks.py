@@ -13,9 +13,10 @@ from typing import Any
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
+from iam_lastused.files import MAX_SOURCE_BYTES, ReadRefused, read_bytes, refusal
 from iam_lastused.model import Principal, SourceResult
 from iam_lastused.resolve import parse_arn
-from iam_lastused.sources.cloudformation.template import scan_template
+from iam_lastused.sources.cloudformation.template import Context, scan_template
 
 CHANGE_ACTIONS = {
     "Add": "create", "Modify": "update", "Remove": "delete", "Import": "create", "Dynamic": "update",
@@ -35,9 +36,13 @@ def read_stack_mapping(
     stacks: dict[Path, str] = {}
     if mapping_file:
         try:
-            mapping = yaml.safe_load(mapping_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise StackError(f"{mapping_file}: cannot read the stack mapping: {exc}") from None
+            mapping = yaml.safe_load(read_bytes(mapping_file, MAX_SOURCE_BYTES).decode("utf-8"))
+        except (OSError, ReadRefused, UnicodeDecodeError) as exc:
+            raise StackError(f"{mapping_file}: cannot read the stack mapping: {refusal(exc)}") from None
+        except yaml.YAMLError as exc:  # its message quotes the file: say where, not what
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise StackError(f"{mapping_file}: the stack mapping is not valid YAML{where}") from None
         if not isinstance(mapping, dict):
             raise StackError(f"{mapping_file}: expected a mapping of template paths to stack names")
         stacks.update({Path(str(k)): str(v) for k, v in mapping.items()})
@@ -81,22 +86,45 @@ def resolve_from_stack(
 
 
 
-def read_change_set(client: Any, stack: str, change_set: str | None) -> SourceResult:
+def deployed_parameters(client: Any, stack: str, change_set: str | None = None) -> dict[str, str]:
+    """The parameter values a stack was deployed with (`cloudformation:DescribeStacks`),
+    or those a change set gives (`cloudformation:DescribeChangeSet`)."""
+    try:
+        if change_set:
+            found = client.describe_change_set(StackName=stack, ChangeSetName=change_set).get("Parameters")
+        else:
+            found = client.describe_stacks(StackName=stack)["Stacks"][0].get("Parameters")
+    except (ClientError, BotoCoreError, IndexError, KeyError) as exc:
+        raise StackError(f"cannot read the parameters of stack {stack}: {exc}") from None
+    return {
+        str(item["ParameterKey"]): str(item.get("ResolvedValue", item["ParameterValue"]))
+        for item in found or []
+        if "ParameterKey" in item and "ParameterValue" in item
+    }
+
+
+def read_change_set(
+    client: Any, stack: str, change_set: str | None, context: Context | None = None
+) -> SourceResult:
     """A stack's principals as deployed, or with a change set's template and changes
-    applied: each principal's change, and its grants before."""
+    applied: each principal's change, and its grants before. Each side is read with
+    its own parameter values, under those `context` gives."""
+    context = context or Context()
     try:
         current = _template_text(client, StackName=stack)
+        current_values = {**deployed_parameters(client, stack), **context.parameters}
         pending = None
         if change_set:
             pending = _template_text(client, StackName=stack, ChangeSetName=change_set)
+            pending_values = {**deployed_parameters(client, stack, change_set), **context.parameters}
         actions = _change_actions(client, stack, change_set) if change_set else {}
     except (ClientError, BotoCoreError) as exc:
         raise StackError(f"cannot read stack {stack}: {exc}") from None
     label = Path(f"cloudformation:{stack}" + (f"/{change_set}" if change_set else ""))
-    before = scan_template(label, stack, text=current)
+    before = scan_template(label, stack, text=current, context=replace(context, parameters=current_values))
     if pending is None:
         return before
-    found = scan_template(label, stack, text=pending)
+    found = scan_template(label, stack, text=pending, context=replace(context, parameters=pending_values))
     previous = {p.address: p for p in before.principals}
     principals = [
         replace(
