@@ -96,3 +96,20 @@ def test_bad_access_data_is_one_usage_error(cli, tmp_path, content, says):
     data.write_bytes(content)
     run = cli("check", "arn:aws:iam::111122223333:role/x", "--access-data", str(data))
     assert run.code == 2 and says in run.err and run.err.count("\n") == 1 and "\x1b" not in run.err
+
+
+def test_a_path_that_does_not_exist_is_one_error_before_any_report(cli):
+    run = cli("scan", str(ROOT / "examples"), "no-such-dir", "--access-data", ACCESS)
+    assert run.code == 2 and run.out == ""
+    assert run.err == "iam-lastused: error: no-such-dir: no such file or directory\n"
+
+
+def test_plan_json_from_stdin(cli, monkeypatch):
+    import io
+
+    plan = (ROOT / "examples" / "plan" / "plan.json").read_bytes()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(plan)))
+    run = cli("plan", "-", "--access-data", ACCESS, "--chdir", str(ROOT / "examples" / "terraform"),
+              "--format", "json")
+    assert run.code == 0
+    assert "module.orders.aws_iam_role.reporter" in {p["address"] for p in run.json["principals"]}

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from iam_lastused.aws import managed_policies, reports
-from iam_lastused.files import root_for
+from iam_lastused.files import outside_root, root_for
 from iam_lastused.model import InputError, Principal, ReportFailure, RunResult, SourceResult
 from iam_lastused.render import renderer
 from iam_lastused.resolve import partition_of_region, principal_from_arn
@@ -118,7 +118,10 @@ def plan(plan: str | Path | Mapping[str, Any], *, chdir: str | Path = ".", **opt
         raise UsageError(str(exc)) from None
     label = "plan" if isinstance(plan, Mapping) else str(plan)
     config_dir = Path(chdir)
-    return run.analyse(read_plan(loaded, label, config_dir, root_for([config_dir], run.options.root)))
+    root = root_for([config_dir], run.options.root)
+    found = read_plan(loaded, label, config_dir if root.contains(config_dir) else None, root)
+    refused = outside_root([config_dir], root)
+    return run.analyse(replace(found, errors=(*refused, *found.errors)))
 
 
 def check(arns: Sequence[str], **options: Any) -> RunResult:
@@ -179,8 +182,12 @@ def hook(
     """Changed Terraform files (pre-commit's arguments), each read with its own module
     directory and no directory below; `offline` for the code's own findings only."""
     run = Run(_options(options))
-    changed = _paths(files)
-    found = scan_terraform(changed, _paths(var_file), root_for(changed, run.options.root))
+    named = _paths(files)
+    root = root_for(named, run.options.root)
+    refused = outside_root(named, root)
+    changed = [path for path in named if root.contains(path)]
+    found = scan_terraform(changed, _paths(var_file), root)
+    found = replace(found, errors=(*refused, *found.errors))
     if not offline:
         found = replace(found, principals=tuple(run.resolve(found.principals)))
     return run.analyse(found, usage=not offline)

@@ -129,7 +129,8 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
         "whose documents to save",
     )
     scan = commands.add_parser("scan", parents=[common], help="analyse the principals in Terraform code")
-    scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="Terraform files or directories")
+    scan.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                      help="Terraform files, CloudFormation or SAM templates, or directories of them")
     scan.add_argument(
         "--var-file",
         action="append",
@@ -156,7 +157,8 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
     plan = commands.add_parser(
         "plan", parents=[common], help="analyse a Terraform plan (terraform show -json, or a plan file)"
     )
-    plan.add_argument("plan", type=Path, metavar="PLAN")
+    plan.add_argument("plan", type=Path, metavar="PLAN",
+                      help="terraform show -json output, a binary plan file, or - for the JSON on stdin")
     plan.add_argument("--chdir", type=Path, default=Path("."), metavar="DIR",
                       help="the configuration directory, for file:line (default: the current directory)")
     plan.add_argument("--plan-text", type=Path, metavar="FILE",
@@ -173,7 +175,7 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
     cfn = commands.add_parser(
         "cfn", parents=[common], help="analyse a deployed CloudFormation stack or a pending change set"
     )
-    cfn.add_argument("--stack", required=True, metavar="NAME")
+    cfn.add_argument("--stack", required=True, metavar="NAME", help="the deployed stack's name")
     cfn.add_argument("--change-set", metavar="NAME-OR-ARN", help="annotate what this change set would do")
     _parameter_options(cfn)
     _suggest_options(cfn)

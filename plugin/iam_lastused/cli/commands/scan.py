@@ -9,6 +9,9 @@ from iam_lastused.cli import output
 
 
 def run(args: argparse.Namespace) -> int:
+    for path in args.paths:  # a mistyped path: one error, before any report
+        if not path.exists():
+            raise api.UsageError(f"{path}: no such file or directory")
     with output.progress(args) as progress:
         result = api.scan(
             args.paths,
