@@ -301,3 +301,39 @@ def test_functions_modules_use_for_names_and_documents(cli: Any) -> None:
     assert app["granted_services"] == ["kms", "logs", "s3", "sqs"]
     assert app["grants_complete"] is True
     assert found["aws_iam_role.second"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/-"
+
+
+# ---------------------------------------------------------------------------
+# Inputs as Terraform loads them
+# ---------------------------------------------------------------------------
+
+
+def test_tfvars_load_in_terraforms_order(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TF_VAR_env", "from-environment")
+    monkeypatch.setenv("TF_VAR_teams", '["red", "blue"]')
+    files = {
+        "infra/main.tf": """\
+            variable "a" {}
+            variable "b" {}
+            variable "c" {}
+            variable "env" {}
+            variable "teams" {}
+            resource "aws_iam_role" "r" {
+              name = "${var.a}-${var.b}-${var.c}-${var.env}"
+            }
+            resource "aws_iam_role" "team" {
+              for_each = toset(var.teams)
+              name     = each.key
+            }
+        """,
+        "infra/terraform.tfvars": 'a = "tfvars"\nb = "tfvars"\nc = "tfvars"\n',
+        "infra/terraform.tfvars.json": '{"b": "json"}',
+        "infra/b.auto.tfvars": 'c = "b-auto"\n',
+        "infra/a.auto.tfvars.json": '{"c": "a-auto", "b": "a-auto"}',
+        "given.tfvars": 'a = "given"\n',
+    }
+    name = "given-a-auto-b-auto-from-environment"
+    run = scan(cli, files, "--var-file", "given.tfvars", reports={name: {}})
+    found = principals(run)
+    assert found["aws_iam_role.r"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/{name}"
+    assert sorted(found) == ['aws_iam_role.r', 'aws_iam_role.team["blue"]', 'aws_iam_role.team["red"]']

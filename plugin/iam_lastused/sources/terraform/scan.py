@@ -287,17 +287,53 @@ class _Scan:
             except (OSError, UnicodeDecodeError) as exc:
                 self.error(InputError(f"cannot read var file: {refusal(exc)}", str(path)))
                 continue
-            try:
-                if path.name.endswith(".json"):
-                    values.update(json.loads(source))
-                else:
-                    scope = _VarFileScope(self, str(path))
-                    attributes = hcl_attributes(source)
-                    values.update({name: evaluate(expr, scope) for name, expr in attributes.items()})
-            except Exception as exc:  # unparsable: python-hcl2 and lark raise many types
-                message, line = _describe(exc, source)
-                self.error(InputError(f"cannot read var file: {message}", str(path), line))
+            values.update(self._var_file(path, source))
         return values
+
+    def auto_variables(self, module: _Module) -> dict[str, Any]:
+        """What Terraform sets a root module's variables to before any -var-file:
+        TF_VAR_* from the environment, then terraform.tfvars(.json), then the
+        *.auto.tfvars(.json) files in lexical order, read inside the root."""
+        values: dict[str, Any] = {}
+        for name, value in os.environ.items():
+            if name.startswith("TF_VAR_") and len(name) > 7:
+                values[name[7:]] = self._environment_value(value)
+        names = sorted(os.listdir(module.real)) if module.real.is_dir() else []
+        auto = [name for name in names if name.endswith((".auto.tfvars", ".auto.tfvars.json"))]
+        for name in ["terraform.tfvars", "terraform.tfvars.json", *auto]:
+            if name not in names:
+                continue
+            display = Path(module.display) / name
+            try:
+                source = read_file_bytes(module.real / name, MAX_FILE_BYTES, self.root).decode("utf-8")
+            except (OSError, ReadRefused, UnicodeDecodeError) as exc:
+                self.error(InputError(f"cannot read var file: {refusal(exc)}", str(display)))
+                continue
+            values.update(self._var_file(display, source))
+        return values
+
+    def _environment_value(self, value: str) -> Any:
+        """A TF_VAR_ value: a string, or a list or map written in HCL."""
+        if not value.lstrip().startswith(("[", "{")):
+            return value
+        try:
+            expr = hcl_attributes(f"value = {value}\n")["value"]
+        except Exception:  # not HCL: Terraform would take it as a string, or refuse it
+            return value
+        return evaluate(expr, _VarFileScope(self, "environment"))
+
+    def _var_file(self, path: Path, source: str) -> dict[str, Any]:
+        """The values a .tfvars or .tfvars.json file sets (none where it cannot be read)."""
+        try:
+            if path.name.endswith(".json"):
+                values = json.loads(source)
+                return values if isinstance(values, dict) else {}
+            scope = _VarFileScope(self, str(path))
+            return {name: evaluate(expr, scope) for name, expr in hcl_attributes(source).items()}
+        except Exception as exc:  # unparsable: python-hcl2 and lark raise many types
+            message, line = _describe(exc, source)
+            self.error(InputError(f"cannot read var file: {message}", str(path), line))
+            return {}
 
     def read(self, instance: _Instance, value: str, file: str, line: int | None) -> Text | Unknown:
         """The text of a file named in file()/templatefile(), relative to the module."""
@@ -322,7 +358,8 @@ class _Scan:
         return found
 
     def instantiate_root(self, real: Path, variables: dict[str, Any]) -> None:
-        inputs = {name: (lambda value=value: value) for name, value in variables.items()}
+        given = {**self.auto_variables(self.modules[real]), **variables}
+        inputs = {name: (lambda value=value: value) for name, value in given.items()}
         self.instantiate(self.modules[real], "", inputs, (real,))
 
     def instantiate(
