@@ -3,7 +3,8 @@
 Entries are written atomically (temporary file, then rename), so a reader sees
 a whole entry or none. Anything unreadable is treated as a miss, and a cache
 directory that cannot be written only costs the speed-up: the cache is never a
-reason for a run to fail.
+reason for a run to fail. Each namespace is kept under `MAX_NAMESPACE_BYTES`: past it,
+the entries used longest ago go (a read touches an entry).
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from typing import Any
 import platformdirs
 
 from iam_lastused.store.atomic import write_atomically
+
+MAX_NAMESPACE_BYTES = 256 * 1024 * 1024
+_PRUNE_EVERY = 200  # writes between two looks at a namespace's size
+_writes: dict[str, int] = {}
 
 
 def cache_dir() -> Path:
@@ -34,9 +39,11 @@ def load(namespace: str, key: str, max_age_seconds: float | None = None) -> Any 
     """The value stored under `key`, or None if absent, expired or unreadable."""
     path = _entry_path(namespace, key)
     try:
-        if max_age_seconds is not None and time.time() - path.stat().st_mtime > max_age_seconds:
+        status = path.stat()
+        if max_age_seconds is not None and time.time() - status.st_mtime > max_age_seconds:
             return None
         entry = json.loads(path.read_text(encoding="utf-8"))
+        os.utime(path, (time.time(), status.st_mtime))  # used now; its age stays its write's
     except (OSError, ValueError):
         return None
     if not isinstance(entry, dict) or entry.get("key") != key:
@@ -52,6 +59,23 @@ def store(namespace: str, key: str, value: Any) -> bool:
         text = json.dumps({"key": key, "value": value}, separators=(",", ":"))
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, text)
-        return True
     except (OSError, TypeError, ValueError):
         return False
+    _writes[namespace] = _writes.get(namespace, 0) + 1
+    if _writes[namespace] % _PRUNE_EVERY == 1:
+        prune(namespace)
+    return True
+
+
+def prune(namespace: str, max_bytes: int = MAX_NAMESPACE_BYTES) -> None:
+    """Remove the entries used longest ago until the namespace holds at most `max_bytes`."""
+    try:
+        entries = [(entry.stat(), entry) for entry in (cache_dir() / namespace).glob("*.json")]
+    except OSError:
+        return
+    total = sum(status.st_size for status, _ in entries)
+    for status, entry in sorted(entries, key=lambda item: item[0].st_atime):
+        if total <= max_bytes:
+            return
+        entry.unlink(missing_ok=True)
+        total -= status.st_size
