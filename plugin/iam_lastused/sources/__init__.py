@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from iam_lastused.files import Root, root_for, walk
+from iam_lastused.files import Root, outside_root, root_for, walk
 from iam_lastused.model import InputError, SourceResult
 from iam_lastused.resolve import partition_of_region
 from iam_lastused.sources.cloudformation.template import (
@@ -132,7 +132,9 @@ def scan_paths(
         dict(stack_parameters or {}),
     )
     missing = [InputError("no such file or directory", str(path)) for path in paths if not path.exists()]
-    results = [SourceResult(errors=tuple(missing))]
+    refused = outside_root(paths, inputs.root)
+    paths = [path for path in paths if not root_refuses(path, refused)]
+    results = [SourceResult(errors=(*missing, *refused))]
     for source in SOURCES:
         mine: list[Path] = []
         for path in paths:
@@ -151,3 +153,7 @@ def _joined(results: Sequence[SourceResult]) -> SourceResult:
         errors=tuple(e for r in results for e in r.errors),
         notes=tuple(n for r in results for n in r.notes),
     )
+
+
+def root_refuses(path: Path, refused: Sequence[InputError]) -> bool:
+    return any(error.file == str(path) for error in refused)
