@@ -9,7 +9,9 @@ from typing import Protocol
 
 from iam_lastused.model import RunResult
 from iam_lastused.render.github import render_github
+from iam_lastused.render.gitlab import render_gitlab
 from iam_lastused.render.json_report import render_json
+from iam_lastused.render.junit import render_junit
 from iam_lastused.render.lint import render_lint
 from iam_lastused.render.markdown import render_markdown
 from iam_lastused.render.plan_text import render_plan, render_plan_notes
@@ -18,7 +20,7 @@ from iam_lastused.render.suggestions import render_patch
 from iam_lastused.render.text import render_text
 from iam_lastused.suggest.verdicts import Suggestions
 
-REPORT_FORMATS = ("text", "json", "markdown", "sarif", "github", "lint")
+REPORT_FORMATS = ("text", "json", "markdown", "sarif", "github", "lint", "junit", "gitlab")
 """The formats of a report alone; `plan` also needs terraform's plan text, and `patch`
 shows the suggestions alone."""
 SUGGESTING_FORMATS = ("text", "json", "plan")
@@ -43,6 +45,8 @@ def renderer(format: str, *, plan_text: str | None = None, links: str | None = N
         "sarif": render_sarif,
         "github": render_github,
         "lint": render_lint,
+        "junit": render_junit,
+        "gitlab": render_gitlab,
         "patch": _patch,
     }
     if format in simple:
