@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from iam_lastused.sources.cloudformation.template import _MAX_TEMPLATE_BYTES, scan_template
-from iam_lastused.sources.terraform.scan import MAX_FILE_BYTES, _parse
+from iam_lastused.sources.terraform.scan import MAX_FILE_BYTES, parse_file
 from iam_lastused.workers import Budget, OverBudget, map_bounded
 
 TERRAFORM = """\
@@ -145,7 +145,7 @@ def arguments(kind: str, size: int) -> tuple[Any, ...]:
 
 
 def parse(kind: str, item: tuple[Any, ...]) -> Any:
-    return _parse(*item) if kind == "tf" else scan_template(*item)
+    return parse_file(*item) if kind == "tf" else scan_template(*item)
 
 
 def outcome(result: Any) -> str:
@@ -220,7 +220,7 @@ def descendants(root: int) -> list[int]:
 
 def bounded(kind: str, size: int) -> tuple[float, int, Any]:
     item = arguments(kind, size)
-    function = _parse if kind == "tf" else scan_template
+    function = parse_file if kind == "tf" else scan_template
     with DescendantsPeak() as peak:
         start = time.perf_counter()
         (result,) = map_bounded(function, [item])

@@ -113,3 +113,11 @@ def test_plan_json_from_stdin(cli, monkeypatch):
               "--format", "json")
     assert run.code == 0
     assert "module.orders.aws_iam_role.reporter" in {p["address"] for p in run.json["principals"]}
+
+
+def test_no_cache_writes_no_parse_cache_either(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("IAM_LASTUSED_CACHE_DIR", str(tmp_path / "cache"))
+    run = cli("scan", str(ROOT / "examples"), "--access-data", ACCESS, "--no-cache")
+    assert run.code == 0 and not (tmp_path / "cache").exists()
+    cli("scan", str(ROOT / "examples"), "--access-data", ACCESS)
+    assert list((tmp_path / "cache").rglob("*.json"))

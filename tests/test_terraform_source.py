@@ -838,7 +838,7 @@ def test_a_second_scan_of_an_unchanged_tree_uses_the_parse_cache(monkeypatch: py
     def no_parsing(name: str, data: bytes) -> dict[str, object]:
         raise AssertionError(f"{name} parsed again")
 
-    monkeypatch.setattr(terraform, "_parse", no_parsing)
+    monkeypatch.setattr(terraform, "parse_file", no_parsing)
     assert scan_terraform([Path("infra")]) == first
     Path("infra/main.tf").write_text(Path("infra/main.tf").read_text().replace('"app"', '"changed"'))
     with pytest.raises(AssertionError, match="parsed again"):

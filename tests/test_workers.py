@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from iam_lastused.sources.terraform.scan import _parse
+from iam_lastused.sources.terraform.scan import parse_file
 from iam_lastused.workers import IN_PROCESS_BYTES, Budget, OverBudget, map_bounded
 
 PAD = b"#" * IN_PROCESS_BYTES  # with it, any batch goes to the workers
@@ -150,6 +150,6 @@ def test_no_worker_is_left_after_an_interrupt(tmp_path: Path) -> None:
 def test_terraform_files_parse_in_the_workers_as_in_this_process() -> None:
     text = Path(__file__).parents[1].joinpath("examples", "terraform", "main.tf").read_bytes()
     items = [(f"main{index}.tf", text) for index in range(IN_PROCESS_BYTES // len(text) + 2)]
-    results = map_bounded(_parse, items)
-    assert results == [_parse(*item) for item in items]
+    results = map_bounded(parse_file, items)
+    assert results == [parse_file(*item) for item in items]
     assert all(result["blocks"] for result in results)  # type: ignore[index]

@@ -101,7 +101,7 @@ def scan(
     found = scan_paths(
         found_paths, _paths(var_file), stacks, root_for(found_paths, run.options.root),
         parameters=values, account_id=run.options.account_id, region=run.options.region,
-        stack_parameters=deployed,
+        stack_parameters=deployed, use_cache=not run.options.no_cache,
     )
     principals = run.resolve_stacks(found.principals, set(stacks.values())) if stacks else found.principals
     return run.analyse(replace(found, principals=tuple(run.resolve(principals))))
@@ -186,7 +186,7 @@ def hook(
     root = root_for(named, run.options.root)
     refused = outside_root(named, root)
     changed = [path for path in named if root.contains(path)]
-    found = scan_terraform(changed, _paths(var_file), root)
+    found = scan_terraform(changed, _paths(var_file), root, use_cache=not run.options.no_cache)
     found = replace(found, errors=(*refused, *found.errors))
     if not offline:
         found = replace(found, principals=tuple(run.resolve(found.principals)))

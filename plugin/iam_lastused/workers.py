@@ -6,7 +6,7 @@ input a `Budget` of wall-clock time and memory: an input that goes over it comes
 as `OverBudget` (to be reported as not read) and the others are read as usual. The
 workers also parse on every core.
 
-    results = map_bounded(_parse, [(path.name, data) for path, data in files])
+    results = map_bounded(parse_file, [(path.name, data) for path, data in files])
 
 Each item is the tuple of positional arguments of one call; results come back in the
 order of the items. `function` must be picklable (defined at the top level of a
@@ -52,12 +52,12 @@ R = TypeVar("R")
 
 # Items whose str and bytes arguments add up to no more than this are run in this
 # process, one after another: starting the workers costs more than parsing them.
-# Measured with python-hcl2 (through iam_lastused.sources.terraform.scan._parse) on
+# Measured with python-hcl2 (through iam_lastused.sources.terraform.scan.parse_file) on
 # 32 KiB inputs on the 2-core CI machine: an ordinary module file 0.13 s and +0 MB;
 # the worst of the adversarial inputs tried (a list of 16,000 one-digit numbers)
 # 0.71 s and +24 MB, a chain of 16,000 `+` 0.48 s and +31 MB, interpolations 0.51 s;
 # long strings, heredocs and comments are cheaper than ordinary HCL, and deep nesting
-# stops at a RecursionError that _parse reports. cfn-lint on a 32 KiB template: 0.4 s
+# stops at a RecursionError that parse_file reports. cfn-lint on a 32 KiB template: 0.4 s
 # at most, most of it importing cfn-lint. So everything run here stays under a tenth
 # of the default budget, while starting the workers and reading one small file in
 # them costs 0.3 s the first time in a process (the forkserver and its imports) and

@@ -38,6 +38,8 @@ class Inputs:
     """What is known at scan time of the account and region (`AWS::AccountId`, `AWS::Region`)."""
     stack_parameters: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Each stack's deployed parameter values, under those given."""
+    use_cache: bool = True
+    """Whether the parse cache is read and written (not with --no-cache)."""
 
 
 class Source(Protocol):
@@ -62,7 +64,7 @@ class Terraform:
         return path.name.endswith(TERRAFORM_SUFFIXES)
 
     def read(self, paths: Sequence[Path], inputs: Inputs) -> SourceResult:
-        return scan_terraform(paths, inputs.var_files, inputs.root)
+        return scan_terraform(paths, inputs.var_files, inputs.root, inputs.use_cache)
 
 
 class CloudFormation:
@@ -118,6 +120,7 @@ def scan_paths(
     account_id: str | None = None,
     region: str | None = None,
     stack_parameters: Mapping[str, Mapping[str, str]] | None = None,
+    use_cache: bool = True,
 ) -> SourceResult:
     """Every source's principals in the given directories and files. `stacks` names the
     stack each template is deployed as. Files the code names are read only inside `root`
@@ -130,6 +133,7 @@ def scan_paths(
         account_id,
         region,
         dict(stack_parameters or {}),
+        use_cache,
     )
     missing = [InputError("no such file or directory", str(path)) for path in paths if not path.exists()]
     refused = outside_root(paths, inputs.root)

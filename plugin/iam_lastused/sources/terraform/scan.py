@@ -57,13 +57,14 @@ Key = tuple["_Instance", str, str, Any]
 
 
 def scan_terraform(
-    paths: Sequence[Path], var_files: Sequence[Path] = (), root: Root | None = None
+    paths: Sequence[Path], var_files: Sequence[Path] = (), root: Root | None = None, use_cache: bool = True
 ) -> SourceResult:
     """Principals defined by the Terraform in `paths` (files or directories); the var
     files set the variables of the root modules. Files the code names (`file()`,
-    module sources, links) are read only inside `root` (by default the one of `paths`)."""
+    module sources, links) are read only inside `root` (by default the one of `paths`).
+    Without `use_cache`, the parse cache is neither read nor written."""
     with _fewer_collections():
-        scan = _Scan(root if root is not None else root_for(paths))
+        scan = _Scan(root if root is not None else root_for(paths), use_cache)
         variables = scan.read_var_files(var_files)
         walked = scan.discover(paths)
         called = {callee for real in walked for callee in scan.local_calls(real) if callee != real}
@@ -115,7 +116,7 @@ def _keep_block(kind: str, labels: list[str]) -> bool:
     return kind in ("variable", "locals", "module", "output")
 
 
-def _parse(name: str, data: bytes) -> dict[str, Any]:
+def parse_file(name: str, data: bytes) -> dict[str, Any]:
     """The blocks of one file as plain JSON-able data, or why it cannot be read."""
     try:
         source = data.decode("utf-8")
@@ -154,7 +155,7 @@ def _describe(exc: Exception, source: str) -> tuple[str, int | None]:
     return f"{what}{where}" + (f" near `{near}`" if near else ""), line
 
 
-def _load_all(paths: Sequence[Path], root: Root) -> list[dict[str, Any]]:
+def _load_all(paths: Sequence[Path], root: Root, use_cache: bool = True) -> list[dict[str, Any]]:
     """Each file's parse: from the cache when its content has been parsed before, the
     others all at once in bounded workers (on every core, each file within its time
     and memory budget). A file over the budget is not cached: on a busy machine an
@@ -168,16 +169,17 @@ def _load_all(paths: Sequence[Path], root: Root) -> list[dict[str, Any]]:
             loaded.append({"error": f"not read: {refusal(exc)}", "line": None})
             continue
         key = f"{_CACHE_FORMAT}:{hashlib.sha256(data).hexdigest()}"
-        cached = cache.load(CACHE_NAMESPACE, key)
+        cached = cache.load(CACHE_NAMESPACE, key) if use_cache else None
         loaded.append(cached if isinstance(cached, dict) else {})
         if not isinstance(cached, dict):
             misses.append((len(loaded) - 1, path.name, data, key))
-    parsed = map_bounded(_parse, [(name, data) for _, name, data, _ in misses])
+    parsed = map_bounded(parse_file, [(name, data) for _, name, data, _ in misses])
     for (index, _, _, key), outcome in zip(misses, parsed, strict=True):
         if isinstance(outcome, OverBudget):
             loaded[index] = {"error": outcome.reason, "line": None}
         else:
-            cache.store(CACHE_NAMESPACE, key, outcome)
+            if use_cache:
+                cache.store(CACHE_NAMESPACE, key, outcome)
             loaded[index] = outcome
     return loaded
 
@@ -211,8 +213,9 @@ def _source_kind(source: str) -> str:
 
 
 class _Scan:
-    def __init__(self, root: Root) -> None:
+    def __init__(self, root: Root, use_cache: bool = True) -> None:
         self.root = root
+        self.use_cache = use_cache
         self.errors: dict[InputError, None] = {}
         self.notes: dict[str, None] = {}
         self.modules: dict[Path, _Module] = {}
@@ -257,7 +260,7 @@ class _Scan:
         """Parse the files of every module directory in one batch."""
         files = [path for directory in directories for path in _terraform_files(directory)]
         missing = [path for path in files if path not in self.parsed]
-        self.parsed.update(zip(missing, _load_all(missing, self.root), strict=True))
+        self.parsed.update(zip(missing, _load_all(missing, self.root, self.use_cache), strict=True))
 
     def module(self, real: Path, display: str) -> _Module:
         if real not in self.modules:
