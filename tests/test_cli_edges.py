@@ -121,3 +121,13 @@ def test_no_cache_writes_no_parse_cache_either(cli, tmp_path, monkeypatch):
     assert run.code == 0 and not (tmp_path / "cache").exists()
     cli("scan", str(ROOT / "examples"), "--access-data", ACCESS)
     assert list((tmp_path / "cache").rglob("*.json"))
+
+
+def test_account_id_without_credentials_is_no_internal_error(cli, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    run = cli("scan", str(ROOT / "examples" / "terraform"), "--account-id", "111122223333", "--format", "json")
+    assert "internal error" not in run.err
+    assert run.err.count("no AWS credentials found") == 1
+    assert {p["arn"] for p in run.json["principals"]} >= {"arn:aws:iam::111122223333:role/ci-deployer"}

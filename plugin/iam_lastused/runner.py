@@ -196,8 +196,14 @@ class Run:
         if not confirm or self.access_data is not None or account is None:
             return resolved
         client = self.client("iam")
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            return list(pool.map(lambda p: confirm_deployed(client, p), resolved))
+        try:
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                return list(pool.map(lambda p: confirm_deployed(client, p), resolved))
+        except NoCredentialsError:  # the account was given (--account-id), so STS was not asked
+            self.warn(NO_CREDENTIALS)
+        except BotoCoreError as exc:  # no endpoint, say: the reports will meet it too
+            self.warn(f"cannot ask IAM whether the principals exist: {exc}")
+        return resolved
 
     # Analysis ----------------------------------------------------------------
 
