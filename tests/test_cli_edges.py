@@ -127,7 +127,8 @@ def test_account_id_without_credentials_is_no_internal_error(cli, monkeypatch):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    run = cli("scan", str(ROOT / "examples" / "terraform"), "--account-id", "111122223333", "--format", "json")
+    terraform = str(ROOT / "examples" / "terraform")
+    run = cli("scan", terraform, "--account-id", "111122223333", "--format", "json")
     assert "internal error" not in run.err
     assert run.err.count("no AWS credentials found") == 1
     assert {p["arn"] for p in run.json["principals"]} >= {"arn:aws:iam::111122223333:role/ci-deployer"}
