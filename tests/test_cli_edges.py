@@ -132,3 +132,9 @@ def test_account_id_without_credentials_is_no_internal_error(cli, monkeypatch):
     assert "internal error" not in run.err
     assert run.err.count("no AWS credentials found") == 1
     assert {p["arn"] for p in run.json["principals"]} >= {"arn:aws:iam::111122223333:role/ci-deployer"}
+
+
+def test_the_summary_line_counts_broad_grants(cli):
+    run = cli("scan", str(ROOT / "examples" / "terraform"), "--access-data", ACCESS)
+    summary = next(line for line in run.out.splitlines() if " principals, " in line)
+    assert summary.endswith("; 1 broad grant in the code")

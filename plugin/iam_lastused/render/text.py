@@ -92,10 +92,12 @@ def render_text(run: RunResult, suggestions: Suggestions | None = None) -> str:
     unused = sum(len(p.namespaces_in("unused")) for p in analyzed)
     stale = sum(len(p.namespaces_in("stale")) for p in analyzed)
     suppressed = sum(len(p.suppressed()) for p in analyzed)
+    broad = sum(len(p.static) for p in run.principals)
     lines.append(
         f"{len(run.principals)} principal{'s' if len(run.principals) != 1 else ''}, "
         f"{len(analyzed)} analysed: {unused} never-used and {stale} stale service grants "
         f"(stale: not used in {run.stale_days} days)" + (f", {suppressed} suppressed" if suppressed else "")
+        + (f"; {broad} broad grant{'s' if broad != 1 else ''} in the code" if broad else "")
     )
     for note in run.notes:
         lines.append(f"note: {terminal_safe(note)}")
