@@ -625,3 +625,9 @@ def test_example_template(stack: str | None) -> None:
     }
     assert {"iam:ListAccessKeys", "athena:GetQueryResults", "cloudwatch:GetDashboard"} <= user_actions
     assert found["InvoicesApiFunctionRole"].unresolved == GENERATED
+
+
+def test_sam_template_with_a_type_that_is_not_a_string_does_not_raise(tmp_path: Path) -> None:
+    text = SAM + "  Odd:\n    Type: {Not: AString}\n    Properties: {CodeUri: src/}\n"
+    result = scan(tmp_path, text)
+    assert isinstance(result, SourceResult)  # SAM's own verdict, as an error or principals

@@ -64,8 +64,10 @@ def _placeholder_uris(resources: Mapping[str, Any]) -> None:
             continue
         properties = resource["Properties"]
         kind = resource.get("Type")
+        if not isinstance(kind, str):
+            continue
         keys = ("ImageUri",) if kind == "AWS::Serverless::Function" and properties.get(
-            "PackageType") == "Image" else _URI_PROPERTIES.get(kind, ())  # type: ignore[arg-type]
+            "PackageType") == "Image" else _URI_PROPERTIES.get(kind, ())
         for key in keys:
             value = properties.get(key)
             if key in properties and not (isinstance(value, str) and value.startswith("s3://")) and not (
