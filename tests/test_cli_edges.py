@@ -138,3 +138,15 @@ def test_the_summary_line_counts_broad_grants(cli):
     run = cli("scan", str(ROOT / "examples" / "terraform"), "--access-data", ACCESS)
     summary = next(line for line in run.out.splitlines() if " principals, " in line)
     assert summary.endswith("; 1 broad grant in the code")
+
+
+def test_colour_on_a_terminal_only_when_wanted(cli, monkeypatch):
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    terraform = str(ROOT / "examples" / "terraform")
+    coloured = cli("scan", terraform, "--access-data", ACCESS).out
+    assert "\x1b[31m  unused  lambda" in coloured
+    assert "\x1b" not in cli("scan", terraform, "--access-data", ACCESS, "--no-color").out
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b" not in cli("scan", terraform, "--access-data", ACCESS).out

@@ -48,9 +48,34 @@ def write(path: os.PathLike[str] | str, text: str) -> None:
         raise api.UsageError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
+# The text report's line kinds, by how they start: the report is plain text (its names
+# come from the code), so colour is given to whole lines, never parsed from the text.
+_LINE_STYLES = (
+    ("  unused ", "red"), ("  stale ", "yellow"), ("  broad ", "magenta"),
+    ("  suppressed ", "dim"), ("error: ", "red"), ("note: ", "dim"),
+)
+
+
+def _coloured(args: argparse.Namespace) -> bool:
+    return (
+        args.format == "text" and not getattr(args, "no_color", False) and not os.environ.get("NO_COLOR")
+        and sys.stdout.isatty()
+    )
+
+
 def emit(args: argparse.Namespace, text: str) -> None:
     if args.output:
         write(args.output, text)
+    elif _coloured(args):
+        from rich.console import Console
+        from rich.text import Text
+
+        console = Console(highlight=False, soft_wrap=True)
+        for line in text.splitlines():
+            style = next((style for start, style in _LINE_STYLES if line.startswith(start)), "")
+            if line.startswith(("role ", "user ", "group ", "policy ")):
+                style = "bold"
+            console.print(Text(line, style=style))
     else:
         sys.stdout.write(text)
 

@@ -76,6 +76,8 @@ def _common_options() -> argparse.ArgumentParser:
         help="give up on reports not complete after this long (default 600)",
     )
     group.add_argument("--quiet", action="store_true", help="no progress and no warnings on stderr")
+    group.add_argument("--no-color", action="store_true",
+                       help="no colour in the text report on a terminal (also: NO_COLOR set)")
     group.add_argument(
         "--root", type=Path, metavar="DIR",
         help="files the code names (file(), module sources, links) are read only inside DIR "
