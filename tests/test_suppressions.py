@@ -102,3 +102,23 @@ def test_suppressed_findings_in_sarif_github_and_markdown(cli, tree):
         in github
     markdown = cli("scan", "terraform", "--access-data", ACCESS, "--format", "markdown").out
     assert "suppressed (unused): <code>lambda</code>: release job" in markdown
+
+
+def test_a_suppression_that_does_not_parse_is_said_with_its_place(cli, tmp_path, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "examples" / "terraform", tmp_path / "infra")
+    main = tmp_path / "infra" / "main.tf"
+    lines = main.read_text().splitlines()
+    lines.insert(37, "    # iam-lastused:ignore lambda the release job")
+    main.write_text("\n".join(lines) + "\n")
+    monkeypatch.chdir(tmp_path)
+    access = str(root / "examples" / "access-data.json")
+    run = cli("scan", "infra", "--access-data", access, "--format", "json")
+    note = ("infra/main.tf:38: a suppression that does not parse: write "
+            "iam-lastused:ignore=SERVICE[,SERVICE...] followed by the reason")
+    assert note in run.json["notes"]
+    worker = next(p for p in run.json["principals"] if p["address"] == "aws_iam_role.ci_deployer")
+    assert "lambda" in worker["unused_services"]

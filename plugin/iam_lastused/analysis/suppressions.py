@@ -81,10 +81,30 @@ def from_config(principal: Principal, entries: Sequence[Mapping[str, Any]]) -> t
     )
 
 
+def _malformed(principal: Principal, read: Callable[[str], Sequence[str]]) -> list[str]:
+    """A note for each directive on or above the principal's lines that does not parse
+    (`# iam-lastused:ignore s3`, without `=`): a suppression is never silently ignored."""
+    notes = []
+    for location in _locations(principal):
+        if location.line is None:
+            continue
+        lines = read(location.file)
+        for number in (location.line, location.line - 1):
+            text = lines[number - 1] if 1 <= number <= len(lines) else ""
+            if _MENTION in text and not parse_directive(text):
+                notes.append(f"{location.file}:{number}: a suppression that does not parse: write "
+                             "iam-lastused:ignore=SERVICE[,SERVICE...] followed by the reason")
+    return notes
+
+
+_MENTION = "iam-lastused:ignore"
+
+
 def with_suppressions(found: SourceResult, config_entries: Sequence[Mapping[str, Any]]) -> SourceResult:
     read = cache(_lines)  # each file once per run: paths may be relative to this run's directory
     principals = tuple(
         replace(p, suppressions=tuple(dict.fromkeys([*in_code(p, read), *from_config(p, config_entries)])))
         for p in found.principals
     )
-    return replace(found, principals=principals)
+    notes = [note for p in found.principals for note in _malformed(p, read)]
+    return replace(found, principals=principals, notes=tuple(dict.fromkeys([*found.notes, *notes])))
