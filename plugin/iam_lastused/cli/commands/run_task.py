@@ -1,0 +1,79 @@
+"""`iam-lastused run-task serve`: the HCP Terraform run task server
+(integrations/run_task.py), on the optional extra `iam-lastused[server]`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from iam_lastused import api
+from iam_lastused.cli import output
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from iam_lastused.integrations import run_task
+    except ImportError:
+        print("iam-lastused: run-task needs the server extra: pip install 'iam-lastused[server]'",
+              file=sys.stderr)
+        return output.EXIT_USAGE
+    if args.output or args.also_write or args.format not in ("text", "markdown"):
+        raise api.UsageError(
+            "run-task serve sends its result to HCP Terraform: no --output, --also-write or --format"
+        )
+    key: bytes | None = None
+    if args.hmac_key_env:
+        value = os.environ.get(args.hmac_key_env)
+        if not value:
+            raise api.UsageError(f"--hmac-key-env {args.hmac_key_env}: that environment variable is not set")
+        key = value.encode()
+    for name, least in (("queue_limit", 1), ("workers", 1), ("port", 0)):
+        if getattr(args, name) < least:
+            raise api.UsageError(f"--{name.replace('_', '-')} must be {least} or more")
+    if args.run_timeout <= 0:
+        raise api.UsageError("--run-timeout must be more than 0 seconds")
+    options = output.options(args)
+    options.pop("progress")
+    options.pop("root")  # the server reads no configuration: only the plan
+    if options["access_data"] is not None:
+        options["access_data"] = options["access_data"].resolve()
+    settings = run_task.Settings(
+        options=options,
+        fail_on=args.fail_on,
+        hmac_key=key,
+        api_url=args.api_url.rstrip("/"),
+        queue_limit=args.queue_limit,
+        workers=args.workers,
+        run_timeout=args.run_timeout,
+    )
+    run_task.serve(settings, args.host, args.port)
+    return output.EXIT_OK
+
+
+def add_parser(
+    commands: argparse._SubParsersAction, common: argparse.ArgumentParser
+) -> argparse.ArgumentParser:
+    """`run-task serve` and its options, besides the plan's (`common`); returns `serve`."""
+    task = commands.add_parser("run-task", help="an HCP Terraform run task: run-task serve")
+    actions = task.add_subparsers(dest="run_task_action", required=True, metavar="ACTION")
+    serve = actions.add_parser(
+        "serve", parents=[common], help="serve HCP Terraform run-task requests (needs iam-lastused[server])",
+        description="Answer HCP Terraform run-task requests at post_plan or pre_apply: each run's plan is "
+        "analysed as `iam-lastused plan` does, and the result sent back (failed on findings at --fail-on).",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument("--hmac-key-env", metavar="NAME",
+                       help="the environment variable holding the run task's HMAC key; requests must then "
+                       "carry its X-TFC-Task-Signature")
+    serve.add_argument("--api-url", default="https://app.terraform.io", metavar="URL",
+                       help="HCP Terraform or Terraform Enterprise; plan and callback URLs must be under it "
+                       "(default https://app.terraform.io)")
+    serve.add_argument("--queue-limit", type=int, default=16, metavar="N",
+                       help="runs waiting at most; past it a request is answered 503 (default 16)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="runs analysed at once (default 1)")
+    serve.add_argument("--run-timeout", type=float, default=540.0, metavar="SECONDS",
+                       help="a run not done after this long gets a failed result (default 540)")
+    return serve
