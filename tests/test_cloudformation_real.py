@@ -274,3 +274,30 @@ def test_sam_roles_are_those_sam_makes(cli, repo):
     assert found["MachineNightlyRole"]["line"] == 23  # the event it came from
     assert {"states"} <= set(found["MachineNightlyRole"]["granted_services"])
     assert report["errors"] == []
+
+
+def test_unknown_cloudformation_grants_say_why(cli, tmp_path, monkeypatch):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "t.yaml").write_text("""\
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Bucket:
+    Type: String
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: app
+      AssumeRolePolicyDocument: {}
+      ManagedPolicyArns:
+        - !Ref Bucket
+""")
+    monkeypatch.chdir(tmp_path)
+    run = cli("scan", "t.yaml", "--account-id", "111122223333", "--format", "json")
+    [principal] = run.json["principals"]
+    assert principal["grants_complete"] is False
+    assert principal["unknown_grants"] == [{
+        "file": "t.yaml", "line": 12,
+        "reason": "the policy ARN is not known: parameter Bucket has no value "
+                  "(--parameter Bucket=VALUE or --parameters FILE)",
+    }]

@@ -446,12 +446,13 @@ class _Template:
             where_written = self.entry_location(logical_id, str(value), location)
             return Grant(where_written, policy_arn=str(value), known=False)
         self.note(f"{where}: the policy ARN is not known: {_why(value)}")
-        return Grant(location, known=False)
+        return Grant(location, known=False, unknown=f"the policy ARN is not known: {_why(value)}")
 
     def inline_policies(self, logical_id: str, value: Any, location: Location) -> list[Grant]:
         """The grants of a role, user or group's Policies."""
         if not isinstance(value, list):
-            return [Grant(location, known=False)]
+            why = value.reason if isinstance(value, Unknown) else "it is not a list"
+            return [Grant(location, known=False, unknown=f"Policies is not known: {why}")]
         grants = []
         for item in value:
             item_location = self.location(item, location)
@@ -461,7 +462,9 @@ class _Template:
                     item_location = self.entry_location(logical_id, str(name), item_location)
                 grants.append(self.document(item.get("PolicyDocument"), item_location))
             else:
-                grants.append(Grant(item_location, known=False))
+                why = item.reason if isinstance(item, Unknown) else "it is not a mapping"
+                unknown = f"a Policies entry is not known: {why}"
+                grants.append(Grant(item_location, known=False, unknown=unknown))
         return grants
 
     def document(self, value: Any, location: Location) -> Grant:
@@ -472,7 +475,15 @@ class _Template:
             found = self.statements(value, location)
         else:
             found = PolicyDoc(known=False)
-        return Grant(location, tuple(statement for _, statement in found.statements), known=found.known)
+        why = None
+        if not found.known and isinstance(value, Unknown):
+            why = f"the policy document is not known: {value.reason}"
+        elif not found.known and isinstance(value, str | dict):
+            why = "a statement of the policy document is not known (an intrinsic or an undecided condition)"
+        elif not found.known:
+            why = "the policy document is not a mapping or JSON text"
+        statements = tuple(statement for _, statement in found.statements)
+        return Grant(location, statements, known=found.known, unknown=why)
 
     def statements(self, document: Mapping[str, Any], location: Location) -> PolicyDoc:
         """The readable statements, each at its own line; a statement that cannot be
