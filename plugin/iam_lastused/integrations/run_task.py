@@ -371,7 +371,6 @@ def make_app(settings: Settings) -> web.Application:
     """The run task's web application: POST / (and any path) takes run-task requests."""
     server = RunTaskServer(settings)
     app = web.Application(client_max_size=1 << 20)
-    app["server"] = server
     app.router.add_post("/{tail:.*}", server.handle)
     app.on_startup.append(server.start)
     app.on_cleanup.append(server.stop)
