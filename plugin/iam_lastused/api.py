@@ -15,6 +15,7 @@ Options are keyword arguments named like the long command-line options
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,9 +25,10 @@ from iam_lastused.aws import managed_policies, reports
 from iam_lastused.files import outside_root, root_for
 from iam_lastused.model import InputError, Principal, ReportFailure, RunResult, SourceResult
 from iam_lastused.render import renderer
-from iam_lastused.resolve import partition_of_region, principal_from_arn
+from iam_lastused.resolve import iam_path, partition_of_region, principal_from_arn
 from iam_lastused.runner import Options, Run, UsageError
 from iam_lastused.sources import scan_paths
+from iam_lastused.sources.cdk import resolve_through_stacks
 from iam_lastused.sources.cloudformation.parameters import (
     ParametersError,
     parse_entries,
@@ -104,6 +106,10 @@ def scan(
         stack_parameters=deployed, use_cache=not run.options.no_cache,
     )
     principals = run.resolve_stacks(found.principals, set(stacks.values())) if stacks else found.principals
+    if run.access_data is None and any(p.source == "cdk" for p in principals):  # named in the manifest
+        principals = resolve_through_stacks(
+            principals, run.client("cloudformation"), functools.partial(iam_path, run.client("iam")), run.warn
+        )
     return run.analyse(replace(found, principals=tuple(run.resolve(principals))))
 
 

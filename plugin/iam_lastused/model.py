@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Literal
 
 Kind = Literal["role", "user", "group", "policy"]
-Source = Literal["arn", "terraform", "terraform-plan", "cloudformation"]
+Source = Literal["arn", "terraform", "terraform-plan", "cloudformation", "cdk"]
 Status = Literal["analyzed", "not-deployed", "no-data", "unresolved", "error"]
 State = Literal["used", "stale", "unused", "not-granted"]
 
@@ -96,6 +96,9 @@ class Principal:
     suppressions: tuple[Suppression, ...] = ()
     created: datetime | None = None
     granted_via: tuple[str, ...] = ()
+    stack_address: str | None = None
+    """Where the address is another name (a CDK construct path): `Stack/LogicalId` as
+    CloudFormation knows it (a nested stack's logical ID between), for stack resolution."""
 
 
 @dataclass(frozen=True)

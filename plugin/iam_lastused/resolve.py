@@ -85,8 +85,8 @@ def with_arns(principals: Sequence[Principal], account: Account | None, why_unkn
     """Each principal named in code, given the ARN its name implies in `account`."""
     resolved = []
     for principal in principals:
-        if principal.arn or principal.unresolved:
-            resolved.append(principal)
+        if principal.arn or principal.unresolved or principal.deployed is False:
+            resolved.append(principal)  # not deployed (its stack lacks it): no name to resolve
         elif principal.name is None:
             resolved.append(replace(principal, unresolved="the name cannot be known before apply"))
         elif account is None:

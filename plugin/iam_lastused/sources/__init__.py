@@ -11,6 +11,7 @@ from typing import Protocol
 from iam_lastused.files import Root, outside_root, root_for, walk
 from iam_lastused.model import InputError, SourceResult
 from iam_lastused.resolve import partition_of_region
+from iam_lastused.sources.cdk import Cdk, is_assembly
 from iam_lastused.sources.cloudformation.template import (
     Context,
     is_template,
@@ -21,6 +22,8 @@ from iam_lastused.sources.terraform.scan import TERRAFORM_SUFFIXES, scan_terrafo
 from iam_lastused.workers import OverBudget, map_bounded
 
 SKIPPED_DIRECTORIES = frozenset({".terraform", ".git", "node_modules", ".aws-sam", "cdk.out"})
+"""Not entered while walking a tree: `cdk.out` is build output (often stale and
+ignored by git); a cloud assembly is read when it is named (`scan cdk.out`)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,10 @@ class CloudFormation:
 
     def found_in(self, directory: Path, inputs: Inputs) -> list[Path]:
         """The templates below `directory`; links to directories are not followed (the
-        Terraform walk notes them), links to files only into the root."""
+        Terraform walk notes them), links to files only into the root. A cloud assembly's
+        templates are the CDK source's."""
+        if is_assembly(directory, inputs.root):
+            return []
         return [
             base / name
             for base, _, names in walk(directory, skip=SKIPPED_DIRECTORIES.__contains__)
@@ -108,7 +114,7 @@ class CloudFormation:
         return replace(context, parameters={**deployed, **context.parameters}) if deployed else context
 
 
-SOURCES: tuple[Source, ...] = (Terraform(), CloudFormation())
+SOURCES: tuple[Source, ...] = (Terraform(), CloudFormation(), Cdk())
 
 
 def scan_paths(
