@@ -87,11 +87,11 @@ def test_offline_scan_lists_unused_services_with_the_template_line(cli, monkeypa
     )
     found = by_address(run)
     role = found["ReportingRole"]
-    assert (role["source"], role["file"], role["line"]) == ("cloudformation", TEMPLATE, 30)
+    assert (role["source"], role["file"], role["line"]) == ("cloudformation", TEMPLATE, 37)
     assert role["arn"] == "arn:aws:iam::111122223333:role/service/invoices-reporting"
     assert role["unused_services"] == ["sns"]
     [sns] = [s for s in role["services"] if s["namespace"] == "sns"]
-    assert sns["granted_by"] == [{"file": TEMPLATE, "line": 57}]
+    assert sns["granted_by"] == [{"file": TEMPLATE, "line": 67}]
     assert found["AnalystUser"]["unused_services"] == ["cloudwatch", "glue"]
     assert found["AnalystUser"]["stale_services"] == ["iam"]
     assert found["InvoicesApiFunctionRole"]["status"] == "unresolved"

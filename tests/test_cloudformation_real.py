@@ -301,3 +301,21 @@ Resources:
         "reason": "the policy ARN is not known: parameter Bucket has no value "
                   "(--parameter Bucket=VALUE or --parameters FILE)",
     }]
+
+
+def test_the_example_with_its_parameters_file_and_a_stage_that_is_not_prod(cli, monkeypatch):
+    """The issue's done-when on the example: names from parameters and pseudo parameters
+    resolve, a resource whose condition is false is skipped, and Fn::If follows the
+    branch the values choose."""
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(root)
+    common = ("scan", "examples/cloudformation", "--account-id", "111122223333",
+              "--access-data", "examples/access-data.json", "--format", "json")
+    with_file = cli(*common, "--parameters", "examples/cloudformation/parameters.json")
+    prod = {p["address"]: p for p in with_file.json["principals"]}
+    assert prod["ReportingRole"]["arn"] == "arn:aws:iam::111122223333:role/service/invoices-reporting"
+    assert "DebugRole" not in prod
+    assert "s3" in prod["ReportingRole"]["granted_services"]
+    dev = {p["address"]: p for p in cli(*common, "--parameter", "Stage=dev").json["principals"]}
+    assert dev["DebugRole"]["arn"] == "arn:aws:iam::111122223333:role/invoices-debug-dev"
+    assert "s3" not in dev["ReportingRole"]["granted_services"]
