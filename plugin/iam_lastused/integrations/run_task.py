@@ -44,7 +44,7 @@ from iam_lastused import api
 from iam_lastused.analysis.analyze import FAIL_LEVELS, has_findings
 from iam_lastused.model import PrincipalResult, RunResult
 from iam_lastused.render.escape import terminal_safe
-from iam_lastused.render.markdown import _body
+from iam_lastused.render.markdown import principal_body
 from iam_lastused.sources.plan.load import PlanError, check_plan
 
 log = logging.getLogger("iam_lastused.run_task")
@@ -140,7 +140,7 @@ def _outcome(result: PrincipalResult, run: RunResult, fail_on: str) -> dict[str,
     ]
     if result.static:
         counts.append(f"{len(result.static)} broad grant{'s' if len(result.static) != 1 else ''}")
-    body = "".join(_body(result, run, None))
+    body = "".join(principal_body(result, run, None))
     if len(body.encode()) > MAX_OUTCOME_BODY:
         cut = body.encode()[:MAX_OUTCOME_BODY].decode(errors="ignore")
         body = cut + "\n\n_(cut to stay within the size limit)_\n"

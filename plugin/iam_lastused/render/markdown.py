@@ -154,7 +154,8 @@ def _summary(result: PrincipalResult) -> str:
     return f"{principal.kind} <code>{escape_html(principal.address)}</code>: {escape_html(state)}"
 
 
-def _body(result: PrincipalResult, run: RunResult, base: str | None) -> list[str]:
+def principal_body(result: PrincipalResult, run: RunResult, base: str | None) -> list[str]:
+    """A principal's details as Markdown lines: the comment's and a run task outcome's body."""
     principal = result.principal
     items = []
     if principal.location:
@@ -188,7 +189,7 @@ def _details(result: PrincipalResult, run: RunResult, base: str | None) -> str |
     shown = findings or result.added or result.removed or result.static or result.unknown
     if result.status == "analyzed" and not shown:
         return None
-    body = "".join(_body(result, run, base))
+    body = "".join(principal_body(result, run, base))
     return f"<details><summary>{_summary(result)}</summary>\n\n{body}\n</details>\n\n"
 
 
