@@ -179,3 +179,37 @@ def test_change_set_shows_what_it_adds_and_what_was_never_used(cli, invoices, ch
 def test_unknown_stack_is_one_line_error(cli, iam, last_accessed):
     run = cli("cfn", "--stack", "nope")
     assert run.code == 2 and "cannot read stack nope" in run.err and run.err.count("\n") == 1
+
+
+PARAMETERISED = {
+    "Parameters": {"Team": {"Type": "String"}},
+    "Conditions": {"IsPayments": {"Fn::Equals": [{"Ref": "Team"}, "payments"]}},
+    "Resources": {
+        "Worker": {"Type": "AWS::IAM::Role", "Properties": {
+            "RoleName": {"Fn::Sub": "${Team}-worker"}, "AssumeRolePolicyDocument": TRUST,
+            "Policies": [{"PolicyName": "work", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Fn::If": ["IsPayments",
+                            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"},
+                            {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]},
+            ]}}],
+        }},
+    },
+}
+
+
+def test_a_stack_s_deployed_parameter_values_choose_the_branch(
+    cli, iam, last_accessed, tmp_path, monkeypatch
+):
+    """The template names no value for Team; the stack was deployed with one, which
+    --stack reads (cloudformation:DescribeStacks) to decide the Fn::If."""
+    boto3.client("cloudformation").create_stack(
+        StackName="payments", TemplateBody=json.dumps(PARAMETERISED), Capabilities=["CAPABILITY_NAMED_IAM"],
+        Parameters=[{"ParameterKey": "Team", "ParameterValue": "payments"}],
+    )
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "template.json").write_text(json.dumps(PARAMETERISED, indent=2))
+    monkeypatch.chdir(tmp_path)
+    run = cli("scan", "template.json", "--stack", "payments", "--format", "json")
+    [worker] = run.json["principals"]
+    assert worker["arn"].endswith(":role/payments-worker")
+    assert worker["granted_services"] == ["sqs"]
