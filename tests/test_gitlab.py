@@ -239,7 +239,7 @@ def test_publish_new_always_creates_and_off_makes_no_request(gitlab: FakeGitLab)
     gitlab.requests.clear()
     assert post(gitlab, "body", "off") == "skipped"
     assert gitlab.requests == []
-    with pytest.raises(ValueError, match="unknown note mode 'sticky'"):
+    with pytest.raises(ValueError, match="unknown comment mode 'sticky'"):
         post(gitlab, "body", "sticky")
 
 

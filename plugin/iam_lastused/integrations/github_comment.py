@@ -1,18 +1,9 @@
 """Post the Markdown report as one pull-request comment, found again by its marker.
 
-A comment is ours when its body starts with `MARKER`, the hidden first line of
-every Markdown report, AND the token's own account wrote it: anyone can write a
-comment that starts with the marker, and no one else's comment is ever edited or
-deleted. The token's login comes from `GET /user` (personal tokens), else from
-GraphQL's `viewer` (GitHub App and `GITHUB_TOKEN` installation tokens, for which
-`/user` answers 403; there the viewer is `github-actions` and comments are by
-`github-actions[bot]`). When it cannot be learned, nothing is edited or deleted.
-Modes:
-
-- `update` (default): edit our newest comment, or create one when there is none,
-- `new`: always create a comment,
-- `delete-and-new`: delete all of ours, then create one (so it is the newest),
-- `off`: do nothing.
+Which comment is ours, and the modes, are `review_comment`'s. The token's login
+comes from `GET /user` (personal tokens), else from GraphQL's `viewer` (GitHub App and
+`GITHUB_TOKEN` installation tokens, for which `/user` answers 403; there the viewer is
+`github-actions` and comments are by `github-actions[bot]`).
 
 In GitHub Actions: `GITHUB_TOKEN=... python -m iam_lastused.integrations.github_comment REPORT.md
 --mode update` reads the repository (`GITHUB_REPOSITORY`), the pull request (from the
@@ -24,7 +15,6 @@ not a failure: the report is still in the step summary.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -32,14 +22,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from github import Auth, Github, GithubException
+from github.Issue import Issue
 from github.IssueComment import IssueComment
 
+from iam_lastused.integrations import review_comment
+from iam_lastused.integrations.review_comment import EXIT_OK, error
 from iam_lastused.render.github import escape_data
 from iam_lastused.render.markdown import MARKER
 
-MODES = ("update", "new", "delete-and-new", "off")
 DEFAULT_API_URL = "https://api.github.com"
-EXIT_OK, EXIT_USAGE = 0, 2
 
 
 VIEWER_QUERY = "query { viewer { login } }"
@@ -49,14 +40,11 @@ NO_LOGIN = (
 )
 
 
-def has_marker(comment: IssueComment) -> bool:
-    return (comment.body or "").startswith(MARKER)
-
-
 def is_ours(comment: IssueComment, authors: frozenset[str]) -> bool:
     """Marked, and written by one of `authors` (casefolded logins)."""
     user = comment.user
-    return has_marker(comment) and user is not None and (user.login or "").casefold() in authors
+    marked = (comment.body or "").startswith(MARKER)
+    return marked and user is not None and (user.login or "").casefold() in authors
 
 
 def token_authors(client: Github) -> frozenset[str] | None:
@@ -80,31 +68,38 @@ def token_authors(client: Github) -> frozenset[str] | None:
     return frozenset({login.casefold(), f"{login}[bot]".casefold()})
 
 
+class _PullRequest:
+    """review_comment.Thread: a pull request's issue comments."""
+
+    def __init__(self, client: Github, issue: Issue) -> None:
+        self.client, self.issue = client, issue
+
+    def comments(self) -> Sequence[IssueComment]:
+        return list(self.issue.get_comments())
+
+    def body(self, comment: IssueComment) -> str:
+        return comment.body or ""
+
+    def written_by_token(self, comments: Sequence[IssueComment]) -> list[IssueComment] | None:
+        authors = token_authors(self.client)
+        return None if authors is None else [comment for comment in comments if is_ours(comment, authors)]
+
+    def create(self, body: str) -> None:
+        self.issue.create_comment(body)
+
+    def edit(self, comment: IssueComment, body: str) -> None:
+        comment.edit(body)
+
+    def delete(self, comment: IssueComment) -> None:
+        comment.delete()
+
+
 def publish(body: str, repository: str, pull_number: int, token: str, mode: str, api_url: str) -> str:
-    """Post `body` on the pull request by `mode`: "created", "updated",
-    "deleted-and-created" or "skipped". Only comments that carry the marker and that
-    the token's own account wrote are edited or deleted."""
-    if mode not in MODES:
-        raise ValueError(f"unknown comment mode {mode!r}: use one of {', '.join(MODES)}")
-    if mode == "off":
-        return "skipped"
+    """Post `body` on the pull request by `mode` (review_comment.publish). The client is
+    lazy: the mode is checked, and "off" is done, before any request."""
     with Github(auth=Auth.Token(token), base_url=api_url.rstrip("/"), lazy=True) as client:
         issue = client.get_repo(repository).get_issue(pull_number)
-        if mode == "new":
-            issue.create_comment(body)
-            return "created"
-        marked = [comment for comment in issue.get_comments() if has_marker(comment)]
-        authors = token_authors(client) if marked else frozenset()
-        if authors is None:
-            print(NO_LOGIN)
-        ours = [comment for comment in marked if is_ours(comment, authors or frozenset())]
-        if mode == "update" and ours:
-            ours[-1].edit(body)
-            return "updated"
-        for comment in ours:
-            comment.delete()
-        issue.create_comment(body)
-        return "deleted-and-created" if ours else "created"
+        return review_comment.publish(_PullRequest(client, issue), body, mode, NO_LOGIN)
 
 
 class EventError(Exception):
@@ -139,41 +134,29 @@ def _failure(exc: GithubException | OSError) -> str:
     return str(exc)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m iam_lastused.integrations.github_comment",
-        description="Post the Markdown report as one pull-request comment (token from GITHUB_TOKEN).",
-    )
-    parser.add_argument("report", type=Path, help="the Markdown report (--format markdown)")
-    parser.add_argument("--mode", choices=MODES, default="update", help="default update")
-    return parser
-
-
-def _error(message: str) -> int:
-    print(f"iam-lastused: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = review_comment.parser(
+        "python -m iam_lastused.integrations.github_comment",
+        "Post the Markdown report as one pull-request comment (token from GITHUB_TOKEN).",
+    ).parse_args(argv)
     if args.mode == "off":
         print("iam-lastused: pull-request comment off")
         return EXIT_OK
     try:
         number = pull_number_from_event(os.environ.get("GITHUB_EVENT_PATH"))
     except EventError as exc:
-        return _error(str(exc))
+        return error(str(exc))
     if number is None:
         print("iam-lastused: not a pull request: no comment posted")
         return EXIT_OK
     repository = os.environ.get("GITHUB_REPOSITORY", "")
     token = os.environ.get("GITHUB_TOKEN", "")
     if not repository or not token:
-        return _error("GITHUB_REPOSITORY and GITHUB_TOKEN must be set to post the comment")
+        return error("GITHUB_REPOSITORY and GITHUB_TOKEN must be set to post the comment")
     try:
         body = args.report.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return _error(f"{args.report}: cannot read the report: {exc}")
+        return error(f"{args.report}: cannot read the report: {exc}")
     api_url = os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL
     try:
         result = publish(body, repository, number, token, args.mode, api_url)

@@ -22,23 +22,21 @@ are still the job's artifacts. The token is never printed.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import gitlab
 import requests
 from gitlab.exceptions import GitlabError
 
+from iam_lastused.integrations import review_comment
+from iam_lastused.integrations.review_comment import EXIT_OK, error
 from iam_lastused.render.escape import terminal_safe
 from iam_lastused.render.markdown import MARKER
 
-MODES = ("update", "new", "delete-and-new", "off")
 TOKEN_VARIABLE = "GITLAB_TOKEN"
-EXIT_OK, EXIT_USAGE = 0, 2
 TIMEOUT = 30.0
 NO_USER = (
     "iam-lastused: cannot learn the token's user (GET /user): "
@@ -84,36 +82,41 @@ def server_url(api_url: str) -> str:
     return url.removesuffix("/api/v4")
 
 
+class _MergeRequest:
+    """review_comment.Thread: a merge request's notes."""
+
+    def __init__(self, client: gitlab.Gitlab, notes: Any) -> None:
+        self.client, self.notes = client, notes
+
+    def comments(self) -> Sequence[Any]:
+        return list(self.notes.list(iterator=True, sort="asc", order_by="created_at", per_page=100))
+
+    def body(self, note: Any) -> str:
+        body = getattr(note, "body", None)
+        return body if isinstance(body, str) else ""
+
+    def written_by_token(self, notes: Sequence[Any]) -> list[Any] | None:
+        user_id = token_user(self.client)
+        return None if user_id is None else [note for note in notes if is_ours(note, user_id)]
+
+    def create(self, body: str) -> None:
+        self.notes.create({"body": body})
+
+    def edit(self, note: Any, body: str) -> None:
+        note.body = body
+        note.save()
+
+    def delete(self, note: Any) -> None:
+        note.delete()
+
+
 def publish(body: str, api_url: str, project_id: str, merge_request_iid: int, token: str, mode: str) -> str:
-    """Post `body` on the merge request by `mode`: "created", "updated",
-    "deleted-and-created" or "skipped". Only notes that carry the marker and that the
-    token's own user wrote are edited or deleted."""
-    if mode not in MODES:
-        raise ValueError(f"unknown note mode {mode!r}: use one of {', '.join(MODES)}")
-    if mode == "off":
-        return "skipped"
+    """Post `body` on the merge request by `mode` (review_comment.publish). The objects
+    are lazy: the mode is checked, and "off" is done, before any request."""
     with gitlab.Gitlab(server_url(api_url), private_token=token, timeout=TIMEOUT) as client:
         project = client.projects.get(project_id, lazy=True)
         merge_request = project.mergerequests.get(merge_request_iid, lazy=True)
-        notes = merge_request.notes
-        if mode == "new":
-            notes.create({"body": body})
-            return "created"
-        listed = notes.list(iterator=True, sort="asc", order_by="created_at", per_page=100)
-        marked = [note for note in listed if has_marker(note)]
-        user_id = token_user(client) if marked else None
-        if marked and user_id is None:
-            print(NO_USER)
-        ours = [note for note in marked if is_ours(note, user_id)]
-        if mode == "update" and ours:
-            note = ours[-1]
-            note.body = body
-            note.save()
-            return "updated"
-        for note in ours:
-            note.delete()
-        notes.create({"body": body})
-        return "deleted-and-created" if ours else "created"
+        return review_comment.publish(_MergeRequest(client, merge_request.notes), body, mode, NO_USER)
 
 
 def _failure(exc: Exception) -> str:
@@ -126,23 +129,11 @@ def _failure(exc: Exception) -> str:
     return terminal_safe(" ".join(f"{type(exc).__name__}: {exc}".split()))
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m iam_lastused.integrations.gitlab_note",
-        description=f"Post the Markdown report as one merge-request note (token from {TOKEN_VARIABLE}).",
-    )
-    parser.add_argument("report", type=Path, help="the Markdown report (--format markdown)")
-    parser.add_argument("--mode", choices=MODES, default="update", help="default update")
-    return parser
-
-
-def _error(message: str) -> int:
-    print(f"iam-lastused: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = review_comment.parser(
+        "python -m iam_lastused.integrations.gitlab_note",
+        f"Post the Markdown report as one merge-request note (token from {TOKEN_VARIABLE}).",
+    ).parse_args(argv)
     if args.mode == "off":
         print("iam-lastused: merge-request note off")
         return EXIT_OK
@@ -151,11 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("iam-lastused: not a merge request: no note posted")
         return EXIT_OK
     if not iid.isdigit():
-        return _error("CI_MERGE_REQUEST_IID is not a number")
+        return error("CI_MERGE_REQUEST_IID is not a number")
     api_url = os.environ.get("CI_API_V4_URL", "")
     project_id = os.environ.get("CI_PROJECT_ID", "")
     if not api_url or not project_id:
-        return _error("CI_API_V4_URL and CI_PROJECT_ID must be set to post the note")
+        return error("CI_API_V4_URL and CI_PROJECT_ID must be set to post the note")
     token = os.environ.get(TOKEN_VARIABLE, "")
     if not token:
         print(f"iam-lastused: warning: no merge-request note ({TOKEN_VARIABLE} is not set); {HINT}")
@@ -163,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         body = args.report.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return _error(f"{args.report}: cannot read the report: {exc}")
+        return error(f"{args.report}: cannot read the report: {exc}")
     try:
         result = publish(body, api_url, project_id, int(iid), token, args.mode)
     except (GitlabError, requests.RequestException) as exc:
