@@ -337,3 +337,70 @@ def test_tfvars_load_in_terraforms_order(cli: Any, monkeypatch: pytest.MonkeyPat
     found = principals(run)
     assert found["aws_iam_role.r"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/{name}"
     assert sorted(found) == ['aws_iam_role.r', 'aws_iam_role.team["blue"]', 'aws_iam_role.team["red"]']
+
+
+# ---------------------------------------------------------------------------
+# Data sources with known answers
+# ---------------------------------------------------------------------------
+
+DATA_SOURCES = {
+    "infra/main.tf": """\
+        data "aws_partition" "current" {}
+        data "aws_caller_identity" "current" {}
+        data "aws_region" "current" {}
+        data "aws_iam_policy" "lambda" {
+          name = "AWSLambdaBasicExecutionRole"
+        }
+        data "aws_iam_policy" "by_arn" {
+          arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/ReadOnlyAccess"
+        }
+        data "aws_iam_policy" "own" {
+          name = "own"
+        }
+        resource "aws_iam_policy" "own" {
+          name   = "own"
+          policy = jsonencode({ Statement = [{ Action = "sqs:SendMessage", Resource = "*" }] })
+        }
+        resource "aws_iam_role" "app" {
+          name = "app-${data.aws_region.current.name}-${data.aws_partition.current.dns_suffix}"
+        }
+        resource "aws_iam_role_policy_attachment" "lambda" {
+          role       = aws_iam_role.app.name
+          policy_arn = data.aws_iam_policy.lambda.arn
+        }
+        resource "aws_iam_role_policy_attachment" "by_arn" {
+          role       = aws_iam_role.app.name
+          policy_arn = data.aws_iam_policy.by_arn.arn
+        }
+        resource "aws_iam_role_policy_attachment" "own" {
+          role       = aws_iam_role.app.name
+          policy_arn = data.aws_iam_policy.own.arn
+        }
+        resource "aws_iam_role_policy_attachment" "own_by_arn" {
+          role       = aws_iam_role.app.name
+          policy_arn = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:policy/own"
+        }
+    """,
+}
+
+
+def test_data_sources_with_known_answers(cli: Any) -> None:
+    run = scan(cli, DATA_SOURCES, "--region", "eu-west-1", reports={"app-eu-west-1-amazonaws.com": {}})
+    app = principals(run)["aws_iam_role.app"]
+    assert app["arn"] == f"arn:aws:iam::{ACCOUNT}:role/app-eu-west-1-amazonaws.com"
+    assert app["granted_services"] == ["sqs"]  # own, by its name and by its ARN
+    reasons = [grant["reason"] for grant in app["unknown_grants"]]
+    arns = " ".join(reasons)
+    assert "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole" in arns
+    assert "arn:aws:iam::aws:policy/ReadOnlyAccess" in arns
+    assert len(reasons) == 2, reasons  # the AWS managed policies: no document in the access data
+
+
+def test_the_account_and_region_unknown_say_how_to_know_them(cli: Any) -> None:
+    write(DATA_SOURCES)
+    access_data({})
+    run = cli("scan", "infra", "--access-data", "access.json", "--format", "json")
+    app = principals(run)["aws_iam_role.app"]
+    assert app["error"] == "name is computed: the region is known only with --region"
+    reasons = " ".join(grant["reason"] for grant in app["unknown_grants"])
+    assert "the account is known only with --account-id" in reasons

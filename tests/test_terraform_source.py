@@ -292,7 +292,7 @@ def test_attachment_by_literal_name_and_unmatched_targets() -> None:
         "aws_iam_role_policy_attachment.elsewhere: role not-here is not defined in the tree",
         "aws_iam_role_policy_attachment.computed: the role is not known: var.other has no default",
         "aws_iam_role_policy_attachment.computed: the policy ARN is not known: "
-        "data.aws_iam_policy is read at apply",
+        "data.aws_iam_policy.managed is not defined",
     )
 
 

@@ -43,6 +43,7 @@ from iam_lastused.sources.cloudformation.stacks import (
 from iam_lastused.sources.cloudformation.template import Context
 from iam_lastused.sources.plan.load import PlanError, load_plan
 from iam_lastused.sources.plan.read import read_plan
+from iam_lastused.sources.terraform.data_sources import Known
 from iam_lastused.sources.terraform.scan import scan_terraform
 from iam_lastused.suggest.edits import suggest as suggest_edits
 from iam_lastused.suggest.verdicts import DEFAULT_MIN_AGE_DAYS, Suggestions
@@ -100,9 +101,10 @@ def scan(
         raise UsageError("--stack reads the stack from AWS; it cannot be used with --access-data")
     values = _parameter_values(parameters, parameter)
     deployed = _stack_parameters(run, set(stacks.values()))
+    account = run.given_account()
     found = scan_paths(
         found_paths, _paths(var_file), stacks, root_for(found_paths, run.options.root),
-        parameters=values, account_id=run.options.account_id, region=run.options.region,
+        parameters=values, account_id=account.account_id if account else None, region=run.options.region,
         stack_parameters=deployed, use_cache=not run.options.no_cache,
     )
     principals = run.resolve_stacks(found.principals, set(stacks.values())) if stacks else found.principals
@@ -192,7 +194,10 @@ def hook(
     root = root_for(named, run.options.root)
     refused = outside_root(named, root)
     changed = [path for path in named if root.contains(path)]
-    found = scan_terraform(changed, _paths(var_file), root, use_cache=not run.options.no_cache)
+    account = run.given_account()
+    known = Known(account.account_id if account else None, run.options.region,
+                  account.partition if account else partition_of_region(run.options.region))
+    found = scan_terraform(changed, _paths(var_file), root, use_cache=not run.options.no_cache, known=known)
     found = replace(found, errors=(*refused, *found.errors))
     if not offline:
         found = replace(found, principals=tuple(run.resolve(found.principals)))

@@ -151,18 +151,24 @@ class Run:
 
     # Resolve -----------------------------------------------------------------
 
+    def given_account(self) -> Account | None:
+        """The account as given (--account-id, or an access-data file naming one account),
+        with no call to AWS: its partition is the access data's, else the region's."""
+        options = self.options
+        from_data = account_from_arns(self.access_data) if self.access_data is not None else None
+        if options.account_id:
+            partition = from_data.partition if from_data else partition_of_region(options.region)
+            return Account(partition, options.account_id)
+        return from_data
+
     def account(self) -> tuple[Account | None, str]:
         """The account that principals named in code live in, or why it is unknown.
         A given account ID needs no call: its partition is the region's."""
-        options = self.options
+        given = self.given_account()
+        if given is not None:
+            return given, ""
         if self.access_data is not None:
-            from_data = account_from_arns(self.access_data)
-            if options.account_id:
-                partition = from_data.partition if from_data else partition_of_region(options.region)
-                return Account(partition, options.account_id), ""
-            return from_data, "account unknown: give --account-id (the access data names no one account)"
-        if options.account_id:
-            return Account(partition_of_region(options.region), options.account_id), ""
+            return None, "account unknown: give --account-id (the access data names no one account)"
         try:
             return caller_account(self.client("sts")), ""
         except NoCredentialsError:

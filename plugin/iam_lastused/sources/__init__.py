@@ -18,6 +18,7 @@ from iam_lastused.sources.cloudformation.template import (
     read_template,
     scan_template,
 )
+from iam_lastused.sources.terraform.data_sources import Known
 from iam_lastused.sources.terraform.scan import TERRAFORM_SUFFIXES, scan_terraform
 from iam_lastused.workers import OverBudget, map_bounded
 
@@ -67,7 +68,8 @@ class Terraform:
         return path.name.endswith(TERRAFORM_SUFFIXES)
 
     def read(self, paths: Sequence[Path], inputs: Inputs) -> SourceResult:
-        return scan_terraform(paths, inputs.var_files, inputs.root, inputs.use_cache)
+        known = Known(inputs.account_id, inputs.region, partition_of_region(inputs.region))
+        return scan_terraform(paths, inputs.var_files, inputs.root, inputs.use_cache, known)
 
 
 class CloudFormation:

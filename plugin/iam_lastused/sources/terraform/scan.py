@@ -25,6 +25,8 @@ from iam_lastused.files import walk as walk_files
 from iam_lastused.model import Grant, InputError, Kind, Location, Principal, SourceResult
 from iam_lastused.policy import PolicyDoc
 from iam_lastused.sources.iam_resources import PRINCIPAL_TYPES, TERRAFORM, collect
+from iam_lastused.sources.terraform import data_sources
+from iam_lastused.sources.terraform.data_sources import Known
 from iam_lastused.sources.terraform.hcl import Block, Expr, hcl_attributes, hcl_blocks, json_blocks
 from iam_lastused.sources.terraform.values import (
     Document,
@@ -42,7 +44,7 @@ from iam_lastused.store import cache
 from iam_lastused.workers import OverBudget, map_bounded
 
 CACHE_NAMESPACE = "terraform-parse"
-_CACHE_FORMAT = "terraform-parse/3"  # 3: parse errors quote no token of the file
+_CACHE_FORMAT = "terraform-parse/4"  # 4: the data sources with known answers are kept
 
 _MODULE_META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
 # python-hcl2 takes seconds and hundreds of megabytes per megabyte of HCL: a bigger
@@ -57,14 +59,19 @@ Key = tuple["_Instance", str, str, Any]
 
 
 def scan_terraform(
-    paths: Sequence[Path], var_files: Sequence[Path] = (), root: Root | None = None, use_cache: bool = True
+    paths: Sequence[Path],
+    var_files: Sequence[Path] = (),
+    root: Root | None = None,
+    use_cache: bool = True,
+    known: Known | None = None,
 ) -> SourceResult:
     """Principals defined by the Terraform in `paths` (files or directories); the var
     files set the variables of the root modules. Files the code names (`file()`,
     module sources, links) are read only inside `root` (by default the one of `paths`).
-    Without `use_cache`, the parse cache is neither read nor written."""
+    Without `use_cache`, the parse cache is neither read nor written. `known` is what
+    the data sources aws_caller_identity, aws_region and aws_partition answer."""
     with _fewer_collections():
-        scan = _Scan(root if root is not None else root_for(paths), use_cache)
+        scan = _Scan(root if root is not None else root_for(paths), use_cache, known or Known())
         variables = scan.read_var_files(var_files)
         walked = scan.discover(paths)
         called = {callee for real in walked for callee in scan.local_calls(real) if callee != real}
@@ -108,11 +115,14 @@ def _terraform_files(directory: Path) -> list[Path]:
     return [path for path in sorted(directory.iterdir()) if _is_terraform(path.name) and not path.is_dir()]
 
 
+_KEPT_DATA = {"aws_iam_policy_document", *data_sources.KNOWN_TYPES}
+
+
 def _keep_block(kind: str, labels: list[str]) -> bool:
     if kind == "resource":
         return bool(labels) and labels[0] in TERRAFORM
     if kind == "data":
-        return labels[:1] == ["aws_iam_policy_document"]
+        return bool(labels) and labels[0] in _KEPT_DATA
     return kind in ("variable", "locals", "module", "output")
 
 
@@ -213,9 +223,12 @@ def _source_kind(source: str) -> str:
 
 
 class _Scan:
-    def __init__(self, root: Root, use_cache: bool = True) -> None:
+    def __init__(self, root: Root, use_cache: bool = True, known: Known | None = None) -> None:
         self.root = root
         self.use_cache = use_cache
+        self.known = known or Known()
+        self._policy_arns: tuple[int, dict[str, Key]] | None = None
+        self._finding_policies = False
         self.errors: dict[InputError, None] = {}
         self.notes: dict[str, None] = {}
         self.modules: dict[Path, _Module] = {}
@@ -225,6 +238,33 @@ class _Scan:
 
     def error(self, error: InputError) -> None:
         self.errors[error] = None
+
+    def policy_by_arn(self, arn: str) -> Key | None:
+        """The aws_iam_policy defined in the code whose ARN is `arn` (only when the
+        account is known, as then are the ARNs of the policies the code defines)."""
+        account = self.known.account_id
+        if account is None or self._finding_policies:
+            return None
+        if self._policy_arns is None or self._policy_arns[0] != len(self.instances):
+            self._finding_policies = True
+            try:
+                arns: dict[str, Key] = {}
+                for instance in list(self.instances):
+                    for resource_type, name in list(instance.resources):
+                        if resource_type != "aws_iam_policy":
+                            continue
+                        for key in instance.keys(resource_type, name):
+                            if key is ALL:
+                                continue
+                            policy_name = instance.name(resource_type, name, key)
+                            path = _path_of(instance, name, key)
+                            if isinstance(policy_name, str) and isinstance(path, str):
+                                found = f"arn:{self.known.partition}:iam::{account}:policy{path}{policy_name}"
+                                arns.setdefault(found, (instance, resource_type, name, key))
+            finally:
+                self._finding_policies = False
+            self._policy_arns = (len(self.instances), arns)
+        return self._policy_arns[1].get(arn)
 
     def note(self, note: str) -> None:
         self.notes[note] = None
@@ -588,7 +628,12 @@ class _Instance:
         self.documents = {
             block["labels"][1]: (file, block)
             for file, block in module.blocks("data")
-            if len(block["labels"]) == 2
+            if len(block["labels"]) == 2 and block["labels"][0] == "aws_iam_policy_document"
+        }
+        self.data_sources = {
+            (block["labels"][0], block["labels"][1]): (file, block)
+            for file, block in module.blocks("data")
+            if len(block["labels"]) == 2 and block["labels"][0] in data_sources.KNOWN_TYPES
         }
         self._memo: dict[tuple[Any, ...], Any] = {}
 
@@ -681,9 +726,32 @@ class _Instance:
         return self._once(("output", name), lambda: evaluate(value, _Scope(self, file)))
 
     def data(self, data_type: str) -> Any:
+        if data_type in data_sources.KNOWN_TYPES:
+            return Namespace(lambda name: self._data_reference(data_type, name))
         if data_type != "aws_iam_policy_document":
             return Unknown(f"data.{data_type} is read at apply")
         return Namespace(self._document_reference)
+
+    def _data_reference(self, data_type: str, name: str) -> Any:
+        address = f"{self.prefix}data.{data_type}.{name}"
+        if (data_type, name) not in self.data_sources:
+            return Unknown(f"{address} is not defined")
+        file, block = self.data_sources[(data_type, name)]
+        what = (f"data.{data_type}", name)
+
+        def by_arn(arn: str) -> Any:
+            found = self.scan.policy_by_arn(arn)
+            return None if found is None else tag(arn, found)
+
+        def instance(key: Any) -> Namespace:
+            def attribute(attr: str) -> Any:
+                scope = _Scope(self, file, self.repeat(what, file, block, key))
+                return self._once(("data", data_type, name, key, attr), lambda: data_sources.attribute(
+                    data_type, address, block, scope, attr, self.scan.known, by_arn))
+
+            return Namespace(attribute, instances=key is None or key is ALL)
+
+        return _instances(self.repeats(what, file, block), instance)
 
     def _document_reference(self, name: str) -> Any:
         if name not in self.documents:
@@ -866,6 +934,9 @@ class _Reader:
         if resource is not None and resource[1] == "aws_iam_policy":
             return [_grant(resource[0].policy(resource[2], resource[3]), location)], [resource]
         if isinstance(value, str):
+            in_tree = self.scan.policy_by_arn(str(value))
+            if in_tree is not None:
+                return [_grant(in_tree[0].policy(in_tree[2], in_tree[3]), location)], [in_tree]
             return [Grant(location, policy_arn=str(value), known=False)], []
         reason = value.reason if isinstance(value, Unknown) else "not an ARN"
         self.scan.note(f"{where}: the policy ARN is not known: {reason}")
@@ -916,6 +987,15 @@ def _unsettled(grant: Grant, resource: _Resource) -> Grant:
     if reason is None:
         return grant
     return replace(grant, known=False, unknown=f"{reason}: whether it exists is not known")
+
+
+def _path_of(instance: _Instance, name: str, key: Any) -> Any:
+    """The path of an aws_iam_policy: `/` when not set or null."""
+    _, block = instance.resources[("aws_iam_policy", name)]
+    if "path" not in block["attrs"]:
+        return "/"
+    value = evaluate(block["attrs"]["path"], instance.scope("aws_iam_policy", name, key))
+    return "/" if value is None else value
 
 
 def _path(resource: _Resource) -> tuple[str, str | None]:

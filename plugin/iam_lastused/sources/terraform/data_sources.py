@@ -1,0 +1,122 @@
+"""The AWS data sources whose answers are known before apply: the partition, the
+account and region (when the scan is told them), and AWS managed policies by name.
+
+What the scan knows comes from the command line (`--account-id`, `--region`, the
+partition of the region) or an access-data file naming one account: the scan itself
+never calls AWS, so an account not given stays unknown and says so.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import botocore.session
+
+from iam_lastused.sources.terraform.hcl import Block
+from iam_lastused.sources.terraform.values import Scope, Unknown, evaluate, why_unknown
+
+ACCOUNT_UNKNOWN = "the account is known only with --account-id"
+REGION_UNKNOWN = "the region is known only with --region"
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the scan is told of the account the code is applied in."""
+
+    account_id: str | None = None
+    region: str | None = None
+    partition: str = "aws"
+
+
+KNOWN_TYPES = frozenset({"aws_partition", "aws_caller_identity", "aws_region", "aws_iam_policy"})
+
+PolicyByArn = Callable[[str], Any]
+"""The in-tree aws_iam_policy whose ARN is this one, as its `.arn` (a value tagged with
+that resource), or None."""
+
+
+@functools.cache
+def _dns_suffixes() -> dict[str, str]:
+    partitions = botocore.session.get_session().get_data("endpoints")["partitions"]
+    return {partition["partition"]: partition["dnsSuffix"] for partition in partitions}
+
+
+@functools.cache
+def aws_managed_policies(partition: str) -> dict[str, str]:
+    """AWS managed policies by name, to their ARN (with its path): SAM's bundled table."""
+    from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
+
+    return dict(get_bundled_managed_policy_map(partition) or {})
+
+
+def attribute(
+    data_type: str, address: str, block: Block, scope: Scope, attr: str, known: Known, by_arn: PolicyByArn
+) -> Any:
+    """`attr` of the data source `block` (of a type in KNOWN_TYPES), or Unknown with why."""
+    if data_type == "aws_partition":
+        values = {
+            "partition": known.partition,
+            "id": known.partition,
+            "dns_suffix": _dns_suffixes().get(known.partition, Unknown(f"{address}.dns_suffix is not known")),
+            "reverse_dns_prefix": ".".join(reversed(_dns_suffixes().get(known.partition, "").split("."))),
+        }
+        return values.get(attr, Unknown(f"{address}.{attr} is not evaluated"))
+    if data_type == "aws_caller_identity":
+        if attr in ("account_id", "id"):
+            return known.account_id or Unknown(ACCOUNT_UNKNOWN)
+        return Unknown(f"{address}.{attr} is read at apply")
+    if data_type == "aws_region":
+        if attr not in ("name", "id", "region"):
+            return Unknown(f"{address}.{attr} is read at apply")
+        for argument in ("region", "name"):
+            if argument in block["attrs"]:
+                return evaluate(block["attrs"][argument], scope)
+        return known.region or Unknown(REGION_UNKNOWN)
+    return _policy_attribute(address, block, scope, attr, known, by_arn)
+
+
+def _policy_attribute(
+    address: str, block: Block, scope: Scope, attr: str, known: Known, by_arn: PolicyByArn
+) -> Any:
+    arn = _policy_arn(address, block, scope, known)
+    if attr in ("arn", "id"):
+        if not isinstance(arn, str):
+            return arn
+        found = by_arn(arn)
+        if found is None and "arn" not in block["attrs"] and ":iam::aws:" not in arn:
+            return Unknown(f"{address}: {arn.rsplit('/', 1)[-1]} is neither an AWS managed policy nor "
+                           "defined in the code: it is found at apply")
+        return arn if found is None else found
+    if attr == "name" and "name" in block["attrs"]:
+        return evaluate(block["attrs"]["name"], scope)
+    if attr == "name" and isinstance(arn, str):
+        return arn.rsplit("/", 1)[-1]
+    if attr == "policy" and isinstance(arn, str):
+        return Unknown(f"{address}.policy: the document of {arn} is read at apply")
+    return Unknown(f"{address}.{attr} is read at apply")
+
+
+def _policy_arn(address: str, block: Block, scope: Scope, known: Known) -> Any:
+    """The ARN a `data "aws_iam_policy"` finds: the one given, or an AWS managed
+    policy's by its name; a customer managed one's by its name when the code defines
+    it and the account is known."""
+    attrs = block["attrs"]
+    if "arn" in attrs:
+        return evaluate(attrs["arn"], scope)
+    if "name" not in attrs:
+        return Unknown(f"{address}: a policy found by path_prefix alone is read at apply")
+    name = evaluate(attrs["name"], scope)
+    if not isinstance(name, str):
+        return Unknown(f"{address}: the name is not known: {why_unknown(name) or 'not a string'}")
+    prefix = evaluate(attrs["path_prefix"], scope) if "path_prefix" in attrs else None
+    path = prefix if isinstance(prefix, str) and prefix.startswith("/") and prefix.endswith("/") else "/"
+    managed = aws_managed_policies(known.partition).get(name)
+    in_path = managed is not None and managed.startswith(f"arn:{known.partition}:iam::aws:policy{path}")
+    if managed is not None and (prefix is None or in_path):
+        return managed
+    if known.account_id is None:
+        return Unknown(f"{address}: {name} is not an AWS managed policy, and {ACCOUNT_UNKNOWN}")
+    return f"arn:{known.partition}:iam::{known.account_id}:policy{path}{name}"
