@@ -404,3 +404,39 @@ def test_the_account_and_region_unknown_say_how_to_know_them(cli: Any) -> None:
     assert app["error"] == "name is computed: the region is known only with --region"
     reasons = " ".join(grant["reason"] for grant in app["unknown_grants"])
     assert "the account is known only with --account-id" in reasons
+
+
+# ---------------------------------------------------------------------------
+# Heredocs python-hcl2 refuses
+# ---------------------------------------------------------------------------
+
+
+def test_heredoc_closing_marker_followed_by_spaces_is_read_on_its_lines(cli: Any) -> None:
+    write({"infra/main.tf": "".join([
+        'resource "aws_iam_role" "app" {\n',
+        '  name = "app"\n',
+        "}\n",
+        'resource "aws_iam_role_policy" "app" {\n',
+        "  role   = aws_iam_role.app.id\n",
+        "  policy = <<-EOF\n",
+        '    {"Statement": [\n',
+        '      {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},\n',
+        '      {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}\n',
+        "    ]}\n",
+        "    EOF  \t\n",
+        "}\n",
+        'resource "aws_iam_role" "after" {\n',
+        "  name = <<EOT\n",
+        "after\n",
+        "EOT   \n",
+        "}",
+    ])})
+    run = scan(cli, {}, "--suggest", reports={"app": {"s3": None, "sqs": None}})
+    assert run.json["errors"] == []
+    found = principals(run)
+    assert found["aws_iam_role.app"]["granted_services"] == ["s3", "sqs"]
+    assert sorted(found) == ["aws_iam_role.after", "aws_iam_role.app"]
+    statements = run.json["suggestions"]["statements"]
+    assert [(s["line"], s["actions"]) for s in statements] == [
+        (8, ["s3:GetObject"]), (9, ["sqs:SendMessage"])
+    ]

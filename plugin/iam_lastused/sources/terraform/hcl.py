@@ -42,10 +42,31 @@ KeepBlock = Callable[[str, list[str]], bool]
 # ---------------------------------------------------------------------------
 
 
+_HEREDOC_OPEN = re.compile(r"<<-?([A-Za-z][\w.-]*)\r?$")
+
+
+def normalised(text: str) -> str:
+    """`text` as python-hcl2 reads it, no line moved: a heredoc's closing marker followed
+    by spaces or tabs (Terraform reads it, python-hcl2 refuses the whole file) loses them,
+    and the file ends with a newline (python-hcl2 wants one after a closing marker)."""
+    lines = text.split("\n")
+    marker: str | None = None
+    for index, line in enumerate(lines):
+        if marker is None:
+            opened = _HEREDOC_OPEN.search(line)
+            marker = opened.group(1) if opened else None
+        elif line.strip() == marker:
+            ending = "\r" if line.endswith("\r") else ""
+            lines[index] = line.rstrip(" \t\r") + ending
+            marker = None
+    normal = "\n".join(lines)
+    return normal if normal.endswith("\n") else normal + "\n"
+
+
 def hcl_blocks(text: str, keep: KeepBlock) -> list[Block]:
     """The top-level blocks of an HCL file that `keep(type, labels)` accepts."""
     blocks = []
-    for node in parses(text).body.children:
+    for node in parses(normalised(text)).body.children:
         if isinstance(node, BlockRule):
             labels = [label(node_label) for node_label in node.labels]
             if keep(labels[0], labels[1:]):
@@ -57,7 +78,7 @@ def hcl_attributes(text: str) -> dict[str, Expr]:
     """The top-level attributes of an HCL file (a .tfvars file)."""
     return {
         _name(node.identifier): expression(node.expression)
-        for node in parses(text).body.children
+        for node in parses(normalised(text)).body.children
         if isinstance(node, AttributeRule)
     }
 
