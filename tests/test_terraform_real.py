@@ -440,3 +440,43 @@ def test_heredoc_closing_marker_followed_by_spaces_is_read_on_its_lines(cli: Any
     assert [(s["line"], s["actions"]) for s in statements] == [
         (8, ["s3:GetObject"]), (9, ["sqs:SendMessage"])
     ]
+
+
+def test_var_is_set_after_the_var_files_in_the_order_given(cli: Any) -> None:
+    files = {
+        "infra/main.tf": """\
+            variable "name" {}
+            variable "teams" {}
+            resource "aws_iam_role" "r" {
+              name = var.name
+            }
+            resource "aws_iam_role" "team" {
+              for_each = var.teams
+              name     = "team-${each.value}"
+            }
+        """,
+        "given.tfvars": 'name = "from-file"\nteams = { a = "file" }\n',
+    }
+    run = scan(cli, files, "--var-file", "given.tfvars", "--var", "name=first", "--var", "name=second",
+               "--var", 'teams={ red = "r", blue = "b" }', reports={"second": {}})
+    found = principals(run)
+    assert found["aws_iam_role.r"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/second"
+    assert sorted(found) == ['aws_iam_role.r', 'aws_iam_role.team["blue"]', 'aws_iam_role.team["red"]']
+    hooked = cli("hook", "--offline", "--format", "json", "--var", 'teams={ x = "x" }', "infra/main.tf")
+    assert hooked.code in (0, 1), hooked.err
+    assert sorted(principals(hooked)) == ['aws_iam_role.r', 'aws_iam_role.team["x"]']
+
+
+@pytest.mark.parametrize("command", ["scan", "hook"])
+def test_a_missing_var_file_or_a_bad_var_is_a_usage_error(cli: Any, command: str) -> None:
+    write({"infra/main.tf": 'resource "aws_iam_role" "r" {\n  name = "r"\n}\n'})
+    target = "infra" if command == "scan" else "infra/main.tf"
+    run = cli(command, target, "--var-file", "missing.tfvars", "--format", "json")
+    assert run.code == 2
+    assert run.out == ""
+    assert run.err.strip().splitlines() == [
+        "iam-lastused: error: missing.tfvars: cannot read var file: no such file or directory"
+    ]
+    run = cli(command, target, "--var", "no-equals", "--format", "json")
+    assert (run.code, run.out) == (2, "")
+    assert "--var no-equals: expected NAME=VALUE" in run.err

@@ -82,6 +82,7 @@ def scan(
     paths: Sequence[str | Path],
     *,
     var_file: Sequence[str | Path] = (),
+    var: Sequence[str] = (),
     stack: Sequence[str] = (),
     stack_from_file: str | Path | None = None,
     parameters: str | Path | None = None,
@@ -89,10 +90,12 @@ def scan(
     **options: Any,
 ) -> RunResult:
     """The principals in Terraform code and CloudFormation templates under `paths`.
+    `var_file` and `var` (`NAME=VALUE`) set Terraform root module variables;
     `stack` entries are `[TEMPLATE=]NAME`: the stack a template is deployed as;
     `parameters` a CloudFormation parameters file, `parameter` `KEY=VALUE` entries."""
     run = Run(_options(options))
     found_paths = _paths(paths)
+    var_files, variables = _variables(var_file, var)
     try:
         stacks = read_stack_mapping(found_paths, stack, Path(stack_from_file) if stack_from_file else None)
     except StackError as exc:
@@ -103,9 +106,9 @@ def scan(
     deployed = _stack_parameters(run, set(stacks.values()))
     account = run.given_account()
     found = scan_paths(
-        found_paths, _paths(var_file), stacks, root_for(found_paths, run.options.root),
+        found_paths, var_files, stacks, root_for(found_paths, run.options.root),
         parameters=values, account_id=account.account_id if account else None, region=run.options.region,
-        stack_parameters=deployed, use_cache=not run.options.no_cache,
+        stack_parameters=deployed, use_cache=not run.options.no_cache, variables=variables,
     )
     principals = run.resolve_stacks(found.principals, set(stacks.values())) if stacks else found.principals
     if run.access_data is None and any(p.source == "cdk" for p in principals):  # named in the manifest
@@ -136,6 +139,26 @@ def check(arns: Sequence[str], **options: Any) -> RunResult:
     """Deployed principals by ARN."""
     run = Run(_options(options))
     return run.analyse(principals_from_arns(arns))
+
+
+def _variables(
+    var_file: Sequence[str | Path], var: Sequence[str]
+) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The var files, each readable, and the `NAME=VALUE` variables, in the order given."""
+    files = _paths(var_file)
+    for path in files:
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            reason = "no such file or directory" if isinstance(exc, FileNotFoundError) else exc.strerror
+            raise UsageError(f"{path}: cannot read var file: {reason}") from None
+    variables = []
+    for entry in var:
+        name, equals, value = entry.partition("=")
+        if not equals or not name.strip():
+            raise UsageError(f"--var {entry}: expected NAME=VALUE")
+        variables.append((name.strip(), value))
+    return files, variables
 
 
 def _parameter_values(parameters: str | Path | None, parameter: Sequence[str]) -> dict[str, str]:
@@ -185,11 +208,17 @@ def cfn(
 
 
 def hook(
-    files: Sequence[str | Path], *, offline: bool = False, var_file: Sequence[str | Path] = (), **options: Any
+    files: Sequence[str | Path],
+    *,
+    offline: bool = False,
+    var_file: Sequence[str | Path] = (),
+    var: Sequence[str] = (),
+    **options: Any,
 ) -> RunResult:
     """Changed Terraform files (pre-commit's arguments), each read with its own module
     directory and no directory below; `offline` for the code's own findings only."""
     run = Run(_options(options))
+    var_files, variables = _variables(var_file, var)
     named = _paths(files)
     root = root_for(named, run.options.root)
     refused = outside_root(named, root)
@@ -197,7 +226,7 @@ def hook(
     account = run.given_account()
     known = Known(account.account_id if account else None, run.options.region,
                   account.partition if account else partition_of_region(run.options.region))
-    found = scan_terraform(changed, _paths(var_file), root, use_cache=not run.options.no_cache, known=known)
+    found = scan_terraform(changed, var_files, root, not run.options.no_cache, known, variables)
     found = replace(found, errors=(*refused, *found.errors))
     if not offline:
         found = replace(found, principals=tuple(run.resolve(found.principals)))

@@ -142,6 +142,8 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
         metavar="FILE",
         help="a .tfvars file for the root modules (repeatable)",
     )
+    scan.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                      help="a root module variable, after the var files, as terraform -var does (repeatable)")
     scan.add_argument(
         "--stack",
         action="append",
@@ -194,6 +196,8 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
     )
     hook.add_argument("--var-file", action="append", type=Path, default=[], metavar="FILE",
                       help="a .tfvars file for the changed modules (repeatable)")
+    hook.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                      help="a variable of the changed modules, after the var files (repeatable)")
 
     serve = run_task.add_parser(commands, common)
     if config is not None:

@@ -44,6 +44,8 @@ class Inputs:
     """Each stack's deployed parameter values, under those given."""
     use_cache: bool = True
     """Whether the parse cache is read and written (not with --no-cache)."""
+    variables: Sequence[tuple[str, str]] = ()
+    """Terraform variables given (`--var NAME=VALUE`), set after the var files."""
 
 
 class Source(Protocol):
@@ -69,7 +71,7 @@ class Terraform:
 
     def read(self, paths: Sequence[Path], inputs: Inputs) -> SourceResult:
         known = Known(inputs.account_id, inputs.region, partition_of_region(inputs.region))
-        return scan_terraform(paths, inputs.var_files, inputs.root, inputs.use_cache, known)
+        return scan_terraform(paths, inputs.var_files, inputs.root, inputs.use_cache, known, inputs.variables)
 
 
 class CloudFormation:
@@ -129,6 +131,7 @@ def scan_paths(
     region: str | None = None,
     stack_parameters: Mapping[str, Mapping[str, str]] | None = None,
     use_cache: bool = True,
+    variables: Sequence[tuple[str, str]] = (),
 ) -> SourceResult:
     """Every source's principals in the given directories and files. `stacks` names the
     stack each template is deployed as. Files the code names are read only inside `root`
@@ -142,6 +145,7 @@ def scan_paths(
         region,
         dict(stack_parameters or {}),
         use_cache,
+        tuple(variables),
     )
     missing = [InputError("no such file or directory", str(path)) for path in paths if not path.exists()]
     refused = outside_root(paths, inputs.root)

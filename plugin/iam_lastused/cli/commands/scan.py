@@ -16,6 +16,7 @@ def run(args: argparse.Namespace) -> int:
         result = api.scan(
             args.paths,
             var_file=args.var_file,
+            var=args.var,
             stack=args.stack,
             stack_from_file=args.stack_from_file,
             parameters=args.parameters,

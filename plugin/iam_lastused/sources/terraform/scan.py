@@ -64,24 +64,28 @@ def scan_terraform(
     root: Root | None = None,
     use_cache: bool = True,
     known: Known | None = None,
+    variables: Sequence[tuple[str, str]] = (),
 ) -> SourceResult:
     """Principals defined by the Terraform in `paths` (files or directories); the var
     files set the variables of the root modules. Files the code names (`file()`,
     module sources, links) are read only inside `root` (by default the one of `paths`).
     Without `use_cache`, the parse cache is neither read nor written. `known` is what
-    the data sources aws_caller_identity, aws_region and aws_partition answer."""
+    the data sources aws_caller_identity, aws_region and aws_partition answer;
+    `variables` (`--var NAME=VALUE`) are set after the var files, in their order."""
     with _fewer_collections():
         scan = _Scan(root if root is not None else root_for(paths), use_cache, known or Known())
-        variables = scan.read_var_files(var_files)
+        given = scan.read_var_files(var_files)
+        for name, value in variables:
+            given[name] = scan.given_value(value, f"--var {name}")
         walked = scan.discover(paths)
         called = {callee for real in walked for callee in scan.local_calls(real) if callee != real}
         for real in walked:
             if real not in called:
-                scan.instantiate_root(real, variables)
+                scan.instantiate_root(real, given)
         instantiated = {instance.module.real for instance in scan.instances}
         for real in walked:
             if real not in instantiated:  # only modules in a cycle of calls are left
-                scan.instantiate_root(real, variables)
+                scan.instantiate_root(real, given)
                 instantiated.update(instance.module.real for instance in scan.instances)
         return SourceResult(tuple(_principals(scan)), tuple(scan.errors), tuple(scan.notes))
 
@@ -340,7 +344,7 @@ class _Scan:
         values: dict[str, Any] = {}
         for name, value in os.environ.items():
             if name.startswith("TF_VAR_") and len(name) > 7:
-                values[name[7:]] = self._environment_value(value)
+                values[name[7:]] = self.given_value(value)
         names = sorted(os.listdir(module.real)) if module.real.is_dir() else []
         auto = [name for name in names if name.endswith((".auto.tfvars", ".auto.tfvars.json"))]
         for name in ["terraform.tfvars", "terraform.tfvars.json", *auto]:
@@ -355,15 +359,15 @@ class _Scan:
             values.update(self._var_file(display, source))
         return values
 
-    def _environment_value(self, value: str) -> Any:
-        """A TF_VAR_ value: a string, or a list or map written in HCL."""
+    def given_value(self, value: str, origin: str = "environment") -> Any:
+        """A TF_VAR_ or --var value: a string, or a list or map written in HCL."""
         if not value.lstrip().startswith(("[", "{")):
             return value
         try:
             expr = hcl_attributes(f"value = {value}\n")["value"]
         except Exception:  # not HCL: Terraform would take it as a string, or refuse it
             return value
-        return evaluate(expr, _VarFileScope(self, "environment"))
+        return evaluate(expr, _VarFileScope(self, origin))
 
     def _var_file(self, path: Path, source: str) -> dict[str, Any]:
         """The values a .tfvars or .tfvars.json file sets (none where it cannot be read)."""
