@@ -480,3 +480,44 @@ def test_a_missing_var_file_or_a_bad_var_is_a_usage_error(cli: Any, command: str
     run = cli(command, target, "--var", "no-equals", "--format", "json")
     assert (run.code, run.out) == (2, "")
     assert "--var no-equals: expected NAME=VALUE" in run.err
+
+
+# ---------------------------------------------------------------------------
+# for expressions
+# ---------------------------------------------------------------------------
+
+
+def test_for_expressions_with_their_loop_variables(cli: Any) -> None:
+    run = scan(cli, {
+        "infra/main.tf": """\
+            variable "queues" {
+              default = { orders = "sqs", logs = "", events = "sns" }
+            }
+            locals {
+              services = [for name, service in var.queues : service if service != ""]
+              roles    = { for index, service in local.services : "${service}-${index}" => upper(service) }
+              grouped  = { for name, service in var.queues : (service == "" ? "none" : "some") => name... }
+              actions  = [for service in local.services : "${service}:Get*"]
+            }
+            resource "aws_iam_role" "by_service" {
+              for_each = local.roles
+              name     = "${each.key}-${each.value}"
+            }
+            resource "aws_iam_role" "some" {
+              name = join("-", local.grouped.some)
+            }
+            resource "aws_iam_role_policy" "some" {
+              role   = aws_iam_role.some.id
+              policy = jsonencode({ Statement = [{ Action = local.actions, Resource = "*" }] })
+            }
+        """,
+    }, reports={"events-orders": {}})
+    found = principals(run)
+    assert sorted(found) == [
+        'aws_iam_role.by_service["sns-0"]', 'aws_iam_role.by_service["sqs-1"]', "aws_iam_role.some",
+    ]
+    assert found['aws_iam_role.by_service["sqs-1"]']["arn"] == f"arn:aws:iam::{ACCOUNT}:role/sqs-1-SQS"
+    some = found["aws_iam_role.some"]
+    assert some["arn"] == f"arn:aws:iam::{ACCOUNT}:role/events-orders"
+    assert some["granted_services"] == ["sns", "sqs"]
+    assert some["grants_complete"] is True

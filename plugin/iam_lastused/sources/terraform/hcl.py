@@ -207,6 +207,26 @@ def _call(node: FunctionCallRule) -> Expr:
     return ["c", name, args, _line(node)]
 
 
+def _for(node: ForTupleExprRule | ForObjectExprRule) -> Expr:
+    """`["for", key name | None, value name, collection, key | None, value, condition | None,
+    grouping]`: a key expression makes an object, `...` groups its values by key."""
+    intro = node.for_intro
+    first, second = _name(intro.first_iterator), intro.second_iterator
+    names = [first, _name(second)] if second is not None else [None, first]
+    key = expression(node.key_expr) if isinstance(node, ForObjectExprRule) else None
+    grouping = isinstance(node, ForObjectExprRule) and node.ellipsis is not None
+    condition = node.condition
+    return [
+        "for",
+        *names,
+        expression(intro.iterable),
+        key,
+        expression(node.value_expr),
+        expression(condition.condition_expr) if condition is not None else None,
+        grouping,
+    ]
+
+
 def _binary(node: BinaryOpRule) -> Expr:
     operator_name = str(node.binary_term.binary_operator.token.value).strip()
     return ["op", operator_name, expression(node.expr_term), expression(node.binary_term.expr_term)]
@@ -233,8 +253,8 @@ _CONVERTERS: dict[type, Callable[[Any], Expr]] = {
     ],
     BinaryOpRule: _binary,
     UnaryOpRule: lambda node: ["un", node.operator.strip(), expression(node.expr_term)],
-    ForTupleExprRule: lambda node: ["u", "a for expression is not evaluated"],
-    ForObjectExprRule: lambda node: ["u", "a for expression is not evaluated"],
+    ForTupleExprRule: lambda node: _for(node),
+    ForObjectExprRule: lambda node: _for(node),
 }
 
 # ---------------------------------------------------------------------------

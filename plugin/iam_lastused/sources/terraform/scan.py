@@ -44,7 +44,7 @@ from iam_lastused.store import cache
 from iam_lastused.workers import OverBudget, map_bounded
 
 CACHE_NAMESPACE = "terraform-parse"
-_CACHE_FORMAT = "terraform-parse/5"  # 5: heredocs python-hcl2 refuses are read
+_CACHE_FORMAT = "terraform-parse/6"  # 6: for expressions have a form
 
 _MODULE_META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
 # python-hcl2 takes seconds and hundreds of megabytes per megabyte of HCL: a bigger

@@ -519,6 +519,69 @@ def _eval_call(expr: Expr, scope: Scope) -> Any:
         return Unknown(f"{name}() cannot be evaluated with these arguments")
 
 
+class _BoundScope:
+    """Names bound over an outer scope: a for expression's key and value."""
+
+    def __init__(self, names: dict[str, Any], outer: Scope) -> None:
+        self.names, self.outer = names, outer
+        self.file = outer.file
+
+    def root(self, name: str) -> Any:
+        return self.names[name] if name in self.names else self.outer.root(name)
+
+    def read(self, path: str, line: int | None) -> Text | Unknown:
+        return self.outer.read(path, line)
+
+    def error(self, error: InputError) -> None:
+        self.outer.error(error)
+
+
+def _eval_for(expr: Expr, scope: Scope) -> Any:
+    """`[for k, v in c : value if cond]` and `{for k, v in c : key => value...}` as
+    Terraform makes them: a map is read in the order of its keys."""
+    _, key_name, value_name, collection_expr, key_expr, value_expr, condition_expr, grouping = expr
+    collection = evaluate(collection_expr, scope)
+    if isinstance(collection, Unknown):
+        return Unknown(collection.reason)
+    if isinstance(collection, dict) and not isinstance(collection, Namespace):
+        pairs: list[tuple[Any, Any]] = [(key, collection[key]) for key in sorted(collection)]
+    elif isinstance(collection, list):
+        pairs = list(enumerate(collection))
+    else:
+        return Unknown("a for expression over something that is not a collection")
+    if len(pairs) > _MAX_VALUE_SIZE:
+        return Unknown(f"a for expression over more than {_MAX_VALUE_SIZE:,} items is not evaluated")
+    items: list[Any] = []
+    entries: dict[str, Any] = {}
+    for key, value in pairs:
+        names = {value_name: value} | ({key_name: key} if key_name else {})
+        inner = _BoundScope(names, scope)
+        if condition_expr is not None:
+            keep = evaluate(condition_expr, inner)
+            if isinstance(keep, Unknown):
+                return Unknown(keep.reason)
+            if not isinstance(keep, bool):
+                return Unknown("a for expression's condition is not a bool")
+            if not keep:
+                continue
+        if key_expr is None:
+            items.append(evaluate(value_expr, inner))
+            continue
+        entry_key = evaluate(key_expr, inner)
+        if _is_number(entry_key) or isinstance(entry_key, bool):
+            entry_key = _as_string(entry_key)
+        if not isinstance(entry_key, str):
+            return Unknown(why_unknown(entry_key) or "a for expression's key is not a string")
+        entry_value = evaluate(value_expr, inner)
+        if grouping:
+            entries.setdefault(str(entry_key), []).append(entry_value)
+        elif str(entry_key) in entries:
+            return Unknown(f"a for expression makes the key {entry_key} twice", error=True)
+        else:
+            entries[str(entry_key)] = entry_value
+    return items if key_expr is None else entries
+
+
 _EVALUATORS: dict[str, Callable[[Expr, Scope], Any]] = {
     "l": lambda expr, scope: expr[1],
     "t": lambda expr, scope: _render(expr[1], scope),
@@ -533,6 +596,7 @@ _EVALUATORS: dict[str, Callable[[Expr, Scope], Any]] = {
     "?": _eval_conditional,
     "op": _eval_binary,
     "un": _eval_unary,
+    "for": _eval_for,
     "u": lambda expr, scope: Unknown(expr[1]),
 }
 
