@@ -521,3 +521,33 @@ def test_for_expressions_with_their_loop_variables(cli: Any) -> None:
     assert some["arn"] == f"arn:aws:iam::{ACCOUNT}:role/events-orders"
     assert some["granted_services"] == ["sns", "sqs"]
     assert some["grants_complete"] is True
+
+
+def test_null_statement_arguments_are_not_set(cli: Any) -> None:
+    run = scan(cli, {
+        "infra/main.tf": """\
+            variable "statements" {
+              default = { s3 = { actions = ["s3:GetObject"], resources = ["*"] } }
+            }
+            resource "aws_iam_role" "app" {
+              name = "app"
+            }
+            data "aws_iam_policy_document" "app" {
+              dynamic "statement" {
+                for_each = var.statements
+                content {
+                  effect      = try(statement.value.effect, null)
+                  actions     = try(statement.value.actions, null)
+                  not_actions = try(statement.value.not_actions, null)
+                  resources   = try(statement.value.resources, null)
+                }
+              }
+            }
+            resource "aws_iam_role_policy" "app" {
+              role   = aws_iam_role.app.id
+              policy = data.aws_iam_policy_document.app.json
+            }
+        """,
+    }, reports={"app": {}})
+    app = principals(run)["aws_iam_role.app"]
+    assert (app["granted_services"], app["grants_complete"]) == (["s3"], True)

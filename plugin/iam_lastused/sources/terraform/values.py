@@ -664,7 +664,8 @@ def document_from_block(block: Block, outer: Scope) -> Document:
     reasons: list[str] = []
     for statement_block, scope in _statement_blocks(block, outer, reasons):
         attrs = statement_block["attrs"]
-        effect = evaluate(attrs["effect"], scope) if "effect" in attrs else "Allow"
+        effect = evaluate(attrs["effect"], scope) if "effect" in attrs else None
+        effect = "Allow" if effect is None else effect  # null is not set, as in the provider
         actions, actions_unknown = _block_actions(attrs.get("actions"), scope)
         not_actions, not_actions_unknown = _block_actions(attrs.get("not_actions"), scope)
         resources, resources_unknown = _block_actions(attrs.get("resources"), scope)
@@ -744,6 +745,8 @@ def _block_actions(expr: Expr | None, scope: Scope) -> tuple[tuple[str, ...], st
     if expr is None:
         return (), None
     value = evaluate(expr, scope)
+    if value is None:  # null is not set
+        return (), None
     if not isinstance(value, list):
         return (), why_unknown(value) or "not a list"
     found, known = strings(value)
