@@ -10,10 +10,8 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import jsonschema
 import pytest
 import yaml
+from api_stand_in import Answer, serving
 from iam_lastused.integrations import github_comment
 from iam_lastused.integrations.github_comment import publish
 from iam_lastused.render.markdown import MARKER
@@ -120,46 +119,25 @@ class FakeGitHub:
         return 200, {"Link": link} if number < last else {}, self.comments[start : start + PAGE_SIZE]
 
 
-def handler_for(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def handle_one(self) -> None:
-            authorization = self.headers.get("Authorization", "")
-            fake.requests.append(Request(self.command, self.path, authorization))
-            length = int(self.headers.get("Content-Length") or 0)
-            payload = json.loads(self.rfile.read(length)) if length else None
-            if authorization not in (f"token {TOKEN}", f"Bearer {TOKEN}"):
-                status, headers, body = 401, {}, {"message": "Bad credentials"}
-            else:
-                status, headers, body = fake.answer(self.command, self.path, payload)
-            data = b"" if body is None else json.dumps(body).encode()
-            self.send_response(status)
-            for name, value in {**headers, "Content-Type": "application/json"}.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+def authorised(fake: FakeGitHub) -> Answer:
+    """The stand-in's answers, each request recorded, and 401 without the token."""
 
-        do_GET = do_POST = do_PATCH = do_DELETE = handle_one
+    def answer(method: str, target: str, headers: Any, payload: Any) -> tuple[int, dict[str, str], Any]:
+        authorization = headers.get("Authorization", "")
+        fake.requests.append(Request(method, target, authorization))
+        if authorization not in (f"token {TOKEN}", f"Bearer {TOKEN}"):
+            return 401, {}, {"message": "Bad credentials"}
+        return fake.answer(method, target, payload)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
+    return answer
 
 
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
     fake = FakeGitHub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
+    with serving(authorised(fake)) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def post(fake: FakeGitHub, body: str, mode: str = "update") -> str:

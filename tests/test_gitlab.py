@@ -11,11 +11,9 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -23,6 +21,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import jsonschema
 import pytest
 import yaml
+from api_stand_in import Answer, serving
 from iam_lastused.integrations import gitlab_note
 from iam_lastused.integrations.gitlab_note import publish
 from iam_lastused.render import renderer
@@ -119,53 +118,25 @@ class FakeGitLab:
         return 200, headers, ordered[(number - 1) * size : number * size]
 
 
-def handler_for(fake: FakeGitLab) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def handle_one(self) -> None:
-            token = self.headers.get("PRIVATE-TOKEN", "")
-            fake.requests.append(Request(self.command, self.path, token))
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            content_type = self.headers.get("Content-Type", "")
-            if not raw:
-                payload = None
-            elif "json" in content_type:
-                payload = json.loads(raw)
-            else:
-                payload = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-            if token != TOKEN:
-                status, headers, body = 401, {}, {"message": "401 Unauthorized"}
-            else:
-                status, headers, body = fake.answer(self.command, self.path, payload)
-            data = b"" if body is None else json.dumps(body).encode()
-            self.send_response(status)
-            for name, value in {**headers, "Content-Type": "application/json"}.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+def authorised(fake: FakeGitLab) -> Answer:
+    """The stand-in's answers, each request recorded, and 401 without the token."""
 
-        do_GET = do_POST = do_PUT = do_DELETE = handle_one
+    def answer(method: str, target: str, headers: Any, payload: Any) -> tuple[int, dict[str, str], Any]:
+        token = headers.get("PRIVATE-TOKEN", "")
+        fake.requests.append(Request(method, target, token))
+        if token != TOKEN:
+            return 401, {}, {"message": "401 Unauthorized"}
+        return fake.answer(method, target, payload)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
+    return answer
 
 
 @pytest.fixture
 def gitlab() -> Iterator[FakeGitLab]:
     fake = FakeGitLab()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
+    with serving(authorised(fake)) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def post(fake: FakeGitLab, body: str, mode: str = "update") -> str:
