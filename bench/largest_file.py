@@ -23,57 +23,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from iam_lastused.sources.cloudformation.template import _MAX_TEMPLATE_BYTES, scan_template
+from iam_lastused.sources.cloudformation.template import MAX_TEMPLATE_BYTES, scan_template
 from iam_lastused.sources.terraform.scan import MAX_FILE_BYTES, parse_file
 from iam_lastused.workers import Budget, OverBudget, map_bounded
+from parse import MODULE_FILE  # bench/parse.py, beside this script
 
-TERRAFORM = """\
-resource "aws_iam_role" "worker_{index}" {{
-  name = "worker-{index}-${{var.env}}"
-  path = "/service/"
-  assume_role_policy = jsonencode({{
-    Version = "2012-10-17"
-    Statement = [{{
-      Effect    = "Allow"
-      Action    = "sts:AssumeRole"
-      Principal = {{ Service = "lambda.amazonaws.com" }}
-    }}]
-  }})
-}}
+# the Terraform is bench/parse.py's module file, one block of resources per index
+TERRAFORM_HEAD = 'variable "name" {\n  default = "prod"\n}\n\n'
 
-resource "aws_iam_role_policy" "inline_{index}" {{
-  name   = "inline"
-  role   = aws_iam_role.worker_{index}.name
-  policy = <<EOF
-{{
-  "Version": "2012-10-17",
-  "Statement": [
-    {{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}},
-    {{"Effect": "Deny", "NotAction": "iam:*", "Resource": "*"}}
-  ]
-}}
-EOF
-}}
-
-data "aws_iam_policy_document" "doc_{index}" {{
-  statement {{
-    sid       = "Queue"
-    actions   = ["sqs:SendMessage", "sqs:ReceiveMessage"]
-    resources = ["arn:aws:sqs:*:*:${{var.env}}-queue"]
-  }}
-}}
-
-resource "aws_iam_policy" "managed_{index}" {{
-  name   = "managed-{index}"
-  policy = data.aws_iam_policy_document.doc_{index}.json
-}}
-
-resource "aws_iam_role_policy_attachment" "managed_{index}" {{
-  role       = aws_iam_role.worker_{index}.name
-  policy_arn = aws_iam_policy.managed_{index}.arn
-}}
-
-"""
 
 CLOUDFORMATION_HEAD = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n"
 CLOUDFORMATION = """\
@@ -122,7 +79,7 @@ def repeated(head: str, body: str, size: int) -> bytes:
     """`head`, then `body` for index 0, 1, ... while the whole stays at most `size` bytes."""
     parts, total, index = [head.encode()], len(head.encode()), 0
     while True:
-        part = body.format(index=index).encode()
+        part = body.format(stack="largest", module=0, index=index).encode()
         if total + len(part) > size:
             return b"".join(parts)
         parts.append(part)
@@ -131,7 +88,7 @@ def repeated(head: str, body: str, size: int) -> bytes:
 
 
 def terraform(size: int) -> bytes:
-    return repeated('variable "env" {\n  default = "prod"\n}\n\n', TERRAFORM, size)
+    return repeated(TERRAFORM_HEAD, MODULE_FILE, size)
 
 
 def cloudformation(size: int) -> bytes:
@@ -247,7 +204,7 @@ def main() -> None:
     at_cap: dict[str, Any] = {}
     for kind, name, cap in (
         ("tf", ".tf", MAX_FILE_BYTES),
-        ("yaml", "CloudFormation YAML", _MAX_TEMPLATE_BYTES),
+        ("yaml", "CloudFormation YAML", MAX_TEMPLATE_BYTES),
     ):
         size = len(arguments(kind, cap)[-1])
         print(f"{name}: {size:,} bytes (the cap is {cap:,})")
