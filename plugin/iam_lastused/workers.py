@@ -369,15 +369,8 @@ def _limit_memory(memory_bytes: int) -> None:
     counts anonymous mappings too (Python's arenas and large objects); RLIMIT_AS is
     enforced on every Linux. Where the system will not set it (macOS), there is no
     memory cap, only the deadline."""
-    if resource is None:
-        return
-    try:
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        if hard != resource.RLIM_INFINITY:
-            memory_bytes = min(memory_bytes, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, hard))
-    except (ValueError, OSError):
-        pass
+    if resource is not None:
+        _lower(resource.RLIMIT_AS, memory_bytes)
 
 
 def _limit_cpu(seconds: float) -> None:
@@ -385,15 +378,19 @@ def _limit_cpu(seconds: float) -> None:
     case the parent is gone and cannot kill the worker at the deadline: the kernel
     then ends it with SIGXCPU. A worker's CPU time is never more than its wall-clock
     time, so while the parent lives, its deadline always comes first."""
-    if resource is None:
-        return
-    try:
+    if resource is not None:
         used = resource.getrusage(resource.RUSAGE_SELF)
-        soft = math.ceil(used.ru_utime + used.ru_stime + seconds) + 1
-        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        _lower(resource.RLIMIT_CPU, math.ceil(used.ru_utime + used.ru_stime + seconds) + 1)
+
+
+def _lower(limit: int, soft: int) -> None:
+    """Sets the soft `limit` to `soft`, never above its hard limit; where the system
+    will not, there is no such limit."""
+    try:
+        _, hard = resource.getrlimit(limit)
         if hard != resource.RLIM_INFINITY:
             soft = min(soft, hard)
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+        resource.setrlimit(limit, (soft, hard))
     except (ValueError, OSError):
         pass
 
