@@ -551,3 +551,37 @@ def test_null_statement_arguments_are_not_set(cli: Any) -> None:
     }, reports={"app": {}})
     app = principals(run)["aws_iam_role.app"]
     assert (app["granted_services"], app["grants_complete"]) == (["s3"], True)
+
+
+def test_a_for_over_a_set_binds_each_element_as_key_and_value(cli: Any) -> None:
+    run = scan(cli, {
+        "infra/main.tf": """\
+            locals {
+              services = toset(["sqs", "sns"])
+              actions  = [for index, service in local.services : "${index}:Get*"]
+            }
+            resource "aws_iam_role" "app" {
+              name = "app"
+            }
+            data "aws_iam_policy_document" "app" {
+              dynamic "statement" {
+                for_each = toset(["s3", "kms"])
+                content {
+                  actions   = ["${statement.key}:Get*"]
+                  resources = ["*"]
+                }
+              }
+            }
+            resource "aws_iam_role_policy" "doc" {
+              role   = aws_iam_role.app.id
+              policy = data.aws_iam_policy_document.app.json
+            }
+            resource "aws_iam_role_policy" "for" {
+              role   = aws_iam_role.app.id
+              policy = jsonencode({ Statement = [{ Action = local.actions, Resource = "*" }] })
+            }
+        """,
+    }, reports={"app": {}})
+    app = principals(run)["aws_iam_role.app"]
+    assert (app["granted_services"], app["grants_complete"]) == (["kms", "s3", "sns", "sqs"], True)
+

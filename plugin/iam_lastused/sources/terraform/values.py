@@ -404,14 +404,19 @@ def _distinct(items: list[Any]) -> list[Any]:
     return kept
 
 
+class TerraformSet(list[Any]):
+    """A set, kept as the list of its elements in Terraform's order. It is a list to
+    every function that takes one; a `for` over it binds each element as key and value."""
+
+
 def _toset(value: Any) -> Any:
     """A set, as Terraform iterates it: strings in lexical order, each once."""
     if not isinstance(value, list):
         raise TypeError("toset() of something that is not a list")
     distinct = _distinct(value)
     if all(isinstance(item, str) and not isinstance(item, Unknown) for item in distinct):
-        return sorted(distinct)
-    return distinct
+        return TerraformSet(sorted(distinct))
+    return TerraformSet(distinct)
 
 
 def _one(value: Any) -> Any:
@@ -545,6 +550,8 @@ def _eval_for(expr: Expr, scope: Scope) -> Any:
         return Unknown(collection.reason)
     if isinstance(collection, dict) and not isinstance(collection, Namespace):
         pairs: list[tuple[Any, Any]] = [(key, collection[key]) for key in sorted(collection)]
+    elif isinstance(collection, TerraformSet):
+        pairs = [(item, item) for item in collection]
     elif isinstance(collection, list):
         pairs = list(enumerate(collection))
     else:
@@ -662,7 +669,7 @@ def document_from_block(block: Block, outer: Scope) -> Document:
     the way the provider does: by Sid, the later document winning."""
     own: list[tuple[str | None, Statement]] = []
     reasons: list[str] = []
-    for statement_block, scope in _statement_blocks(block, outer, reasons):
+    for statement_block, scope in nested_blocks(block, "statement", outer, reasons):
         attrs = statement_block["attrs"]
         effect = evaluate(attrs["effect"], scope) if "effect" in attrs else None
         effect = "Allow" if effect is None else effect  # null is not set, as in the provider
@@ -707,14 +714,14 @@ class _IteratorScope:
         self.outer.error(error)
 
 
-def _statement_blocks(block: Block, scope: Scope, reasons: list[str]) -> list[tuple[Block, Scope]]:
-    """The statement blocks of a policy document, `dynamic "statement"` ones expanded,
-    each with the scope it is evaluated in; why any cannot be read goes in `reasons`."""
+def nested_blocks(block: Block, name: str, scope: Scope, reasons: list[str]) -> list[tuple[Block, Scope]]:
+    """The nested blocks `name` of `block`, `dynamic "<name>"` ones expanded, each with
+    the scope it is evaluated in; why any cannot be read goes in `reasons`."""
     found: list[tuple[Block, Scope]] = []
     for nested in block["blocks"]:
-        if nested["type"] == "statement":
+        if nested["type"] == name:
             found.append((nested, scope))
-        elif nested["type"] == "dynamic" and nested["labels"] == ["statement"]:
+        elif nested["type"] == "dynamic" and nested["labels"] == [name]:
             found.extend(_dynamic(nested, scope, reasons))
     return found
 
@@ -723,15 +730,18 @@ def _dynamic(block: Block, scope: Scope, reasons: list[str]) -> list[tuple[Block
     content = next((nested for nested in block["blocks"] if nested["type"] == "content"), None)
     if content is None or "for_each" not in block["attrs"]:
         return []
-    iterator = block["attrs"].get("iterator", ["v", block["labels"][0]])
-    name = iterator[1] if iterator[0] == "v" else block["labels"][0]
+    label = block["labels"][0]
+    iterator = block["attrs"].get("iterator", ["v", label])
+    name = iterator[1] if iterator[0] == "v" else label
     items = evaluate(block["attrs"]["for_each"], scope)
     if isinstance(items, dict) and not isinstance(items, Namespace):
         pairs = list(items.items())
+    elif isinstance(items, TerraformSet):
+        pairs = [(item, item) for item in items]
     elif isinstance(items, list):
         pairs = list(enumerate(items))
     else:
-        reasons.append(f"a dynamic statement's for_each: {why_unknown(items) or 'not a collection'}")
+        reasons.append(f"a dynamic {label}'s for_each: {why_unknown(items) or 'not a collection'}")
         return []
     line = content["line"] or block["line"]
     return [
