@@ -10,11 +10,13 @@ A refusal says which path, as written, and why; never what the file holds.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePath
 
 from iam_lastused.model import InputError
 from iam_lastused.render.escape import terminal_safe
@@ -138,16 +140,66 @@ def refusal(exc: OSError | ReadRefused | UnicodeDecodeError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def walk(directory: Path, skip: Callable[[str], bool]) -> Iterator[tuple[Path, list[str], list[str]]]:
+DEFAULT_EXCLUDE = (".terraform/", ".git/", "node_modules/")
+"""What every walk leaves out; the user's `--exclude` globs add to these."""
+HIDDEN_DIRECTORIES = ".*/"
+"""The Terraform walk leaves out every hidden directory (`.terraform`, `.github`, ...)."""
+
+
+@dataclass(frozen=True)
+class _Glob:
+    segments: tuple[str, ...]
+    directories_only: bool
+    anywhere: bool
+
+
+@functools.lru_cache(maxsize=256)
+def _glob(glob: str) -> _Glob:
+    """A glob as gitignore, pre-commit and tflint users write them: `/` between segments;
+    one segment alone (`node_modules/`, `*_test.tf`) matches a name at any depth, more
+    (or a leading `/`) the whole path; a trailing `/` makes it match directories only;
+    `**` matches any number of segments (so `examples/**` matches `examples` too); `*`,
+    `?` and `[...]` match within one segment."""
+    segments = tuple(segment for segment in glob.split("/") if segment not in ("", "."))
+    anchored = glob.startswith(("/", "./"))
+    return _Glob(segments, glob.endswith("/"), not anchored and len(segments) == 1)
+
+
+def _matches(glob: _Glob, parts: tuple[str, ...]) -> bool:
+    """Segment by segment, in time segments x parts, whatever the `**`s (globs may come
+    from the config file, that is from a pull request)."""
+    if glob.anywhere:
+        return fnmatchcase(parts[-1], glob.segments[0])
+    reached = {0}  # how many parts the segments so far can match
+    for segment in glob.segments:
+        if segment == "**":
+            reached = set(range(min(reached), len(parts) + 1)) if reached else set()
+        else:
+            reached = {n + 1 for n in reached if n < len(parts) and fnmatchcase(parts[n], segment)}
+    return len(parts) in reached
+
+
+def excluded(relative: PurePath, exclude: Sequence[str], directory: bool = False) -> bool:
+    """Whether a path, relative to the directory walked, matches one of the `exclude` globs."""
+    parts = relative.parts
+    return bool(parts) and any(
+        _matches(glob, parts) for glob in map(_glob, exclude) if directory or not glob.directories_only
+    )
+
+
+def walk(directory: Path, exclude: Sequence[str]) -> Iterator[tuple[Path, list[str], list[str]]]:
     """`os.walk` without following links to directories, sorted: each directory, with
     the links to directories it holds (for a note) and its file names. A link to a file
-    is listed; whether it may be read is `read_bytes`'s to say. `skip(name)` leaves a
-    directory out."""
+    is listed; whether it may be read is `read_bytes`'s to say. A directory (and all
+    below it) or file matching an `exclude` glob (`excluded`) is left out; `directory`
+    itself never is."""
     for current, directories, names in os.walk(directory, followlinks=False):
         base = Path(current)
-        links = sorted(name for name in directories if (base / name).is_symlink())
-        directories[:] = sorted(name for name in directories if not skip(name) and name not in links)
-        yield base, links, sorted(names)
+        relative = base.relative_to(directory)
+        kept = [name for name in directories if not excluded(relative / name, exclude, directory=True)]
+        links = sorted(name for name in kept if (base / name).is_symlink())
+        directories[:] = sorted(name for name in kept if name not in links)
+        yield base, links, sorted(name for name in names if not excluded(relative / name, exclude))
 
 
 def excerpt(text: str, line: int | None, column: int | None = None) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from iam_lastused.files import Root, outside_root, root_for, walk
+from iam_lastused.files import DEFAULT_EXCLUDE, Root, outside_root, root_for, walk
 from iam_lastused.model import InputError, SourceResult
 from iam_lastused.resolve import partition_of_region
 from iam_lastused.sources.cdk import Cdk, is_assembly
@@ -22,9 +22,10 @@ from iam_lastused.sources.terraform.data_sources import Known
 from iam_lastused.sources.terraform.scan import TERRAFORM_SUFFIXES, scan_terraform
 from iam_lastused.workers import OverBudget, map_bounded
 
-SKIPPED_DIRECTORIES = frozenset({".terraform", ".git", "node_modules", ".aws-sam", "cdk.out"})
-"""Not entered while walking a tree: `cdk.out` is build output (often stale and
-ignored by git); a cloud assembly is read when it is named (`scan cdk.out`)."""
+BUILD_OUTPUT = (".aws-sam/", "cdk.out/")
+"""Not entered while walking a tree for templates, besides what is excluded: build
+output (often stale and ignored by git); a cloud assembly is read when it is named
+(`scan cdk.out`)."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class CloudFormation:
             return []
         return [
             base / name
-            for base, _, names in walk(directory, skip=SKIPPED_DIRECTORIES.__contains__)
+            for base, _, names in walk(directory, (*DEFAULT_EXCLUDE, *BUILD_OUTPUT))
             for name in names
             if not name.endswith(TERRAFORM_SUFFIXES) and is_template(base / name, inputs.root)
         ]

@@ -19,7 +19,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from iam_lastused.files import OUTSIDE_ROOT, ReadRefused, Root, excerpt, real_path, refusal, root_for
+from iam_lastused.files import (
+    DEFAULT_EXCLUDE,
+    HIDDEN_DIRECTORIES,
+    OUTSIDE_ROOT,
+    ReadRefused,
+    Root,
+    excerpt,
+    real_path,
+    refusal,
+    root_for,
+)
 from iam_lastused.files import read_bytes as read_file_bytes
 from iam_lastused.files import walk as walk_files
 from iam_lastused.model import Grant, InputError, Kind, Location, Principal, SourceResult
@@ -65,19 +75,21 @@ def scan_terraform(
     use_cache: bool = True,
     known: Known | None = None,
     variables: Sequence[tuple[str, str]] = (),
+    exclude: Sequence[str] = DEFAULT_EXCLUDE,
 ) -> SourceResult:
     """Principals defined by the Terraform in `paths` (files or directories); the var
     files set the variables of the root modules. Files the code names (`file()`,
     module sources, links) are read only inside `root` (by default the one of `paths`).
     Without `use_cache`, the parse cache is neither read nor written. `known` is what
     the data sources aws_caller_identity, aws_region and aws_partition answer;
-    `variables` (`--var NAME=VALUE`) are set after the var files, in their order."""
+    `variables` (`--var NAME=VALUE`) are set after the var files, in their order;
+    `exclude` globs leave root modules out of the walk (`_Scan.discover`)."""
     with _fewer_collections():
         scan = _Scan(root if root is not None else root_for(paths), use_cache, known or Known())
         given = scan.read_var_files(var_files)
         for name, value in variables:
             given[name] = scan.given_value(value, f"--var {name}")
-        walked = scan.discover(paths)
+        walked = scan.discover(paths, exclude)
         called = {callee for real in walked for callee in scan.local_calls(real) if callee != real}
         for real in walked:
             if real not in called:
@@ -273,16 +285,21 @@ class _Scan:
     def note(self, note: str) -> None:
         self.notes[note] = None
 
-    def discover(self, paths: Sequence[Path]) -> list[Path]:
+    def discover(self, paths: Sequence[Path], exclude: Sequence[str]) -> list[Path]:
+        """The module directories under `paths`, loaded; each real directory is visited
+        once. The walk leaves out hidden directories and what `exclude` names (globs,
+        `files.walk`); a file named in `paths` is read whatever they say. They choose
+        only the root modules: a module directory is read whole, as terraform reads it
+        (a file glob leaves a directory out only when it leaves out all its Terraform
+        files), and a module called from a root is read wherever it lies, excluded or
+        not, as terraform would load it."""
         found: list[tuple[Path, str]] = []
-        """The module directories under `paths`, loaded; .terraform and other dot
-        directories are skipped, and each real directory is visited once."""
         seen: set[Path] = set()
         for path in paths:
             if path.is_file():
                 walk: Iterator[tuple[Path, list[str], list[str]]] = iter([(path.parent, [], [path.name])])
             elif path.is_dir():
-                walk = walk_files(path, skip=lambda name: name.startswith("."))
+                walk = walk_files(path, (*exclude, HIDDEN_DIRECTORIES))
             else:
                 self.error(InputError("no such file or directory", str(path)))
                 continue
