@@ -404,6 +404,8 @@ def test_the_account_and_region_unknown_say_how_to_know_them(cli: Any) -> None:
     assert app["error"] == "name is computed: the region is known only with --region"
     reasons = " ".join(grant["reason"] for grant in app["unknown_grants"])
     assert "the account is known only with --account-id" in reasons
+    assert app["granted_services"] == ["sqs"]  # data.aws_iam_policy.own is found by its name
+    assert [grant["line"] for grant in app["unknown_grants"]] == [20, 24, 32]
 
 
 # ---------------------------------------------------------------------------
@@ -585,3 +587,48 @@ def test_a_for_over_a_set_binds_each_element_as_key_and_value(cli: Any) -> None:
     app = principals(run)["aws_iam_role.app"]
     assert (app["granted_services"], app["grants_complete"]) == (["kms", "s3", "sns", "sqs"], True)
 
+
+def test_dynamic_inline_policy_blocks_are_expanded(cli: Any) -> None:
+    run = scan(cli, {
+        "infra/main.tf": """\
+            variable "inline" {
+              default = {
+                queue = ["sqs:SendMessage"]
+                topic = ["sns:Publish"]
+              }
+            }
+            variable "more" {}
+            resource "aws_iam_role" "app" {
+              name = "app"
+              dynamic "inline_policy" {
+                for_each = var.inline
+                content {
+                  name   = inline_policy.key
+                  policy = jsonencode({ Statement = [{ Action = inline_policy.value, Resource = "*" }] })
+                }
+              }
+            }
+            resource "aws_iam_role" "partly" {
+              name = "partly"
+              inline_policy {
+                name   = "logs"
+                policy = jsonencode({ Statement = [{ Action = "logs:PutLogEvents", Resource = "*" }] })
+              }
+              dynamic "inline_policy" {
+                for_each = var.more
+                content {
+                  name   = inline_policy.key
+                  policy = inline_policy.value
+                }
+              }
+            }
+        """,
+    }, reports={"app": {"sqs": None, "sns": None}, "partly": {"logs": None}})
+    found = principals(run)
+    app, partly = found["aws_iam_role.app"], found["aws_iam_role.partly"]
+    assert (app["granted_services"], app["grants_complete"]) == (["sns", "sqs"], True)
+    assert [where["line"] for service in app["services"] for where in service["granted_by"]] == [14, 14]
+    assert (partly["granted_services"], partly["grants_complete"]) == (["logs"], False)
+    assert [(u["line"], u["reason"]) for u in partly["unknown_grants"]] == [
+        (24, "a dynamic inline_policy's for_each: var.more has no default"),
+    ]

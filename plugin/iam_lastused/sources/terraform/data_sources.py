@@ -9,9 +9,8 @@ never calls AWS, so an account not given stays unknown and says so.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import botocore.session
 
@@ -33,9 +32,15 @@ class Known:
 
 KNOWN_TYPES = frozenset({"aws_partition", "aws_caller_identity", "aws_region", "aws_iam_policy"})
 
-PolicyByArn = Callable[[str], Any]
-"""The in-tree aws_iam_policy whose ARN is this one, as its `.arn` (a value tagged with
-that resource), or None."""
+class InTreePolicies(Protocol):
+    """The aws_iam_policy resources the code defines, each found as its `.arn` (a value
+    tagged with that resource), or None."""
+
+    def by_arn(self, arn: str) -> Any: ...
+
+    def by_name(self, name: str, path_prefix: str | None) -> Any:
+        """The one policy of that name (on a path under `path_prefix`), whatever the account."""
+        ...
 
 
 @functools.cache
@@ -53,7 +58,8 @@ def aws_managed_policies(partition: str) -> dict[str, str]:
 
 
 def attribute(
-    data_type: str, address: str, block: Block, scope: Scope, attr: str, known: Known, by_arn: PolicyByArn
+    data_type: str, address: str, block: Block, scope: Scope, attr: str, known: Known,
+    policies: InTreePolicies,
 ) -> Any:
     """`attr` of the data source `block` (of a type in KNOWN_TYPES), or Unknown with why."""
     if data_type == "aws_partition":
@@ -75,20 +81,21 @@ def attribute(
             if argument in block["attrs"]:
                 return evaluate(block["attrs"][argument], scope)
         return known.region or Unknown(REGION_UNKNOWN)
-    return _policy_attribute(address, block, scope, attr, known, by_arn)
+    return _policy_attribute(address, block, scope, attr, known, policies)
 
 
 def _policy_attribute(
-    address: str, block: Block, scope: Scope, attr: str, known: Known, by_arn: PolicyByArn
+    address: str, block: Block, scope: Scope, attr: str, known: Known, policies: InTreePolicies
 ) -> Any:
     arn = _policy_arn(address, block, scope, known)
     if attr in ("arn", "id"):
         if not isinstance(arn, str):
-            return arn
-        found = by_arn(arn)
+            return _by_name(block, scope, policies, arn)
+        found = policies.by_arn(arn)
         if found is None and "arn" not in block["attrs"] and ":iam::aws:" not in arn:
-            return Unknown(f"{address}: {arn.rsplit('/', 1)[-1]} is neither an AWS managed policy nor "
-                           "defined in the code: it is found at apply")
+            return _by_name(block, scope, policies, Unknown(
+                f"{address}: {arn.rsplit('/', 1)[-1]} is neither an AWS managed policy nor "
+                "defined in the code: it is found at apply"))
         return arn if found is None else found
     if attr == "name" and "name" in block["attrs"]:
         return evaluate(block["attrs"]["name"], scope)
@@ -97,6 +104,20 @@ def _policy_attribute(
     if attr == "policy" and isinstance(arn, str):
         return Unknown(f"{address}.policy: the document of {arn} is read at apply")
     return Unknown(f"{address}.{attr} is read at apply")
+
+
+def _by_name(block: Block, scope: Scope, policies: InTreePolicies, otherwise: Any) -> Any:
+    """The policy the code defines under the name the data source looks up (its account
+    need not be known), else `otherwise`."""
+    attrs = block["attrs"]
+    if "arn" in attrs or "name" not in attrs:
+        return otherwise
+    name = evaluate(attrs["name"], scope)
+    prefix = evaluate(attrs["path_prefix"], scope) if "path_prefix" in attrs else None
+    if not isinstance(name, str) or not isinstance(prefix, (str, type(None))):
+        return otherwise
+    found = policies.by_name(name, prefix)
+    return otherwise if found is None else found
 
 
 def _policy_arn(address: str, block: Block, scope: Scope, known: Known) -> Any:

@@ -45,6 +45,7 @@ from iam_lastused.sources.terraform.values import (
     Unknown,
     document_from_block,
     evaluate,
+    expanded,
     policy_document,
     tag,
     text,
@@ -243,7 +244,7 @@ class _Scan:
         self.root = root
         self.use_cache = use_cache
         self.known = known or Known()
-        self._policy_arns: tuple[int, dict[str, Key]] | None = None
+        self._policy_names: tuple[int, list[tuple[str, str, Key]]] | None = None
         self._finding_policies = False
         self.errors: dict[InputError, None] = {}
         self.notes: dict[str, None] = {}
@@ -259,12 +260,28 @@ class _Scan:
         """The aws_iam_policy defined in the code whose ARN is `arn` (only when the
         account is known, as then are the ARNs of the policies the code defines)."""
         account = self.known.account_id
-        if account is None or self._finding_policies:
+        if account is None:
             return None
-        if self._policy_arns is None or self._policy_arns[0] != len(self.instances):
+        prefix = f"arn:{self.known.partition}:iam::{account}:policy"
+        return next((key for path, name, key in self._policies() if f"{prefix}{path}{name}" == arn), None)
+
+    def policy_by_name(self, name: str, path_prefix: str | None) -> Key | None:
+        """The one aws_iam_policy defined in the code named `name`, on a path under
+        `path_prefix`, as `data "aws_iam_policy"` finds it in any account."""
+        found = [key for path, own, key in self._policies()
+                 if own == name and path.startswith(path_prefix or "/")]
+        return found[0] if len(found) == 1 else None
+
+    def _policies(self) -> list[tuple[str, str, Key]]:
+        """The path and name of each aws_iam_policy instance whose name is known (none
+        while they are being found: a policy's name may read a data source that looks
+        policies up)."""
+        if self._finding_policies:
+            return []
+        if self._policy_names is None or self._policy_names[0] != len(self.instances):
             self._finding_policies = True
             try:
-                arns: dict[str, Key] = {}
+                found: list[tuple[str, str, Key]] = []
                 for instance in list(self.instances):
                     for resource_type, name in list(instance.resources):
                         if resource_type != "aws_iam_policy":
@@ -275,12 +292,11 @@ class _Scan:
                             policy_name = instance.name(resource_type, name, key)
                             path = _path_of(instance, name, key)
                             if isinstance(policy_name, str) and isinstance(path, str):
-                                found = f"arn:{self.known.partition}:iam::{account}:policy{path}{policy_name}"
-                                arns.setdefault(found, (instance, resource_type, name, key))
+                                found.append((path, policy_name, (instance, resource_type, name, key)))
             finally:
                 self._finding_policies = False
-            self._policy_arns = (len(self.instances), arns)
-        return self._policy_arns[1].get(arn)
+            self._policy_names = (len(self.instances), found)
+        return self._policy_names[1]
 
     def note(self, note: str) -> None:
         self.notes[note] = None
@@ -760,15 +776,13 @@ class _Instance:
         file, block = self.data_sources[(data_type, name)]
         what = (f"data.{data_type}", name)
 
-        def by_arn(arn: str) -> Any:
-            found = self.scan.policy_by_arn(arn)
-            return None if found is None else tag(arn, found)
+        policies = _InTreePolicies(self.scan, address)
 
         def instance(key: Any) -> Namespace:
             def attribute(attr: str) -> Any:
                 scope = _Scope(self, file, self.repeat(what, file, block, key))
                 return self._once(("data", data_type, name, key, attr), lambda: data_sources.attribute(
-                    data_type, address, block, scope, attr, self.scan.known, by_arn))
+                    data_type, address, block, scope, attr, self.scan.known, policies))
 
             return Namespace(attribute, instances=key is None or key is ALL)
 
@@ -850,6 +864,23 @@ class _Instance:
         )
 
 
+class _InTreePolicies:
+    """The code's own aws_iam_policy resources, as the data source `address` finds them
+    (data_sources.InTreePolicies)."""
+
+    def __init__(self, scan: _Scan, address: str) -> None:
+        self.scan, self.address = scan, address
+
+    def by_arn(self, arn: str) -> Any:
+        found = self.scan.policy_by_arn(arn)
+        return None if found is None else tag(arn, found)
+
+    def by_name(self, name: str, path_prefix: str | None) -> Any:
+        found = self.scan.policy_by_name(name, path_prefix)
+        arn = Unknown(f"{self.address}: the ARN of {name} is known only with --account-id")
+        return None if found is None else tag(arn, found)
+
+
 def _instances(repeats: list[tuple[Any, Repeat]] | Unknown, instance: Callable[[Any], Namespace]) -> Any:
     """A reference to a resource or data source: one namespace, a list of them (count),
     a mapping (for_each), or the one that stands for all when that is not settled."""
@@ -915,7 +946,10 @@ class _Reader:
 
     def sets(self, resource: _Resource, attr: str) -> bool:
         block = resource.block
-        return attr in block["attrs"] or any(nested["type"] == attr for nested in block["blocks"])
+        return attr in block["attrs"] or any(
+            nested["type"] == attr or (nested["type"] == "dynamic" and nested["labels"] == [attr])
+            for nested in block["blocks"]
+        )
 
     def document(self, resource: _Resource, attr: str, own: bool) -> Grant:
         if own:  # a managed policy's document, evaluated once for every attachment of it
@@ -928,14 +962,19 @@ class _Reader:
         return _unsettled(_grant(document, resource.location), resource)
 
     def inline_policies(self, resource: _Resource, attr: str) -> list[Grant]:
+        """The role's inline_policy blocks, `dynamic "inline_policy"` ones expanded."""
         scope = resource.instance.scope(resource.type, resource.name, resource.key)
         grants = []
-        for inline in resource.block["blocks"]:
-            if inline["type"] == attr and "policy" in inline["attrs"]:
-                location = Location(resource.file, inline["line"])
-                value = evaluate(inline["attrs"]["policy"], scope)
-                grant = _grant(policy_document(value, location, self.scan.error), location)
-                grants.append(_unsettled(grant, resource))
+        for nested in resource.block["blocks"]:
+            reasons: list[str] = []
+            for inline, inner in expanded(nested, attr, scope, reasons):
+                if "policy" in inline["attrs"]:
+                    location = Location(resource.file, inline["line"])
+                    value = evaluate(inline["attrs"]["policy"], inner)
+                    grant = _grant(policy_document(value, location, self.scan.error), location)
+                    grants.append(_unsettled(grant, resource))
+            if reasons:
+                grants.append(Grant(Location(resource.file, nested["line"]), known=False, unknown=reasons[0]))
         return grants
 
     def attached(self, resource: _Resource, attr: str) -> tuple[list[Grant], list[Key]]:

@@ -717,13 +717,17 @@ class _IteratorScope:
 def nested_blocks(block: Block, name: str, scope: Scope, reasons: list[str]) -> list[tuple[Block, Scope]]:
     """The nested blocks `name` of `block`, `dynamic "<name>"` ones expanded, each with
     the scope it is evaluated in; why any cannot be read goes in `reasons`."""
-    found: list[tuple[Block, Scope]] = []
-    for nested in block["blocks"]:
-        if nested["type"] == name:
-            found.append((nested, scope))
-        elif nested["type"] == "dynamic" and nested["labels"] == [name]:
-            found.extend(_dynamic(nested, scope, reasons))
-    return found
+    return [found for nested in block["blocks"] for found in expanded(nested, name, scope, reasons)]
+
+
+def expanded(nested: Block, name: str, scope: Scope, reasons: list[str]) -> list[tuple[Block, Scope]]:
+    """A nested block as the blocks `name` it makes: itself, or a `dynamic "<name>"`'s
+    content for each of its items; none for any other block."""
+    if nested["type"] == name:
+        return [(nested, scope)]
+    if nested["type"] == "dynamic" and nested["labels"] == [name]:
+        return _dynamic(nested, scope, reasons)
+    return []
 
 
 def _dynamic(block: Block, scope: Scope, reasons: list[str]) -> list[tuple[Block, Scope]]:
