@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 
-def write_atomically(path: os.PathLike[str] | str, text: str) -> None:
-    """Write `text` to `path` whole or not at all, with the permissions a new file gets."""
+def write_atomically(path: os.PathLike[str] | str, content: str | bytes) -> None:
+    """Write `content` (text is written as UTF-8) to `path` whole or not at all, with
+    the permissions a new file gets. The temporary file beside it is created with mode
+    0o666 and so takes the umask, as the file would."""
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=directory, prefix=f".{path.name}.", delete=False
-    ) as tmp:
-        try:
-            tmp.write(text)
-            tmp.flush()
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp.name, 0o666 & ~umask)
-        except BaseException:
-            tmp.close()
-            os.unlink(tmp.name)
-            raise
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+    descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
-        os.replace(tmp.name, path)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp.name)
+        tmp.unlink(missing_ok=True)
         raise

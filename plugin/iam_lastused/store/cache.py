@@ -1,4 +1,4 @@
-"""A small on-disk JSON cache in the user's cache directory.
+"""A small on-disk cache of JSON entries in the user's cache directory.
 
 Entries are written atomically (temporary file, then rename), so a reader sees
 a whole entry or none. Anything unreadable is treated as a miss, and a cache
@@ -37,29 +37,48 @@ def _entry_path(namespace: str, key: str) -> Path:
 
 def load(namespace: str, key: str, max_age_seconds: float | None = None) -> Any | None:
     """The value stored under `key`, or None if absent, expired or unreadable."""
-    path = _entry_path(namespace, key)
+    data = load_bytes(namespace, key, max_age_seconds)
     try:
-        status = path.stat()
-        if max_age_seconds is not None and time.time() - status.st_mtime > max_age_seconds:
-            return None
-        entry = json.loads(path.read_text(encoding="utf-8"))
-        os.utime(path, (time.time(), status.st_mtime))  # used now; its age stays its write's
-    except (OSError, ValueError):
+        entry = json.loads(data) if data is not None else None
+    except ValueError:
         return None
     if not isinstance(entry, dict) or entry.get("key") != key:
         return None
     return entry.get("value")
 
 
+def load_bytes(namespace: str, key: str, max_age_seconds: float | None = None) -> bytes | None:
+    """The bytes stored under `key` (by `store_bytes`; whether they are the entry of
+    that key is the caller's to check), or None if absent or expired."""
+    path = _entry_path(namespace, key)
+    try:
+        status = path.stat()
+        if max_age_seconds is not None and time.time() - status.st_mtime > max_age_seconds:
+            return None
+        data = path.read_bytes()
+        os.utime(path, (time.time(), status.st_mtime))  # used now; its age stays its write's
+    except OSError:
+        return None
+    return data
+
+
 def store(namespace: str, key: str, value: Any) -> bool:
     """Store `value` under `key`; False if the cache could not be written."""
-    path = _entry_path(namespace, key)
     try:
         # json.dumps, unlike json.dump, encodes in C: a large entry costs a fraction.
         text = json.dumps({"key": key, "value": value}, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return False
+    return store_bytes(namespace, key, text.encode("utf-8"))
+
+
+def store_bytes(namespace: str, key: str, data: bytes) -> bool:
+    """Store `data` under `key`; False if the cache could not be written."""
+    path = _entry_path(namespace, key)
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, text)
-    except (OSError, TypeError, ValueError):
+        write_atomically(path, data)
+    except OSError:
         return False
     _writes[namespace] = _writes.get(namespace, 0) + 1
     if _writes[namespace] % _PRUNE_EVERY == 1:

@@ -13,6 +13,7 @@ import gc
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -51,7 +52,7 @@ from iam_lastused.sources.terraform.values import (
     text,
     why_unknown,
 )
-from iam_lastused.store import cache
+from iam_lastused.store import cache, scan_memo
 from iam_lastused.workers import OverBudget, map_bounded
 
 CACHE_NAMESPACE = "terraform-parse"
@@ -84,23 +85,47 @@ def scan_terraform(
     Without `use_cache`, the parse cache is neither read nor written. `known` is what
     the data sources aws_caller_identity, aws_region and aws_partition answer;
     `variables` (`--var NAME=VALUE`) are set after the var files, in their order;
-    `exclude` globs leave root modules out of the walk (`_Scan.discover`)."""
+    `exclude` globs leave root modules out of the walk (`_Scan.discover`). A scan of
+    what an earlier one read, unchanged, gives that scan's result (store.scan_memo)."""
+    root = root if root is not None else root_for(paths)
+    known = known or Known()
+    memo_key = scan_memo.key(
+        os.getcwd(), [str(path) for path in paths], [str(path) for path in var_files], list(variables),
+        sorted((name, value) for name, value in os.environ.items() if name.startswith("TF_VAR_")),
+        [str(directory) for directory in root.directories], known, list(exclude),
+    )
     with _fewer_collections():
-        scan = _Scan(root if root is not None else root_for(paths), use_cache, known or Known())
-        given = scan.read_var_files(var_files)
-        for name, value in variables:
-            given[name] = scan.given_value(value, f"--var {name}")
-        walked = scan.discover(paths, exclude)
-        called = {callee for real in walked for callee in scan.local_calls(real) if callee != real}
-        for real in walked:
-            if real not in called:
-                scan.instantiate_root(real, given)
-        instantiated = {instance.module.real for instance in scan.instances}
-        for real in walked:
-            if real not in instantiated:  # only modules in a cycle of calls are left
-                scan.instantiate_root(real, given)
-                instantiated.update(instance.module.real for instance in scan.instances)
-        return SourceResult(tuple(_principals(scan)), tuple(scan.errors), tuple(scan.notes))
+        if use_cache and (kept := scan_memo.load(memo_key)) is not None:
+            return kept
+        started = time.time_ns()
+        scan = _Scan(root, use_cache, known)
+        result = _read(scan, paths, var_files, variables, exclude)
+        if use_cache:
+            scan_memo.keep(memo_key, scan.manifest, result, started)
+    return result
+
+
+def _read(
+    scan: _Scan,
+    paths: Sequence[Path],
+    var_files: Sequence[Path],
+    variables: Sequence[tuple[str, str]],
+    exclude: Sequence[str],
+) -> SourceResult:
+    given = scan.read_var_files(var_files)
+    for name, value in variables:
+        given[name] = scan.given_value(value, f"--var {name}")
+    walked = scan.discover(paths, exclude)
+    called = {callee for real in walked for callee in scan.local_calls(real) if callee != real}
+    for real in walked:
+        if real not in called:
+            scan.instantiate_root(real, given)
+    instantiated = {instance.module.real for instance in scan.instances}
+    for real in walked:
+        if real not in instantiated:  # only modules in a cycle of calls are left
+            scan.instantiate_root(real, given)
+            instantiated.update(instance.module.real for instance in scan.instances)
+    return SourceResult(tuple(_principals(scan)), tuple(scan.errors), tuple(scan.notes))
 
 
 @contextmanager
@@ -182,14 +207,18 @@ def _describe(exc: Exception, source: str) -> tuple[str, int | None]:
     return f"{what}{where}" + (f" near `{near}`" if near else ""), line
 
 
-def _load_all(paths: Sequence[Path], root: Root, use_cache: bool = True) -> list[dict[str, Any]]:
+def _load_all(
+    paths: Sequence[Path], root: Root, use_cache: bool, manifest: scan_memo.Manifest
+) -> list[dict[str, Any]]:
     """Each file's parse: from the cache when its content has been parsed before, the
     others all at once in bounded workers (on every core, each file within its time
-    and memory budget). A file over the budget is not cached: on a busy machine an
-    ordinary file may run late, and the cache would make that last."""
+    and memory budget). A file over the budget is not cached, nor is the scan that
+    read it: on a busy machine an ordinary file may run late, and the cache would
+    make that last."""
     loaded: list[dict[str, Any]] = []
     misses: list[tuple[int, str, bytes, str]] = []
     for path in paths:
+        manifest.saw(path)
         try:
             data = read_file_bytes(path, MAX_FILE_BYTES, root)
         except (OSError, ReadRefused) as exc:
@@ -204,6 +233,7 @@ def _load_all(paths: Sequence[Path], root: Root, use_cache: bool = True) -> list
     for (index, _, _, key), outcome in zip(misses, parsed, strict=True):
         if isinstance(outcome, OverBudget):
             loaded[index] = {"error": outcome.reason, "line": None}
+            manifest.keepable = False
         else:
             if use_cache:
                 cache.store(CACHE_NAMESPACE, key, outcome)
@@ -252,6 +282,7 @@ class _Scan:
         self.instances: list[_Instance] = []
         self.texts: dict[Path, Text | Unknown] = {}
         self.parsed: dict[Path, dict[str, Any]] = {}
+        self.manifest = scan_memo.Manifest()
 
     def error(self, error: InputError) -> None:
         self.errors[error] = None
@@ -312,6 +343,7 @@ class _Scan:
         found: list[tuple[Path, str]] = []
         seen: set[Path] = set()
         for path in paths:
+            self.manifest.saw(path)
             if path.is_file():
                 walk: Iterator[tuple[Path, list[str], list[str]]] = iter([(path.parent, [], [path.name])])
             elif path.is_dir():
@@ -320,6 +352,7 @@ class _Scan:
                 self.error(InputError("no such file or directory", str(path)))
                 continue
             for directory, links, names in walk:
+                self.manifest.saw(directory)
                 for link in links:
                     self.note(f"{directory / link}: a link to a directory; not followed")
                 real = real_path(directory)
@@ -335,9 +368,12 @@ class _Scan:
 
     def preload(self, directories: Sequence[Path]) -> None:
         """Parse the files of every module directory in one batch."""
+        for directory in directories:
+            self.manifest.saw(directory)
         files = [path for directory in directories for path in _terraform_files(directory)]
         missing = [path for path in files if path not in self.parsed]
-        self.parsed.update(zip(missing, _load_all(missing, self.root, self.use_cache), strict=True))
+        loaded = _load_all(missing, self.root, self.use_cache, self.manifest)
+        self.parsed.update(zip(missing, loaded, strict=True))
 
     def module(self, real: Path, display: str) -> _Module:
         if real not in self.modules:
@@ -362,6 +398,7 @@ class _Scan:
         config, which keeps them inside the repository)."""
         values: dict[str, Any] = {}
         for path in var_files:
+            self.manifest.saw(path)
             try:
                 source = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
@@ -378,12 +415,14 @@ class _Scan:
         for name, value in os.environ.items():
             if name.startswith("TF_VAR_") and len(name) > 7:
                 values[name[7:]] = self.given_value(value)
+        self.manifest.saw(module.real)
         names = sorted(os.listdir(module.real)) if module.real.is_dir() else []
         auto = [name for name in names if name.endswith((".auto.tfvars", ".auto.tfvars.json"))]
         for name in ["terraform.tfvars", "terraform.tfvars.json", *auto]:
             if name not in names:
                 continue
             display = Path(module.display) / name
+            self.manifest.saw(module.real / name)
             try:
                 source = read_file_bytes(module.real / name, MAX_FILE_BYTES, self.root).decode("utf-8")
             except (OSError, ReadRefused, UnicodeDecodeError) as exc:
@@ -420,6 +459,7 @@ class _Scan:
         path = Path(value) if Path(value).is_absolute() else instance.module.real / value
         real = real_path(path) or path
         if real not in self.texts:
+            self.manifest.saw(real)
             relative = os.path.relpath(real, instance.module.real)
             display = os.path.normpath(os.path.join(instance.module.display, relative))
             try:
