@@ -632,3 +632,26 @@ def test_dynamic_inline_policy_blocks_are_expanded(cli: Any) -> None:
     assert [(u["line"], u["reason"]) for u in partly["unknown_grants"]] == [
         (24, "a dynamic inline_policy's for_each: var.more has no default"),
     ]
+
+
+def test_a_variable_declared_as_a_set_is_one(cli: Any) -> None:
+    run = scan(cli, {
+        "infra/main.tf": """\
+            variable "services" {
+              type    = set(string)
+              default = ["sqs", "sns", "sqs"]
+            }
+            resource "aws_iam_role" "app" {
+              name = "app"
+            }
+            resource "aws_iam_role_policy" "app" {
+              role   = aws_iam_role.app.id
+              policy = jsonencode({ Statement = [{
+                Action   = [for key, service in var.services : "${key}:Get*"]
+                Resource = "*"
+              }] })
+            }
+        """,
+    }, reports={"app": {}})
+    app = principals(run)["aws_iam_role.app"]
+    assert (app["granted_services"], app["grants_complete"]) == (["sns", "sqs"], True)

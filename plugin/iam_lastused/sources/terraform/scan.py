@@ -44,6 +44,7 @@ from iam_lastused.sources.terraform.values import (
     Namespace,
     Text,
     Unknown,
+    as_declared,
     document_from_block,
     evaluate,
     expanded,
@@ -744,14 +745,16 @@ class _Instance:
         return self._once(("var", name), lambda: self._variable(name))
 
     def _variable(self, name: str) -> Any:
+        declared = self.variables.get(name)
         if name in self.inputs:
-            return self.inputs[name]()
-        if name not in self.variables:
+            value = self.inputs[name]()
+        elif declared is None:
             return Unknown(f"var.{name} is not declared")
-        file, block = self.variables[name]
-        if "default" in block["attrs"]:
-            return evaluate(block["attrs"]["default"], _Scope(self, file))
-        return Unknown(f"var.{name} has no default")
+        elif "default" in declared[1]["attrs"]:
+            value = evaluate(declared[1]["attrs"]["default"], _Scope(self, declared[0]))
+        else:
+            return Unknown(f"var.{name} has no default")
+        return as_declared(value, declared[1]["attrs"].get("type")) if declared else value
 
     def local(self, name: str) -> Any:
         if name not in self.locals:

@@ -419,6 +419,18 @@ def _toset(value: Any) -> Any:
     return TerraformSet(distinct)
 
 
+def as_declared(value: Any, type_expr: Expr | None) -> Any:
+    """A variable's value as its declared type makes it: a list given for a `set(...)`
+    is a set; other types leave the value as it is."""
+    is_set = isinstance(type_expr, list) and (
+        type_expr[:2] == ["c", "set"]  # HCL: set(string)
+        or (type_expr[0] == "l" and str(type_expr[1]).startswith("set("))  # JSON: "set(string)"
+    )
+    if is_set and isinstance(value, list) and not isinstance(value, TerraformSet):
+        return _toset(value)
+    return value
+
+
 def _one(value: Any) -> Any:
     if not isinstance(value, list) or len(value) > 1:
         raise ValueError("one() of more than one element")
