@@ -140,6 +140,7 @@ def test_sarif_of_the_example_validates(
         ("IAMLU001", "sns"),
         ("IAMLU002", "cloudformation"),
         ("IAMLU005", None),
+        ("IAMLU008", "ses"),
     ]
     [broad] = [r for r in results if r["ruleId"] == "IAMLU005"]
     assert broad["message"]["text"] == (
@@ -160,7 +161,7 @@ def test_sarif_of_an_empty_run_validates() -> None:
     assert document["runs"][0]["results"] == []
     driver = document["runs"][0]["tool"]["driver"]
     assert driver["name"] == "iam-lastused"
-    assert [rule["id"] for rule in driver["rules"]] == [f"IAMLU00{n}" for n in range(1, 7)]
+    assert [rule["id"] for rule in driver["rules"]] == [f"IAMLU00{n}" for n in range(1, 10)]
 
 
 def test_sarif_results_per_finding_and_unresolved_principal() -> None:
@@ -366,8 +367,13 @@ def test_github_commands_for_the_example(
         "role aws_iam_role.ci_deployer is granted lambda (AWS Lambda) "
         "but has not used it in IAM's tracking period."
     ) in lines
-    assert [line.split(" ")[0] for line in lines].count("::notice") == 1
+    assert [line.split(" ")[0] for line in lines].count("::notice") == 2
     assert [line.split(" ")[0] for line in lines].count("::warning") == 5
+    assert (
+        "::notice file=examples/terraform/modules/service-role/main.tf,line=57,"
+        "title=Not in IAM's report%3A ses::role module.orders.aws_iam_role.worker is granted ses "
+        "(Amazon Pinpoint Email Service) by the code, but IAM's report does not list it yet."
+    ) in lines
     assert (
         "::warning file=examples/terraform/main.tf,line=50,title=Broad IAM grant::"
         "role aws_iam_role.ci_deployer "

@@ -11,7 +11,9 @@ from typing import Literal
 Kind = Literal["role", "user", "group", "policy"]
 Source = Literal["arn", "terraform", "terraform-plan", "cloudformation", "cdk"]
 Status = Literal["analyzed", "not-deployed", "no-data", "unresolved", "error"]
-State = Literal["used", "stale", "unused", "not-granted"]
+State = Literal["used", "stale", "unused", "not-granted", "not-in-report", "unknown-service"]
+"""`not-in-report` and `unknown-service` are for services the code grants that the report
+does not list: a service IAM knows (the catalogue has it), or one it does not."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,14 @@ class ServiceResult:
     granted_by: tuple[Location, ...] = ()
     actions: tuple[ActionResult, ...] | None = None
     suppressed: Suppression | None = None
+    unused_actions: tuple[str, ...] | None = None
+    """At action level, the tracked actions the code grants that were never used, as
+    `service:Action`; None where not judged at action level."""
+
+    @property
+    def partly_used(self) -> bool:
+        """Used, with tracked actions that were never used."""
+        return self.state == "used" and bool(self.unused_actions)
 
 
 @dataclass(frozen=True)
@@ -169,7 +179,8 @@ class StaticFinding:
 class PrincipalResult:
     """`granted` is what the code grants (None where a source cannot know); `added`
     and `removed` what a pending change grants anew or takes away; `unknown` the grants
-    whose documents are not known, each with why."""
+    whose documents are not known, each with why; `unreported` the services the code
+    grants that the report does not list (`not-in-report` or `unknown-service`)."""
 
     principal: Principal
     status: Status
@@ -180,6 +191,7 @@ class PrincipalResult:
     removed: tuple[str, ...] = ()
     static: tuple[StaticFinding, ...] = ()
     unknown: tuple[tuple[Location, str], ...] = ()
+    unreported: tuple[ServiceResult, ...] = ()
 
     @property
     def grants_complete(self) -> bool | None:
@@ -197,6 +209,9 @@ class PrincipalResult:
 
     def suppressed(self) -> list[ServiceResult]:
         return [s for s in self.services if s.suppressed and s.state in ("unused", "stale")]
+
+    def partly_used(self) -> list[ServiceResult]:
+        return [s for s in self.services if s.partly_used]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from iam_lastused.analysis.analyze import DEFAULT_MAX_SERVICES, analyze
+from iam_lastused.analysis.analyze import DEFAULT_MAX_SERVICES, analyze, granularity_notes
 from iam_lastused.analysis.suppressions import with_suppressions
 from iam_lastused.aws import managed_policies, reports
 from iam_lastused.aws import session as aws
@@ -225,7 +225,9 @@ class Run:
             if any(isinstance(outcome, AccessReport) for outcome in outcomes.values()):
                 found = replace(found, principals=self.with_managed_policies(found.principals))
         now = datetime.now(timezone.utc)
-        principals = analyze(found.principals, outcomes, now, options.stale_days, options.max_services)
+        principals = analyze(
+            found.principals, outcomes, now, options.stale_days, options.max_services, options.granularity
+        )
         if not usage:
             principals = tuple(
                 replace(p, status="no-data", error="usage data not requested (offline)") for p in principals
@@ -235,7 +237,7 @@ class Run:
             now=now,
             principals=principals,
             errors=found.errors,
-            notes=found.notes,
+            notes=found.notes + granularity_notes(principals, options.granularity),
             warnings=tuple(self.warnings),
             interrupted=self.interrupted,
         )

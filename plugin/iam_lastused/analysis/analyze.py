@@ -3,12 +3,19 @@
 A service in a report is `used` if last accessed within `stale_days`, `stale`
 if accessed longer ago, `unused` if never accessed in the tracking period, and
 `not-granted` if the code no longer grants it (the code is what will be
-deployed, so a grant it already removes is not a finding).
+deployed, so a grant it already removes is not a finding). A tracked action (with
+`--granularity action`) is judged the same way. A service the code grants that the
+report does not list is `not-in-report`, or `unknown-service` when the catalogue does
+not know it either (a mistyped prefix, or a service newer than the catalogue): shown,
+never a finding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import fnmatch
+import functools
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -62,13 +69,41 @@ def _state(last_accessed: datetime | None, cutoff: datetime) -> State:
     return "used" if last_accessed >= cutoff else "stale"
 
 
+@functools.lru_cache(maxsize=4096)
+def _any_of(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for what any of the action patterns matches, as IAM matches them
+    (case-insensitive, `*` and `?` wildcards); for no pattern, one that matches nothing."""
+    return re.compile("|".join(fnmatch.translate(pattern.strip().lower()) for pattern in patterns) or "(?!)")
+
+
+def _grants_action(statements: Sequence[Statement], namespace: str) -> Callable[[str], bool]:
+    """Whether the Allow statements grant the action (`Action` or `service:Action`) of `namespace`."""
+    allows = [statement for statement in statements if statement.effect == "Allow"]
+    listed = _any_of(tuple(
+        pattern
+        for statement in allows if not statement.not_actions
+        for pattern in statement.actions
+        if fnmatch.fnmatchcase(namespace, pattern.strip().lower().partition(":")[0])
+    ))
+    excepting = [_any_of(statement.not_actions) for statement in allows if statement.not_actions]
+
+    def grants(action: str) -> bool:
+        name = f"{namespace}:{action.rpartition(':')[2]}".lower()
+        return bool(listed.match(name)) or any(not excepted.match(name) for excepted in excepting)
+
+    return grants
+
+
 def _service_result(
     service: ServiceAccess,
     cutoff: datetime,
     granted: dict[str, list[Location]] | None,
     complete: bool,
     unknown_grants: tuple[Location, ...],
+    statements: Sequence[Statement] | None,
+    granularity: str,
 ) -> ServiceResult:
+    """`statements` are the code's, when all are known (None otherwise)."""
     state = _state(service.last_accessed, cutoff)
     granted_by: tuple[Location, ...] = ()
     if granted is not None:
@@ -80,15 +115,23 @@ def _service_result(
             granted_by = unknown_grants
     actions = None
     if service.actions is not None:
+        grants = _grants_action(statements, service.namespace) if statements is not None else None
         actions = tuple(
             ActionResult(
                 name=action.name,
-                state="not-granted" if state == "not-granted" else _state(action.last_accessed, cutoff),
+                state=_state(action.last_accessed, cutoff)
+                if state != "not-granted" and (grants is None or grants(action.name)) else "not-granted",
                 last_accessed=action.last_accessed,
                 region=action.region,
             )
             for action in service.actions
         )
+    unused_actions = None
+    if granularity == "action" and actions is not None and state != "not-granted":
+        unused_actions = tuple(sorted(
+            (f"{service.namespace}:{a.name.rpartition(':')[2]}" for a in actions if a.state == "unused"),
+            key=str.lower,
+        ))
     return ServiceResult(
         namespace=service.namespace,
         name=service.name,
@@ -97,6 +140,22 @@ def _service_result(
         region=service.region,
         granted_by=granted_by,
         actions=actions,
+        unused_actions=unused_actions,
+    )
+
+
+def _unreported(granted: Mapping[str, list[Location]], report: AccessReport) -> tuple[ServiceResult, ...]:
+    """The services the code grants that the report does not list."""
+    listed = {service.namespace for service in report.services}
+    known = catalog.service_namespaces()
+    return tuple(
+        ServiceResult(
+            namespace=namespace,
+            name=catalog.service_name(namespace),
+            state="not-in-report" if namespace in known else "unknown-service",
+            granted_by=tuple(granted[namespace]),
+        )
+        for namespace in sorted(set(granted) - listed)
     )
 
 
@@ -165,6 +224,7 @@ def analyze_principal(
     now: datetime,
     stale_days: int,
     max_services: int = DEFAULT_MAX_SERVICES,
+    granularity: str = "service",
 ) -> PrincipalResult:
     granted, added, removed = grant_changes(principal)
     result = PrincipalResult(
@@ -187,14 +247,19 @@ def analyze_principal(
     granted_at: dict[str, list[Location]] | None = None
     complete = False
     unknown: tuple[Location, ...] = ()
+    statements: tuple[Statement, ...] | None = None
     if principal.grants is not None:
         granted_at, complete = granted_services(principal.grants)
         unknown = tuple(grant.location for grant in principal.grants if not grant.known)
+        if complete:
+            statements = tuple(s for grant in principal.grants for s in grant.statements)
     services = tuple(
-        _suppress(_service_result(service, cutoff, granted_at, complete, unknown), principal)
+        _suppress(_service_result(service, cutoff, granted_at, complete, unknown, statements, granularity),
+                  principal)
         for service in sorted(outcome.services, key=lambda s: s.namespace)
     )
-    return replace(result, services=services)
+    unreported = _unreported(granted_at, outcome) if granted_at is not None else ()
+    return replace(result, services=services, unreported=unreported)
 
 
 def _suppress(service: ServiceResult, principal: Principal) -> ServiceResult:
@@ -211,11 +276,47 @@ def analyze(
     now: datetime,
     stale_days: int,
     max_services: int = DEFAULT_MAX_SERVICES,
+    granularity: str = "service",
 ) -> tuple[PrincipalResult, ...]:
     return tuple(
-        analyze_principal(p, outcomes.get(p.arn) if p.arn else None, now, stale_days, max_services)
+        analyze_principal(
+            p, outcomes.get(p.arn) if p.arn else None, now, stale_days, max_services, granularity
+        )
         for p in principals
     )
+
+
+def granularity_notes(results: Sequence[PrincipalResult], granularity: str) -> tuple[str, ...]:
+    """With `--granularity action`, where the reports could not tell which actions of a
+    used service were never used, said once for the run: reports with no action-level
+    data at all (made at service level, as an access-data file may be), and services
+    IAM does not track at action level."""
+    if granularity != "action":
+        return ()
+    service_level = 0
+    untracked: set[str] = set()
+    for result in results:
+        used = [s for s in result.services if s.state == "used"]
+        if not any(s.actions is not None for s in result.services):
+            service_level += bool(used)
+        else:
+            untracked.update(s.namespace for s in used if s.actions is None)
+    notes = []
+    if service_level:
+        many = service_level != 1
+        notes.append(
+            f"--granularity action: the report{'s' if many else ''} of {service_level} "
+            f"principal{'s have' if many else ' has'} no action-level data (TrackedActionsLastAccessed), "
+            f"so {'their' if many else 'its'} services are judged at service level only: made at service "
+            "level, as an access-data file can be (fetch --granularity action saves action-level reports), "
+            "or no service used is tracked at action level"
+        )
+    if untracked:
+        notes.append(
+            f"--granularity action: IAM does not track {', '.join(sorted(untracked))} at action level: "
+            f"{'their' if len(untracked) != 1 else 'its'} actions are not judged"
+        )
+    return tuple(notes)
 
 
 FAIL_LEVELS: dict[str, frozenset[str]] = {

@@ -1,8 +1,11 @@
 """The run as a list of findings, one rule each, for the formats that list findings
 (SARIF, the linter lines of the pre-commit hooks, JUnit, GitLab Code Quality): one
 per unused or stale service of each principal, located at the statements that grant
-it; one per principal that could not be analysed; one per broad grant seen in the
-code alone. Each has a key that stays the same when lines move, for fingerprints."""
+it; with `--granularity action`, one per used service with never-used actions; one per
+service the code grants that IAM's report does not list; one per principal that could
+not be analysed; one per broad grant seen in the code alone. Each has a key that stays
+the same when lines move, for fingerprints. `--fail-on` counts none but the unused and
+stale services and the broad grants (analysis.analyze.has_findings)."""
 
 from __future__ import annotations
 
@@ -32,7 +35,12 @@ STATIC = {
     "service-wildcard": Rule("IAMLU005", "service-wildcard", "warning"),
     "many-services": Rule("IAMLU006", "many-services", "warning"),
 }
-RULES = (UNUSED, STALE, UNRESOLVED, *STATIC.values())
+UNUSED_ACTIONS = Rule("IAMLU007", "unused-actions", "note")
+NOT_IN_REPORT = Rule("IAMLU008", "service-not-in-report", "note")
+UNKNOWN_SERVICE = Rule("IAMLU009", "unknown-service", "warning")
+RULES = (UNUSED, STALE, UNRESOLVED, *STATIC.values(), UNUSED_ACTIONS, NOT_IN_REPORT, UNKNOWN_SERVICE)
+NO_DATA_RULES = (UNRESOLVED, NOT_IN_REPORT)
+"""Rules that say where there is no usage data, rather than what to change."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,7 @@ class Finding:
     service: str = ""
     key: str = ""
     suppressed: Suppression | None = None
+    actions: tuple[str, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -67,7 +76,9 @@ def _principal_findings(result: PrincipalResult, run: RunResult) -> list[Finding
         for service in result.services
         if service.state in ("unused", "stale")
     ]
-    return services + static
+    partly = [_partly_used(result, service) for service in result.partly_used()]
+    unreported = [_unreported(result, service) for service in result.unreported]
+    return services + partly + unreported + static
 
 
 def _who(result: PrincipalResult) -> str:
@@ -92,6 +103,51 @@ def _service(result: PrincipalResult, service: ServiceResult, stale_days: int, n
         )
     where = service.granted_by or _own(result)
     return Finding(rule, text, result, where, service=service.namespace, suppressed=service.suppressed)
+
+
+def tracked_count(service: ServiceResult) -> int:
+    """How many of the service's tracked actions the code grants."""
+    return sum(1 for action in service.actions or () if action.state != "not-granted")
+
+
+def unused_actions_message(result: PrincipalResult, service: ServiceResult) -> str:
+    unused = service.unused_actions or ()
+    return (
+        f"{_who(result)} uses {service.namespace} ({service.name}) but has not used "
+        f"{len(unused)} of its {tracked_count(service)} tracked actions in IAM's tracking period: "
+        f"{', '.join(unused)}."
+    )
+
+
+def _partly_used(result: PrincipalResult, service: ServiceResult) -> Finding:
+    text = unused_actions_message(result, service)
+    where = service.granted_by or _own(result)
+    return Finding(UNUSED_ACTIONS, text, result, where, service=service.namespace,
+                   actions=service.unused_actions or ())
+
+
+def unreported_reason(result: PrincipalResult, service: ServiceResult) -> str:
+    """Why a service the code grants is not in IAM's report, as far as can be told."""
+    if service.state == "unknown-service":
+        return "not a known IAM service: check the prefix"
+    if service.namespace in result.added:
+        return "added by this change, not yet in IAM's report"
+    return "not yet in IAM's report"
+
+
+def unreported_message(result: PrincipalResult, service: ServiceResult) -> str:
+    what = f"{service.namespace} ({service.name})"
+    if service.state == "unknown-service":
+        return f"{_who(result)} is granted {service.namespace}, not a known IAM service: check the prefix."
+    if service.namespace in result.added:
+        return f"{_who(result)} is granted {what} by this change; IAM's report does not list it yet."
+    return f"{_who(result)} is granted {what} by the code, but IAM's report does not list it yet."
+
+
+def _unreported(result: PrincipalResult, service: ServiceResult) -> Finding:
+    rule = UNKNOWN_SERVICE if service.state == "unknown-service" else NOT_IN_REPORT
+    where = service.granted_by or _own(result)
+    return Finding(rule, unreported_message(result, service), result, where, service=service.namespace)
 
 
 def _unresolved(result: PrincipalResult) -> Finding:

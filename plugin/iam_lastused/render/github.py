@@ -2,8 +2,10 @@
 pull request's files:
 
 - `::warning` for a granted service never used (the finding to act on),
-- `::notice` for a stale service, for a principal whose ARN is only known at apply
-  (`unresolved`), and for each run note,
+- `::warning` for a granted service that is no known IAM service (a mistyped prefix?),
+- `::notice` for a stale service, for a used service with never-used actions
+  (`--granularity action`), for a granted service IAM's report does not list, for a
+  principal whose ARN is only known at apply (`unresolved`), and for each run note,
 - `::error` for a principal whose report could not be had (`error`) and for input
   that was skipped (a file that does not parse).
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 from iam_lastused.model import InputError, Location, PrincipalResult, RunResult, ServiceResult
 from iam_lastused.render.common import days_ago
 from iam_lastused.render.escape import terminal_safe
+from iam_lastused.render.findings import unreported_message, unused_actions_message
 from iam_lastused.suggest.verdicts import Suggestions
 
 _DATA_ESCAPES = {"%": "%25", "\r": "%0D", "\n": "%0A"}
@@ -82,6 +85,27 @@ def _service_command(result: PrincipalResult, service: ServiceResult, run: RunRe
     return command("notice", message, first, f"Stale AWS service: {service.namespace}")
 
 
+def _first(result: PrincipalResult, service: ServiceResult) -> Location | None:
+    return service.granted_by[0] if service.granted_by else result.principal.location
+
+
+def _detail_commands(result: PrincipalResult) -> list[str]:
+    """The used services with never-used actions, and the services the report does not list."""
+    commands = [
+        command("notice", unused_actions_message(result, service), _first(result, service),
+                f"Unused AWS actions: {service.namespace}")
+        for service in result.partly_used()
+    ]
+    for service in result.unreported:
+        message = unreported_message(result, service)
+        if service.state == "unknown-service":
+            commands.append(command("warning", message, _first(result, service), "Unknown AWS service"))
+        else:
+            commands.append(command("notice", message, _first(result, service),
+                                    f"Not in IAM's report: {service.namespace}"))
+    return commands
+
+
 def _principal_commands(result: PrincipalResult, run: RunResult) -> list[str]:
     principal = result.principal
     who = f"{principal.kind} {principal.address}"
@@ -102,13 +126,14 @@ def _principal_commands(result: PrincipalResult, run: RunResult) -> list[str]:
         command(
             "notice",
             f"{who}: {service.state} {service.namespace} suppressed: {service.suppressed.reason}",
-            service.granted_by[0] if service.granted_by else principal.location,
+            _first(result, service),
             "Suppressed finding",
         )
         for service in result.suppressed()
         if service.suppressed
     ]
-    return [_service_command(result, service, run) for service in result.findings()] + static + suppressed
+    services = [_service_command(result, service, run) for service in result.findings()]
+    return services + _detail_commands(result) + static + suppressed
 
 
 def _input_error(error: InputError) -> str:

