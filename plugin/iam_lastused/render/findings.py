@@ -126,13 +126,16 @@ def _partly_used(result: PrincipalResult, service: ServiceResult) -> Finding:
                    actions=service.unused_actions or ())
 
 
-def unreported_reason(result: PrincipalResult, service: ServiceResult) -> str:
-    """Why a service the code grants is not in IAM's report, as far as can be told."""
+def unreported_reason(service: ServiceResult) -> str:
     if service.state == "unknown-service":
         return "not a known IAM service: check the prefix"
-    if service.namespace in result.added:
-        return "added by this change, not yet in IAM's report"
     return "not yet in IAM's report"
+
+
+def unreported_to_say(result: PrincipalResult) -> list[ServiceResult]:
+    """The services the report does not list, as the text, Markdown and plan notes show them:
+    not those the pending change adds, which they show as added already."""
+    return [s for s in result.unreported if s.state == "unknown-service" or s.namespace not in result.added]
 
 
 def unreported_message(result: PrincipalResult, service: ServiceResult) -> str:

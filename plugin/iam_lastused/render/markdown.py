@@ -22,7 +22,7 @@ from urllib.parse import quote
 from iam_lastused.model import InputError, Location, PrincipalResult, RunResult, ServiceResult
 from iam_lastused.render.common import artifact_uri, days_ago
 from iam_lastused.render.escape import terminal_safe
-from iam_lastused.render.findings import tracked_count
+from iam_lastused.render.findings import tracked_count, unreported_to_say
 from iam_lastused.suggest.verdicts import Suggestions
 
 MARKER = "<!-- iam-lastused -->"
@@ -154,17 +154,16 @@ def _partly_used_item(service: ServiceResult, base: str | None) -> str:
     )
 
 
-def _unreported_items(result: PrincipalResult, base: str | None) -> list[str]:
-    """As in the text report: those the pending change adds have their item already."""
-    items = []
-    for service in result.unreported:
-        if service.state == "unknown-service":
-            items.append(f"- **not a known IAM service** (check the prefix): {_code(service.namespace)}"
-                         f"{_granted_at(service, base)}\n")
-        elif service.namespace not in result.added:
-            items.append(f"- **not yet in IAM's report**: {_code(service.namespace)} "
-                         f"({escape_inline(service.name)}){_granted_at(service, base)}\n")
-    return items
+def _unreported_item(service: ServiceResult, base: str | None) -> str:
+    if service.state == "unknown-service":
+        return (
+            f"- **not a known IAM service** (check the prefix): {_code(service.namespace)}"
+            f"{_granted_at(service, base)}\n"
+        )
+    return (
+        f"- **not yet in IAM's report**: {_code(service.namespace)} ({escape_inline(service.name)})"
+        f"{_granted_at(service, base)}\n"
+    )
 
 
 def _summary(result: PrincipalResult) -> str:
@@ -190,7 +189,7 @@ def principal_body(result: PrincipalResult, run: RunResult, base: str | None) ->
         items.append(f"- **{_STATUS[result.status]}**{reason}\n")
     items.extend(_service_item(service, run, base) for service in result.findings())
     items.extend(_partly_used_item(service, base) for service in result.partly_used())
-    items.extend(_unreported_items(result, base))
+    items.extend(_unreported_item(service, base) for service in unreported_to_say(result))
     for service in result.suppressed():
         reason = escape_inline(service.suppressed.reason) if service.suppressed else ""
         items.append(f"- suppressed ({service.state}): {_code(service.namespace)}: {reason}\n")

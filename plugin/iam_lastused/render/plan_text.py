@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from iam_lastused.model import PrincipalResult, RunResult
 from iam_lastused.render.escape import terminal_safe
-from iam_lastused.render.findings import unreported_reason
+from iam_lastused.render.findings import unreported_reason, unreported_to_say
 from iam_lastused.render.suggestions import render_suggestions
 from iam_lastused.suggest.verdicts import Suggestions
 
@@ -59,11 +59,7 @@ def principal_notes(result: PrincipalResult, stale_days: int) -> list[str]:
             f"{s.namespace} used, but not these tracked actions: {', '.join(s.unused_actions or ())}"
             for s in result.partly_used()
         )
-        notes.extend(
-            f"{s.namespace}: {unreported_reason(result, s)}"
-            for s in result.unreported
-            if s.state == "unknown-service" or s.namespace not in result.added
-        )
+        notes.extend(f"{s.namespace}: {unreported_reason(s)}" for s in unreported_to_say(result))
     elif result.status != "not-deployed":
         notes.append(f"{result.status}: {result.error or 'no usage data'}")
     if result.added:

@@ -7,7 +7,7 @@ from datetime import datetime
 from iam_lastused.model import Location, PrincipalResult, RunResult, ServiceResult
 from iam_lastused.render.common import days_ago
 from iam_lastused.render.escape import terminal_safe
-from iam_lastused.render.findings import tracked_count, unreported_reason
+from iam_lastused.render.findings import tracked_count, unreported_reason, unreported_to_say
 from iam_lastused.render.suggestions import render_suggestions
 from iam_lastused.suggest.verdicts import Suggestions
 
@@ -43,13 +43,10 @@ def _partly_used_line(service: ServiceResult, now: datetime) -> str:
 
 
 def _unreported_lines(result: PrincipalResult, now: datetime) -> list[str]:
-    """The services the code grants that the report does not list; those the pending
-    change adds have their line already."""
     return [
         _service_line(s, now, "unknown" if s.state == "unknown-service" else "no data",
-                      unreported_reason(result, s))
-        for s in result.unreported
-        if s.state == "unknown-service" or s.namespace not in result.added
+                      unreported_reason(s))
+        for s in unreported_to_say(result)
     ]
 
 
