@@ -67,7 +67,7 @@ def store(namespace: str, key: str, value: Any) -> bool:
     try:
         # json.dumps, unlike json.dump, encodes in C: a large entry costs a fraction.
         text = json.dumps({"key": key, "value": value}, separators=(",", ":"))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # not JSON, or nested too deeply for it
         return False
     return store_bytes(namespace, key, text.encode("utf-8"))
 

@@ -103,7 +103,7 @@ def load(memo_key: str) -> SourceResult | None:
         return None
     try:
         entry = msgspec.json.decode(data, type=_Entry)
-    except msgspec.DecodeError:  # not an entry of this format: a miss
+    except (msgspec.DecodeError, RecursionError):  # not an entry of this format: a miss
         return None
     if entry.key != memo_key or any(_stamp(path) != stamp for path, stamp in entry.read.items()):
         return None
@@ -117,8 +117,11 @@ def keep(memo_key: str, manifest: Manifest, result: SourceResult, started_ns: in
     recent = started_ns - _RACY_NS
     if any(stamp is not None and max(stamp[4], stamp[5]) >= recent for stamp in manifest.entries.values()):
         return
-    entry = _Entry(memo_key, manifest.entries, result)
-    cache.store_bytes(NAMESPACE, memo_key, msgspec.json.encode(entry, enc_hook=_plain))
+    try:
+        data = msgspec.json.encode(_Entry(memo_key, manifest.entries, result), enc_hook=_plain)
+    except RecursionError:  # a result nested too deeply to encode is not kept
+        return
+    cache.store_bytes(NAMESPACE, memo_key, data)
 
 
 def _plain(value: Any) -> Any:

@@ -250,14 +250,19 @@ def _unwrap(node: Any) -> Any:
     return node
 
 
+def _label(node: Any) -> str:
+    """A block label or name of python-hcl2's rule tree, as the Terraform source reads it."""
+    return label(node.to_lark())
+
+
 def _literal(node: Any) -> str | None:
-    expr = expression(node)
+    expr = expression(node.to_lark())
     return expr[1] if expr[0] == "l" and isinstance(expr[1], str) else None
 
 
 def _hcl_sites(text: str) -> Iterator[Site]:
     for node in _walk(_hcl_tree(text)):
-        if isinstance(node, BlockRule) and [label(node_label) for node_label in node.labels][:2] == [
+        if isinstance(node, BlockRule) and [_label(node_label) for node_label in node.labels][:2] == [
             "data",
             "aws_iam_policy_document",
         ]:
@@ -269,7 +274,7 @@ def _hcl_sites(text: str) -> Iterator[Site]:
 
 
 def _block_type(node: Any) -> list[str]:
-    return [label(node_label) for node_label in node.labels] if isinstance(node, BlockRule) else []
+    return [_label(node_label) for node_label in node.labels] if isinstance(node, BlockRule) else []
 
 
 def _hcl_removals(text: str, tree: Any, lines: set[int], found: dict[int, list[Edit]]) -> None:
@@ -297,7 +302,7 @@ def _block_sites(text: str, document: BlockRule) -> Iterator[Site]:
         if _block_type(block) != ["statement"]:
             continue
         attributes = {
-            label(child.identifier): child.expression
+            _label(child.identifier): child.expression
             for child in block.body.children
             if isinstance(child, AttributeRule)
         }
@@ -314,7 +319,7 @@ def _object_key(element: Any) -> str | None:
         return None
     inner = key.value
     if isinstance(inner, IdentifierRule):
-        return label(inner)
+        return _label(inner)
     return _literal(inner) if isinstance(inner, StringRule) else None
 
 

@@ -2,9 +2,11 @@
 
 Each expression is a list whose first item is a tag (`["l", value]` for a literal,
 `["a", base, name]` for `.name`, ...), each block a dict with its line, attributes
-(with their lines) and nested blocks. Read from python-hcl2's rule tree, which keeps
-positions (its dict output keeps neither lines nor expressions), or from a .tf.json
-document; `values` evaluates the form.
+(with their lines) and nested blocks. Read from the syntax tree of python-hcl2's
+parser, which keeps positions (its dict output keeps neither lines nor expressions),
+or from a .tf.json document; `values` evaluates the form. The tree is read as the
+parser makes it, not through python-hcl2's rule objects: building those costs as
+much again as the parse, for nothing read here.
 """
 
 from __future__ import annotations
@@ -14,23 +16,9 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from hcl2.api import parses
-from hcl2.rules.base import AttributeRule, BlockRule
-from hcl2.rules.containers import ObjectElemKeyRule, ObjectRule, TupleRule
-from hcl2.rules.expressions import BinaryOpRule, ConditionalRule, ExprTermRule, UnaryOpRule
-from hcl2.rules.for_expressions import ForObjectExprRule, ForTupleExprRule
-from hcl2.rules.functions import FunctionCallRule
-from hcl2.rules.indexing import (
-    AttrSplatExprTermRule,
-    FullSplatExprTermRule,
-    GetAttrExprTermRule,
-    GetAttrRule,
-    IndexExprTermRule,
-    ShortIndexRule,
-)
-from hcl2.rules.literal_rules import FloatLitRule, IdentifierRule, IntLitRule, KeywordRule, LiteralValueRule
-from hcl2.rules.strings import HeredocTemplateRule, HeredocTrimTemplateRule, InterpolationRule, StringRule
+from hcl2.api import parses_to_tree
 from hcl2.utils import process_escape_sequences
+from lark import Token, Tree
 
 Expr = list[Any]
 Block = dict[str, Any]
@@ -38,11 +26,13 @@ KeepBlock = Callable[[str, list[str]], bool]
 
 
 # ---------------------------------------------------------------------------
-# HCL rule tree -> JSON-able form
+# HCL syntax tree -> JSON-able form
 # ---------------------------------------------------------------------------
 
 
 _HEREDOC_OPEN = re.compile(r"<<-?([A-Za-z][\w.-]*)\r?$")
+_NAMES = ("identifier", "keyword", "literal_value")
+_STRING_PIECES = ("STRING_CHARS", "ESCAPED_INTERPOLATION", "ESCAPED_DIRECTIVE")
 
 
 def normalised(text: str) -> str:
@@ -63,12 +53,18 @@ def normalised(text: str) -> str:
     return normal if normal.endswith("\n") else normal + "\n"
 
 
+def _body(text: str) -> list[Tree]:
+    """The attributes and blocks at the top of a file."""
+    start = parses_to_tree(normalised(text))
+    return _trees(start.children[0])
+
+
 def hcl_blocks(text: str, keep: KeepBlock) -> list[Block]:
     """The top-level blocks of an HCL file that `keep(type, labels)` accepts."""
     blocks = []
-    for node in parses(normalised(text)).body.children:
-        if isinstance(node, BlockRule):
-            labels = [label(node_label) for node_label in node.labels]
+    for node in _body(text):
+        if node.data == "block":
+            labels = _labels(node)
             if keep(labels[0], labels[1:]):
                 blocks.append(_block(node, labels))
     return blocks
@@ -77,37 +73,54 @@ def hcl_blocks(text: str, keep: KeepBlock) -> list[Block]:
 def hcl_attributes(text: str) -> dict[str, Expr]:
     """The top-level attributes of an HCL file (a .tfvars file)."""
     return {
-        _name(node.identifier): expression(node.expression)
-        for node in parses(normalised(text)).body.children
-        if isinstance(node, AttributeRule)
+        label(node.children[0]): expression(node.children[2])
+        for node in _body(text)
+        if node.data == "attribute"
     }
 
 
-def _line(node: Any) -> int | None:
-    return getattr(node._meta, "line", None)
+def _trees(node: Tree) -> list[Tree]:
+    """The children of `node` that are rules, comments and newlines left out."""
+    return [
+        child for child in node.children if isinstance(child, Tree) and child.data != "new_line_or_comment"
+    ]
 
 
-def _name(node: Any) -> str:
-    return str(node.token.value)
+def _line(node: Tree) -> int | None:
+    return getattr(node.meta, "line", None)
 
 
-def label(node: Any) -> str:
-    if isinstance(node, StringRule):
-        return "".join(str(part.content.value) for part in node.string_parts)
-    return _name(node)
+def _token(node: Tree) -> str:
+    return str(next(child for child in node.children if isinstance(child, Token)))
 
 
-def _block(node: BlockRule, labels: list[str]) -> Block:
+def label(node: Tree) -> str:
+    """A block's type or label, an attribute's name: a name (HCL reserves no keyword) or
+    a quoted string, as written."""
+    if node.data == "string":
+        parts = [part.children[0] for part in _trees(node)]
+        if not all(isinstance(part, Token) for part in parts):
+            raise TypeError("a label cannot hold a template")  # nor can it in Terraform
+        return "".join(map(str, parts))
+    return _token(node)
+
+
+def _labels(node: Tree) -> list[str]:
+    return [label(child) for child in _trees(node) if child.data != "body"]
+
+
+def _block(node: Tree, labels: list[str]) -> Block:
     attrs: dict[str, Expr] = {}
     lines: dict[str, int | None] = {}
     blocks: list[Block] = []
-    for child in node.body.children:
-        if isinstance(child, AttributeRule):
-            name = _name(child.identifier)
-            attrs[name] = expression(child.expression)
+    body = next(child for child in _trees(node) if child.data == "body")
+    for child in _trees(body):
+        if child.data == "attribute":
+            name = label(child.children[0])
+            attrs[name] = expression(child.children[2])
             lines[name] = _line(child)
-        elif isinstance(child, BlockRule):
-            blocks.append(_block(child, [label(node_label) for node_label in child.labels]))
+        elif child.data == "block":
+            blocks.append(_block(child, _labels(child)))
     return {
         "type": labels[0],
         "labels": labels[1:],
@@ -118,28 +131,41 @@ def _block(node: BlockRule, labels: list[str]) -> Block:
     }
 
 
-def expression(node: Any) -> Expr:
-    convert = _CONVERTERS.get(type(node))
+def expression(node: Tree) -> Expr:
+    convert = _CONVERTERS.get(node.data)
     return convert(node) if convert else ["u", "this kind of expression is not evaluated"]
 
 
-def _literal(node: Any) -> Expr:
-    return ["l", {"true": True, "false": False, "null": None}[str(node.token.value)]]
+def _literal(node: Tree) -> Expr:
+    return ["l", {"true": True, "false": False, "null": None}[_token(node)]]
 
 
-def _string(node: StringRule) -> Expr:
+def _string(node: Tree) -> Expr:
+    """A quoted template; a directive (`%{if}`...`%{endif}`, with what it holds) is one
+    unknown part."""
     parts: list[Any] = []
-    for part in node.string_parts:
-        content = part.content
-        kind = content.lark_name()
-        if isinstance(content, InterpolationRule):
-            parts.append(expression(content.expression))
+    depth = 0
+    for part in _trees(node):
+        content = part.children[0]
+        kind = content.type if isinstance(content, Token) else content.data
+        if kind in ("template_if_start", "template_for_start"):
+            depth += 1
+            if depth == 1:
+                parts.append(["u", "a template directive is not evaluated"])
+        elif kind in ("template_endif", "template_endfor"):
+            depth -= 1
+            if depth < 0:
+                raise RuntimeError("a template directive ends that was not started")
+        elif depth or kind == "template_else":
+            continue
+        elif kind == "interpolation":
+            parts.append(expression(_trees(content)[0]))
         elif kind == "STRING_CHARS":
-            parts.append(process_escape_sequences(str(content.value)))
-        elif kind in ("ESCAPED_INTERPOLATION", "ESCAPED_DIRECTIVE"):
-            parts.append(str(content.value)[1:])
-        else:
-            parts.append(["u", "a template directive is not evaluated"])
+            parts.append(process_escape_sequences(str(content)))
+        else:  # ESCAPED_INTERPOLATION, ESCAPED_DIRECTIVE: $${ and %%{ read as ${ and %{
+            parts.append(str(content)[1:])
+    if depth:
+        raise RuntimeError("Unterminated template directive")
     return _template(parts)
 
 
@@ -158,103 +184,116 @@ def _template(parts: list[Any]) -> Expr:
 _HEREDOC = re.compile(r"<<-?[A-Za-z][\w.-]*\r?\n(.*)", re.S)
 
 
-def _heredoc(node: HeredocTemplateRule) -> Expr:
-    match = _HEREDOC.match(str(node.heredoc.value))
+def _heredoc(node: Tree) -> Expr:
+    match = _HEREDOC.match(str(node.children[0]))
     lines = match.group(1).rstrip("\r\n").split("\n")[:-1] if match else []
-    if isinstance(node, HeredocTrimTemplateRule):
+    if node.data == "heredoc_template_trim":
         indents = [len(line) - len(line.lstrip(" ")) for line in lines if line.strip()]
         lines = [line[min(indents, default=0) :] for line in lines]
     line = _line(node)
     return ["h", line + 1 if line else None, template_expr("\n".join(lines))]
 
 
-def _object(node: ObjectRule) -> Expr:
+_KEY_LITERALS = ("identifier", "int_lit", "float_lit", "literal_value")
+
+
+def _object(node: Tree) -> Expr:
+    """`{key = value, ...}`: a key written as a name, number or keyword is that text."""
     items = []
-    for element in node.elements:
-        key = element.key
-        if isinstance(key, ObjectElemKeyRule):
-            inner = key.value
-            if isinstance(inner, (IdentifierRule, KeywordRule, IntLitRule, FloatLitRule)):
-                key_expr: Expr = ["l", str(inner.token.value)]
-            else:
-                key_expr = expression(inner)
+    for element in _trees(node):
+        key, value = _trees(element)
+        inner = _trees(key)[0]
+        written = inner.children[0] if inner.data == "expr_term" and len(inner.children) == 1 else None
+        if inner.data == "keyword":
+            key_expr: Expr = ["l", _token(inner)]
+        elif isinstance(written, Tree) and written.data in _KEY_LITERALS:
+            key_expr = ["l", _token(written)]
         else:
-            key_expr = expression(key.expression)
-        items.append([key_expr, expression(element.expression)])
+            key_expr = expression(inner)
+        items.append([key_expr, expression(value)])
     return ["obj", items, _line(node)]
 
 
-def _index_expr(node: Any) -> Expr:
-    if isinstance(node, ShortIndexRule):
-        return ["l", int(node.index.value)]
-    return expression(node.index_expression)
+def _index_expr(node: Tree) -> Expr:
+    if node.data == "short_index":  # .0
+        return ["l", int(str(node.children[-1]))]
+    return expression(_trees(node)[0])
 
 
-def _splat(node: Any) -> Expr:
+def _splat(node: Tree) -> Expr:
+    base, splat = node.children
     steps = [
-        ["a", _name(step.identifier)] if isinstance(step, GetAttrRule) else ["i", _index_expr(step)]
-        for step in node.children[1].children[1:]
+        ["a", label(_trees(step)[0])] if step.data == "get_attr" else ["i", _index_expr(step)]
+        for step in _trees(splat)
     ]
-    return ["s", expression(node.children[0]), steps]
+    return ["s", expression(base), steps]
 
 
-def _call(node: FunctionCallRule) -> Expr:
-    name = "::".join(_name(identifier) for identifier in node.identifiers)
-    arguments = node.arguments
-    if arguments is not None and arguments.has_ellipsis:
+def _call(node: Tree) -> Expr:
+    name = "::".join(label(child) for child in _trees(node) if child.data == "identifier")
+    arguments = next((child for child in _trees(node) if child.data == "arguments"), None)
+    if arguments is not None and any(isinstance(child, Token) and child.type == "ELLIPSIS"
+                                     for child in arguments.children):
         return ["u", f"{name}() with expanded arguments is not evaluated"]
-    args = [expression(arg) for arg in arguments.arguments] if arguments is not None else []
+    args = [expression(arg) for arg in _trees(arguments)] if arguments is not None else []
     return ["c", name, args, _line(node)]
 
 
-def _for(node: ForTupleExprRule | ForObjectExprRule) -> Expr:
+def _for(node: Tree) -> Expr:
     """`["for", key name | None, value name, collection, key | None, value, condition | None,
     grouping]`: a key expression makes an object, `...` groups its values by key."""
-    intro = node.for_intro
-    first, second = _name(intro.first_iterator), intro.second_iterator
-    names = [first, _name(second)] if second is not None else [None, first]
-    key = expression(node.key_expr) if isinstance(node, ForObjectExprRule) else None
-    grouping = isinstance(node, ForObjectExprRule) and node.ellipsis is not None
-    condition = node.condition
+    intro, *rest = _trees(node)
+    iterators = [label(child) for child in _trees(intro) if child.data == "identifier"]
+    collection = next(child for child in _trees(intro) if child.data != "identifier")
+    condition = rest.pop() if rest[-1].data == "for_cond" else None
+    names = iterators if len(iterators) == 2 else [None, iterators[0]]
+    key = expression(rest[0]) if node.data == "for_object_expr" else None
+    grouping = any(isinstance(child, Token) and child.type == "ELLIPSIS" for child in node.children)
     return [
         "for",
         *names,
-        expression(intro.iterable),
+        expression(collection),
         key,
-        expression(node.value_expr),
-        expression(condition.condition_expr) if condition is not None else None,
+        expression(rest[-1]),
+        expression(_trees(condition)[0]) if condition is not None else None,
         grouping,
     ]
 
 
-def _binary(node: BinaryOpRule) -> Expr:
-    operator_name = str(node.binary_term.binary_operator.token.value).strip()
-    return ["op", operator_name, expression(node.expr_term), expression(node.binary_term.expr_term)]
+def _binary(node: Tree) -> Expr:
+    left, term = _trees(node)
+    operator, right = _trees(term)
+    return ["op", _token(operator).strip(), expression(left), expression(right)]
 
 
-_CONVERTERS: dict[type, Callable[[Any], Expr]] = {
-    ExprTermRule: lambda node: expression(node.expression),
-    StringRule: _string,
-    HeredocTemplateRule: _heredoc,
-    HeredocTrimTemplateRule: _heredoc,
-    IdentifierRule: lambda node: ["v", _name(node)],
-    LiteralValueRule: _literal,
-    IntLitRule: lambda node: ["l", int(node.token.value)],
-    FloatLitRule: lambda node: ["l", float(node.token.value)],
-    TupleRule: lambda node: ["tup", [expression(element) for element in node.elements]],
-    ObjectRule: _object,
-    GetAttrExprTermRule: lambda node: ["a", expression(node.expr_term), _name(node.get_attr.identifier)],
-    IndexExprTermRule: lambda node: ["i", expression(node.children[0]), _index_expr(node.children[1])],
-    FullSplatExprTermRule: _splat,
-    AttrSplatExprTermRule: _splat,
-    FunctionCallRule: _call,
-    ConditionalRule: lambda node: [
-        "?", expression(node.condition), expression(node.if_true), expression(node.if_false)
+def _unary(node: Tree) -> Expr:
+    operator, operand = node.children
+    return ["un", str(operator).strip(), expression(operand)]
+
+
+_CONVERTERS: dict[str, Callable[[Tree], Expr]] = {
+    "expr_term": lambda node: expression(_trees(node)[0]),
+    "string": _string,
+    "heredoc_template": _heredoc,
+    "heredoc_template_trim": _heredoc,
+    "identifier": lambda node: ["v", _token(node)],
+    "literal_value": _literal,
+    "int_lit": lambda node: ["l", int(_token(node))],
+    "float_lit": lambda node: ["l", float(_token(node))],
+    "tuple": lambda node: ["tup", [expression(element) for element in _trees(node)]],
+    "object": _object,
+    "get_attr_expr_term": lambda node: [
+        "a", expression(node.children[0]), label(_trees(node.children[1])[0])
     ],
-    BinaryOpRule: _binary,
-    UnaryOpRule: lambda node: ["un", node.operator.strip(), expression(node.expr_term)],
-    ForTupleExprRule: lambda node: _for(node),
-    ForObjectExprRule: lambda node: _for(node),
+    "index_expr_term": lambda node: ["i", expression(node.children[0]), _index_expr(node.children[1])],
+    "full_splat_expr_term": _splat,
+    "attr_splat_expr_term": _splat,
+    "function_call": _call,
+    "conditional": lambda node: ["?", *(expression(part) for part in _trees(node))],
+    "binary_op": _binary,
+    "unary_op": _unary,
+    "for_tuple_expr": _for,
+    "for_object_expr": _for,
 }
 
 # ---------------------------------------------------------------------------
@@ -321,11 +360,10 @@ def _interpolation(source: str) -> Expr:
             expr = ["a", expr, name]
         return expr
     try:
-        body = parses(f"x = {source}\n").body
+        attribute = next(node for node in _body(f"x = {source}\n") if node.data == "attribute")
     except Exception:  # lark raises several exception types; any means the text is not an expression
         return ["u", f"${{{source}}} cannot be parsed"]
-    attribute = next(node for node in body.children if isinstance(node, AttributeRule))
-    return expression(attribute.expression)
+    return expression(attribute.children[2])
 
 
 # ---------------------------------------------------------------------------
