@@ -881,3 +881,28 @@ def test_statement_resources_are_read_where_known(tmp_path, monkeypatch):
     assert resources == [("arn:aws:s3:::a", "arn:aws:s3:::a/*"), None, ("*",)]
     [document] = found["aws_iam_policy.q"].grants or ()
     assert [s.resources for s in document.statements] == [("*",)]
+
+
+def test_a_label_holding_a_template_makes_the_file_unreadable_as_in_terraform() -> None:
+    result = scan({
+        "infra/main.tf": 'resource "aws_iam_role" "r-${var.x}" {\n  name = "r"\n}\n',
+        "infra/ok.tf": 'resource "aws_iam_user" "u" {\n  name = "u"\n}\n',
+    })
+    assert [principal.address for principal in result.principals] == ["aws_iam_user.u"]
+    assert [(error.file, error.message) for error in result.errors] == [
+        ("infra/main.tf", "cannot parse: invalid HCL"),
+    ]
+
+
+def test_a_template_directive_is_one_unknown_part_with_what_it_holds() -> None:
+    result = scan({
+        "infra/main.tf": """\
+            resource "aws_iam_role" "r" {
+              name = "%{ if var.x }a%{ else }b%{ endif }-$${literal}"
+            }
+        """,
+        "infra/unterminated.tf": 'resource "aws_iam_role" "u" {\n  name = "%{ if var.x }a"\n}\n',
+    })
+    role = principals(result)["aws_iam_role.r"]
+    assert (role.name, role.unresolved) == (None, "name is computed: a template directive is not evaluated")
+    assert [error.message for error in result.errors] == ["cannot parse: invalid HCL"]
