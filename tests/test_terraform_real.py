@@ -655,3 +655,24 @@ def test_a_variable_declared_as_a_set_is_one(cli: Any) -> None:
     }, reports={"app": {}})
     app = principals(run)["aws_iam_role.app"]
     assert (app["granted_services"], app["grants_complete"]) == (["sns", "sqs"], True)
+
+
+def test_path_cwd_and_root_are_the_root_modules_directory(cli: Any) -> None:
+    run = scan(cli, {
+        "infra/main.tf": """\
+            module "app" {
+              source = "./modules/app"
+            }
+        """,
+        "infra/modules/app/main.tf": """\
+            resource "aws_iam_role" "cwd" {
+              name = "ex-${basename(path.cwd)}"
+            }
+            resource "aws_iam_role" "root" {
+              name = "${basename(path.root)}-${basename(path.module)}"
+            }
+        """,
+    }, reports={"ex-infra": {}, "infra-app": {}})
+    found = principals(run)
+    assert found["module.app.aws_iam_role.cwd"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/ex-infra"
+    assert found["module.app.aws_iam_role.root"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/infra-app"

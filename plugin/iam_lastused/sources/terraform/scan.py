@@ -491,7 +491,7 @@ class _Scan:
         stack: tuple[Path, ...],
         unsettled: str | None = None,
     ) -> _Instance:
-        instance = _Instance(self, module, prefix, inputs, unsettled)
+        instance = _Instance(self, module, prefix, inputs, stack[0], unsettled)
         self.instances.append(instance)
         for file, block in module.blocks("module"):
             name = block["labels"][0]
@@ -683,12 +683,14 @@ class _Instance:
         module: _Module,
         prefix: str,
         inputs: Mapping[str, Callable[..., Any]],
+        root: Path,
         unsettled: str | None = None,
     ) -> None:
         self.scan = scan
         self.module = module
         self.prefix = prefix
         self.inputs = inputs
+        self.root_module = root
         self.unsettled = unsettled
         self.children: dict[str, Any] = {}
         self.variables = _indexed(module.blocks("variable"))
@@ -763,10 +765,12 @@ class _Instance:
         return self._once(("local", name), lambda: evaluate(expr, _Scope(self, file)))
 
     def path(self, name: str) -> Any:
+        """`path.module`; `path.root` and `path.cwd`, which are the root module's directory,
+        where terraform runs."""
         if name == "module":
             return str(self.module.real)
-        if name == "cwd":
-            return os.getcwd()
+        if name in ("root", "cwd"):
+            return str(self.root_module)
         return Unknown(f"path.{name} is not evaluated")
 
     def repeats(self, what: tuple[str, str], file: str, block: Block) -> list[tuple[Any, Repeat]] | Unknown:
