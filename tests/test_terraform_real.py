@@ -676,3 +676,42 @@ def test_path_cwd_and_root_are_the_root_modules_directory(cli: Any) -> None:
     found = principals(run)
     assert found["module.app.aws_iam_role.cwd"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/ex-infra"
     assert found["module.app.aws_iam_role.root"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/infra-app"
+
+
+def test_optional_object_attributes_take_their_defaults(cli: Any) -> None:
+    run = scan(cli, {
+        "infra/main.tf": """\
+            variable "statements" {
+              type = map(object({
+                effect      = optional(string, "Allow")
+                actions     = optional(list(string))
+                not_actions = optional(list(string))
+                resources   = optional(list(string), ["*"])
+              }))
+              default = {
+                read = { actions = ["s3:GetObject"] }
+                deny = { effect = "Deny", not_actions = ["sqs:*"] }
+              }
+            }
+            resource "aws_iam_role" "app" {
+              name = "app"
+            }
+            data "aws_iam_policy_document" "app" {
+              dynamic "statement" {
+                for_each = var.statements
+                content {
+                  effect      = statement.value.effect
+                  actions     = statement.value.actions
+                  not_actions = statement.value.not_actions
+                  resources   = statement.value.resources
+                }
+              }
+            }
+            resource "aws_iam_role_policy" "app" {
+              role   = aws_iam_role.app.id
+              policy = data.aws_iam_policy_document.app.json
+            }
+        """,
+    }, reports={"app": {}})
+    app = principals(run)["aws_iam_role.app"]
+    assert (app["granted_services"], app["grants_complete"]) == (["s3"], True)

@@ -756,7 +756,9 @@ class _Instance:
             value = evaluate(declared[1]["attrs"]["default"], _Scope(self, declared[0]))
         else:
             return Unknown(f"var.{name} has no default")
-        return as_declared(value, declared[1]["attrs"].get("type")) if declared else value
+        if declared is None:
+            return value
+        return as_declared(value, declared[1]["attrs"].get("type"), _Scope(self, declared[0]))
 
     def local(self, name: str) -> Any:
         if name not in self.locals:

@@ -419,16 +419,43 @@ def _toset(value: Any) -> Any:
     return TerraformSet(distinct)
 
 
-def as_declared(value: Any, type_expr: Expr | None) -> Any:
+def as_declared(value: Any, type_expr: Expr | None, scope: Scope) -> Any:
     """A variable's value as its declared type makes it: a list given for a `set(...)`
-    is a set; other types leave the value as it is."""
-    is_set = isinstance(type_expr, list) and (
-        type_expr[:2] == ["c", "set"]  # HCL: set(string)
-        or (type_expr[0] == "l" and str(type_expr[1]).startswith("set("))  # JSON: "set(string)"
-    )
-    if is_set and isinstance(value, list) and not isinstance(value, TerraformSet):
-        return _toset(value)
+    is a set, and an `object({...})` gets its `optional(type, default)` attributes that
+    are not given (the default, else null), through `map`, `list`, `set` and `tuple`;
+    any other type leaves the value as it is. (A `.tf.json` type is a string: only
+    `set(...)` is read from it.)"""
+    if not isinstance(type_expr, list) or not type_expr:
+        return value
+    if type_expr[0] == "l":
+        written = str(type_expr[1])
+        return _toset(value) if written.startswith("set(") and isinstance(value, list) else value
+    if type_expr[0] != "c" or len(type_expr[2]) != 1:
+        return value
+    kind, (inner,) = type_expr[1], type_expr[2]
+    if kind in ("list", "set", "tuple") and isinstance(value, list):
+        items = [as_declared(item, inner, scope) for item in value]
+        return _toset(items) if kind == "set" else items
+    if kind == "map" and isinstance(value, dict) and not isinstance(value, Namespace):
+        return {key: as_declared(item, inner, scope) for key, item in value.items()}
+    if kind == "object" and isinstance(value, dict) and inner[0] == "obj":
+        return _with_optionals(value, inner, scope)
     return value
+
+
+def _with_optionals(value: dict[str, Any], object_type: Expr, scope: Scope) -> dict[str, Any]:
+    found = dict(value)
+    for key_expr, attribute_type in object_type[1]:
+        name = evaluate(key_expr, scope)
+        if not isinstance(name, str):
+            continue
+        optional = attribute_type[:2] == ["c", "optional"] and attribute_type[2]
+        if optional and name not in found:
+            default = evaluate(optional[1], scope) if len(optional) > 1 else None
+            found[name] = as_declared(default, optional[0], scope)
+        elif name in found:
+            found[name] = as_declared(found[name], optional[0] if optional else attribute_type, scope)
+    return found
 
 
 def _one(value: Any) -> Any:
