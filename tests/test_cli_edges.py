@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from iam_lastused.cli.parser import build_parser
 
 ROOT = Path(__file__).parent.parent
 ACCESS = str(ROOT / "examples" / "access-data.json")
@@ -150,3 +153,30 @@ def test_colour_on_a_terminal_only_when_wanted(cli, monkeypatch):
     assert "\x1b" not in cli("scan", terraform, "--access-data", ACCESS, "--no-color").out
     monkeypatch.setenv("NO_COLOR", "1")
     assert "\x1b" not in cli("scan", terraform, "--access-data", ACCESS).out
+
+
+def test_fetch_lists_only_the_options_it_uses(cli, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli("fetch", "--help")
+    assert stop.value.code == 0
+    usage = capsys.readouterr().out.split("\n\n")[0]
+    assert "--output FILE" in usage and "--profile" in usage and "--granularity" in usage
+    for unused in ("--format", "--fail-on", "--access-data", "--also-write", "--stale-days", "--root"):
+        assert unused not in usage
+
+
+def test_every_option_of_every_command_has_help():
+    def commands(parser: argparse.ArgumentParser, name: str) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub, subparser in action.choices.items():
+                    yield from commands(subparser, f"{name} {sub}")
+        yield name, parser
+
+    missing = [
+        f"{name}: {action.option_strings or action.metavar}"
+        for name, parser in commands(build_parser(), "iam-lastused")
+        for action in parser._actions
+        if not action.help and not isinstance(action, argparse._SubParsersAction)
+    ]
+    assert missing == []

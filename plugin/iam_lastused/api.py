@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from iam_lastused.aws import managed_policies, reports
-from iam_lastused.files import outside_root, root_for
+from iam_lastused.files import DEFAULT_EXCLUDE, excluded, outside_root, root_for
 from iam_lastused.model import InputError, Principal, ReportFailure, RunResult, SourceResult
 from iam_lastused.render import renderer
 from iam_lastused.resolve import iam_path, partition_of_region, principal_from_arn
 from iam_lastused.runner import Options, Run, UsageError
-from iam_lastused.sources import scan_paths
+from iam_lastused.sources import NoCode, scan_paths
 from iam_lastused.sources.cdk import resolve_through_stacks
 from iam_lastused.sources.cloudformation.parameters import (
     ParametersError,
@@ -87,12 +87,16 @@ def scan(
     stack_from_file: str | Path | None = None,
     parameters: str | Path | None = None,
     parameter: Sequence[str] = (),
+    exclude: Sequence[str] = (),
     **options: Any,
 ) -> RunResult:
-    """The principals in Terraform code and CloudFormation templates under `paths`.
-    `var_file` and `var` (`NAME=VALUE`) set Terraform root module variables;
-    `stack` entries are `[TEMPLATE=]NAME`: the stack a template is deployed as;
-    `parameters` a CloudFormation parameters file, `parameter` `KEY=VALUE` entries."""
+    """The principals in Terraform code, CloudFormation templates and CDK cloud
+    assemblies under `paths`. `var_file` and `var` (`NAME=VALUE`) set Terraform root
+    module variables; `stack` entries are `[TEMPLATE=]NAME`: the stack a template is
+    deployed as; `parameters` a CloudFormation parameters file, `parameter` `KEY=VALUE`
+    entries. The walk of each directory leaves out what the `exclude` globs match
+    (relative to it), besides DEFAULT_EXCLUDE (files.walk; a module called from the
+    code is read wherever it is); a directory left with nothing to read raises UsageError."""
     run = Run(_options(options))
     found_paths = _paths(paths)
     var_files, variables = _variables(var_file, var)
@@ -105,11 +109,15 @@ def scan(
     values = _parameter_values(parameters, parameter)
     deployed = _stack_parameters(run, set(stacks.values()))
     account = run.given_account()
-    found = scan_paths(
-        found_paths, var_files, stacks, root_for(found_paths, run.options.root),
-        parameters=values, account_id=account.account_id if account else None, region=run.options.region,
-        stack_parameters=deployed, use_cache=not run.options.no_cache, variables=variables,
-    )
+    try:
+        found = scan_paths(
+            found_paths, var_files, stacks, root_for(found_paths, run.options.root),
+            parameters=values, account_id=account.account_id if account else None, region=run.options.region,
+            stack_parameters=deployed, use_cache=not run.options.no_cache, variables=variables,
+            exclude=exclude,
+        )
+    except NoCode as exc:
+        raise UsageError(str(exc)) from None
     principals = run.resolve_stacks(found.principals, set(stacks.values())) if stacks else found.principals
     if run.access_data is None and any(p.source == "cdk" for p in principals):  # named in the manifest
         principals = resolve_through_stacks(
@@ -213,22 +221,26 @@ def hook(
     offline: bool = False,
     var_file: Sequence[str | Path] = (),
     var: Sequence[str] = (),
+    exclude: Sequence[str] = (),
     **options: Any,
 ) -> RunResult:
     """Changed Terraform files (pre-commit's arguments), each read with its own module
-    directory and no directory below; `offline` for the code's own findings only."""
+    directory and no directory below; `offline` for the code's own findings only. A file
+    whose path as given (pre-commit's: from the repository's top) matches an `exclude`
+    glob or DEFAULT_EXCLUDE is left out, as pre-commit's own `exclude` would."""
     run = Run(_options(options))
     var_files, variables = _variables(var_file, var)
     named = _paths(files)
     root = root_for(named, run.options.root)
     refused = outside_root(named, root)
-    changed = [path for path in named if root.contains(path)]
+    leave_out = (*DEFAULT_EXCLUDE, *exclude)
+    changed = [path for path in named if root.contains(path) and not excluded(path, leave_out)]
     account = run.given_account()
     known = Known(account.account_id if account else None, run.options.region,
                   account.partition if account else partition_of_region(run.options.region))
     found = scan_terraform(changed, var_files, root, not run.options.no_cache, known, variables)
     found = replace(found, errors=(*refused, *found.errors))
-    if not offline:
+    if not offline and found.principals:  # no AWS call for none (every changed file excluded, say)
         found = replace(found, principals=tuple(run.resolve(found.principals)))
     return run.analyse(found, usage=not offline)
 

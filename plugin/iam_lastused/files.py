@@ -10,12 +10,13 @@ A refusal says which path, as written, and why; never what the file holds.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import os
+import re
 import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path, PurePath
 
 from iam_lastused.model import InputError
@@ -148,9 +149,24 @@ HIDDEN_DIRECTORIES = ".*/"
 
 @dataclass(frozen=True)
 class _Glob:
-    segments: tuple[str, ...]
+    segments: tuple[re.Pattern[str] | None, ...]
+    """Each segment's pattern; None for `**`."""
     directories_only: bool
-    anywhere: bool
+    name: re.Pattern[str] | None
+    """For a glob of one segment (not `**`): the pattern of a name at any depth."""
+
+    def matches(self, parts: tuple[str, ...]) -> bool:
+        """Segment by segment, in time segments x parts whatever the `**`s (globs may come
+        from the config file, that is from a pull request)."""
+        if self.name is not None:
+            return bool(self.name.match(parts[-1]))
+        reached = {0}  # how many parts the segments so far can match
+        for pattern in self.segments:
+            if pattern is None:
+                reached = set(range(min(reached), len(parts) + 1)) if reached else set()
+            else:
+                reached = {n + 1 for n in reached if n < len(parts) and pattern.match(parts[n])}
+        return len(parts) in reached
 
 
 @functools.lru_cache(maxsize=256)
@@ -159,32 +175,20 @@ def _glob(glob: str) -> _Glob:
     one segment alone (`node_modules/`, `*_test.tf`) matches a name at any depth, more
     (or a leading `/`) the whole path; a trailing `/` makes it match directories only;
     `**` matches any number of segments (so `examples/**` matches `examples` too); `*`,
-    `?` and `[...]` match within one segment."""
-    segments = tuple(segment for segment in glob.split("/") if segment not in ("", "."))
-    anchored = glob.startswith(("/", "./"))
-    return _Glob(segments, glob.endswith("/"), not anchored and len(segments) == 1)
+    `?` and `[...]` match within one segment, case-sensitively."""
+    segments = [segment for segment in glob.split("/") if segment not in ("", ".")]
+    patterns = tuple(None if part == "**" else re.compile(fnmatch.translate(part)) for part in segments)
+    anywhere = len(patterns) == 1 and not glob.startswith(("/", "./"))
+    return _Glob(patterns, glob.endswith("/"), patterns[0] if anywhere else None)
 
 
-def _matches(glob: _Glob, parts: tuple[str, ...]) -> bool:
-    """Segment by segment, in time segments x parts, whatever the `**`s (globs may come
-    from the config file, that is from a pull request)."""
-    if glob.anywhere:
-        return fnmatchcase(parts[-1], glob.segments[0])
-    reached = {0}  # how many parts the segments so far can match
-    for segment in glob.segments:
-        if segment == "**":
-            reached = set(range(min(reached), len(parts) + 1)) if reached else set()
-        else:
-            reached = {n + 1 for n in reached if n < len(parts) and fnmatchcase(parts[n], segment)}
-    return len(parts) in reached
+def _excluded(parts: tuple[str, ...], globs: Sequence[_Glob], directory: bool) -> bool:
+    return any(glob.matches(parts) for glob in globs if directory or not glob.directories_only)
 
 
 def excluded(relative: PurePath, exclude: Sequence[str], directory: bool = False) -> bool:
     """Whether a path, relative to the directory walked, matches one of the `exclude` globs."""
-    parts = relative.parts
-    return bool(parts) and any(
-        _matches(glob, parts) for glob in map(_glob, exclude) if directory or not glob.directories_only
-    )
+    return bool(relative.parts) and _excluded(relative.parts, [_glob(glob) for glob in exclude], directory)
 
 
 def walk(directory: Path, exclude: Sequence[str]) -> Iterator[tuple[Path, list[str], list[str]]]:
@@ -193,13 +197,14 @@ def walk(directory: Path, exclude: Sequence[str]) -> Iterator[tuple[Path, list[s
     is listed; whether it may be read is `read_bytes`'s to say. A directory (and all
     below it) or file matching an `exclude` glob (`excluded`) is left out; `directory`
     itself never is."""
+    globs = [_glob(glob) for glob in exclude]
     for current, directories, names in os.walk(directory, followlinks=False):
         base = Path(current)
-        relative = base.relative_to(directory)
-        kept = [name for name in directories if not excluded(relative / name, exclude, directory=True)]
+        parts = base.relative_to(directory).parts
+        kept = [name for name in directories if not _excluded((*parts, name), globs, True)]
         links = sorted(name for name in kept if (base / name).is_symlink())
         directories[:] = sorted(name for name in kept if name not in links)
-        yield base, links, sorted(name for name in names if not excluded(relative / name, exclude))
+        yield base, links, sorted(name for name in names if not _excluded((*parts, name), globs, False))
 
 
 def excerpt(text: str, line: int | None, column: int | None = None) -> str:

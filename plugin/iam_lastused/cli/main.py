@@ -36,21 +36,19 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """What argparse alone cannot check; exits with its usage error. Also the defaults
     that differ by command (parents' options are shared, so set_defaults cannot): the
     hook is a linter, with its own lines and failing on findings (commands/hook.py)."""
-    if args.format is None:
+    if getattr(args, "format", "") is None:
         args.format = "lint" if args.command == "hook" else "text"
-    if args.fail_on is None and args.command != "hook":
+    if getattr(args, "fail_on", "") is None and args.command != "hook":
         args.fail_on = "never"
-    if args.stale_days < 0:
-        parser.error("--stale-days must be 0 or more")
-    if args.format == "plan" and args.command not in PLAN_COMMANDS:
+    for name in ("stale_days", "max_services", "min_age_days"):
+        if getattr(args, name, 0) < 0:
+            parser.error(f"--{name.replace('_', '-')} must be 0 or more")
+    if getattr(args, "format", None) == "plan" and args.command not in PLAN_COMMANDS:
         parser.error("--format plan annotates a Terraform plan: use it with plan or wrap")
-    if args.max_services < 0:
-        parser.error("--max-services must be 0 or more")
     if args.timeout <= 0:
         parser.error("--timeout must be more than 0 seconds")
-    if getattr(args, "min_age_days", 0) < 0:
-        parser.error("--min-age-days must be 0 or more")
-    if args.account_id is not None and not (len(args.account_id) == 12 and args.account_id.isdigit()):
+    account_id = getattr(args, "account_id", None)
+    if account_id is not None and not (len(account_id) == 12 and account_id.isdigit()):
         parser.error("--account-id must be an AWS account ID: 12 digits")
     if getattr(args, "suggest", None) == "text" and args.format not in SUGGESTING_FORMATS:
         parser.error(f"--suggest adds to text or json output, not {args.format}: use --suggest=patch")

@@ -9,6 +9,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import fields
 from typing import Any
 
 from iam_lastused import api
@@ -31,7 +32,8 @@ def warn(args: argparse.Namespace, message: str) -> None:
 @contextlib.contextmanager
 def progress(args: argparse.Namespace) -> Iterator[Callable[[int, int], None] | None]:
     """A progress bar for the reports, on a terminal and for the text format only."""
-    if args.quiet or args.format != "text" or not sys.stderr.isatty() or os.environ.get("CI"):
+    text = getattr(args, "format", "text") == "text"  # fetch has no --format: its progress is shown
+    if args.quiet or not text or not sys.stderr.isatty() or os.environ.get("CI"):
         yield None
         return
     from rich.progress import Progress
@@ -112,20 +114,7 @@ def exit_code(result: RunResult, fail_on: str) -> int:
 
 
 def options(args: argparse.Namespace, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """The library's options from the parsed command line and the config file."""
-    return {
-        "access_data": args.access_data,
-        "stale_days": args.stale_days,
-        "granularity": args.granularity,
-        "profile": args.profile,
-        "region": args.region,
-        "account_id": args.account_id,
-        "assume_role_arn": args.assume_role_arn,
-        "max_services": args.max_services,
-        "no_cache": args.no_cache,
-        "timeout": args.timeout,
-        "root": args.root,
-        "accounts": args.config.accounts,
-        "suppress": args.config.suppress,
-        "progress": progress,
-    }
+    """The library's options from the parsed command line, those of its options the
+    command has (`runner.Options` is named like them), and the config file."""
+    given = {option.name: getattr(args, option.name) for option in fields(api.Options) if option.name in args}
+    return {**given, "accounts": args.config.accounts, "suppress": args.config.suppress, "progress": progress}

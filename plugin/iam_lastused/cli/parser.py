@@ -23,43 +23,43 @@ def _format_and_file(value: str) -> tuple[str, Path]:
     return name, Path(file)
 
 
-def _common_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    group = common.add_argument_group("common options")
+def _aws_options(group: argparse._ActionsContainer) -> None:
+    """How reports are fetched from AWS: for every command."""
+    group.add_argument("--profile", help="AWS named profile")
+    group.add_argument("--region", help="AWS region for the API endpoint")
+    group.add_argument("--assume-role-arn", metavar="TEMPLATE",
+                       help="for each account, assume this role for its reports, "
+                       "e.g. 'arn:aws:iam::{account_id}:role/iam-lastused'")
+    group.add_argument("--granularity", choices=["service", "action"], default="service",
+                       help="last-accessed reports per service (default) or per action")
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="give up on reports not complete after this long (default 600)",
+    )
+    group.add_argument("--no-cache", action="store_true",
+                       help="neither read nor write the caches (reports, policy documents, parsed code)")
+
+
+def _analysis_options(group: argparse._ActionsContainer) -> None:
+    """What is analysed and what fails the run: for every command that analyses."""
     group.add_argument(
         "--access-data",
         type=Path,
         metavar="FILE",
         help="take reports from this file (offline: no AWS call is made)",
     )
-    group.add_argument("--format", choices=[*REPORT_FORMATS, "plan"],
-                       help="text (default; lint for hook), json, markdown, sarif, github, lint "
-                       "(path:line: [rule] message), or plan (the plan text, annotated)")
-    group.add_argument("--output", type=Path, metavar="FILE", help="write the report here, not to stdout")
-    group.add_argument(
-        "--also-write", action="append", type=_format_and_file, default=[], metavar="FORMAT=FILE",
-        help="also write the report in FORMAT (text, json, markdown, sarif, github) to FILE, "
-        "from the same run (repeatable)",
-    )
+    group.add_argument("--account-id", metavar="ID",
+                       help="the AWS account principals named in the code live in "
+                       "(default: from STS; offline, the one account the access data names)")
     group.add_argument(
         "--stale-days",
         type=int,
         default=90,
         metavar="N",
         help="a service last used more than N days ago is stale (default 90)",
-    )
-    group.add_argument("--granularity", choices=["service", "action"], default="service")
-    group.add_argument("--profile", help="AWS named profile")
-    group.add_argument("--region", help="AWS region for the API endpoint")
-    group.add_argument("--account-id", help="AWS account of principals named in code (default: from STS)")
-    group.add_argument("--assume-role-arn", metavar="TEMPLATE",
-                       help="for each account, assume this role for its reports, "
-                       "e.g. 'arn:aws:iam::{account_id}:role/iam-lastused'")
-    group.add_argument(
-        "--fail-on",
-        choices=list(FAIL_LEVELS),
-        help="exit 1 on findings at or above this level: never, static (broad grants "
-        "in the code), stale, unused (default never; for hook, see its help)",
     )
     group.add_argument(
         "--max-services",
@@ -68,23 +68,58 @@ def _common_options() -> argparse.ArgumentParser:
         metavar="N",
         help=f"flag a principal granted more than N services (default {DEFAULT_MAX_SERVICES})",
     )
-    group.add_argument("--no-cache", action="store_true", help="ignore and do not update the report cache")
     group.add_argument(
-        "--timeout",
-        type=float,
-        default=600.0,
-        metavar="SECONDS",
-        help="give up on reports not complete after this long (default 600)",
+        "--fail-on",
+        choices=list(FAIL_LEVELS),
+        help="exit 1 on findings at or above this level: never, static (broad grants "
+        "in the code), stale, unused (default never; for hook, see its help)",
     )
+
+
+def _quiet(group: argparse._ActionsContainer) -> None:
     group.add_argument("--quiet", action="store_true", help="no progress and no warnings on stderr")
+
+
+def _report_options() -> argparse.ArgumentParser:
+    """The options of every command that prints a report."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("report options")
+    group.add_argument("--format", choices=[*REPORT_FORMATS, "plan"],
+                       help="text (default; lint for hook), json, markdown, sarif, github (workflow "
+                       "annotations), lint (path:line: [rule] message), junit, gitlab (Code Quality), "
+                       "or plan (plan and wrap only: the plan text, annotated)")
+    group.add_argument("--output", type=Path, metavar="FILE", help="write the report here, not to stdout")
+    group.add_argument(
+        "--also-write", action="append", type=_format_and_file, default=[], metavar="FORMAT=FILE",
+        help=f"also write the report in FORMAT ({', '.join(REPORT_FORMATS)}) to FILE, "
+        "from the same run (repeatable)",
+    )
+    _quiet(group)
     group.add_argument("--no-color", action="store_true",
                        help="no colour in the text report on a terminal (also: NO_COLOR set)")
-    group.add_argument(
+    _analysis_and_aws(common)
+    return common
+
+
+def _analysis_and_aws(parser: argparse.ArgumentParser) -> None:
+    _analysis_options(parser.add_argument_group("analysis options"))
+    _aws_options(parser.add_argument_group("AWS options"))
+
+
+def _serve_options() -> argparse.ArgumentParser:
+    """A report's options, but for how and where it is written: each run's goes to HCP Terraform."""
+    options = argparse.ArgumentParser(add_help=False)
+    _analysis_and_aws(options)
+    return options
+
+
+def _root_option(parser: argparse.ArgumentParser) -> None:
+    """For the commands that read code."""
+    parser.add_argument(
         "--root", type=Path, metavar="DIR",
         help="files the code names (file(), module sources, links) are read only inside DIR "
         "(default: the git work tree holding each scanned path, else the current directory)",
     )
-    return common
 
 
 def _suggest_options(parser: argparse.ArgumentParser) -> None:
@@ -120,20 +155,37 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common = _common_options()
-    check = commands.add_parser("check", parents=[common], help="analyse deployed principals by ARN")
-    check.add_argument("arns", nargs="+", metavar="ARN")
+    report = _report_options()
+    check = commands.add_parser("check", parents=[report], help="analyse deployed principals by ARN")
+    check.add_argument("arns", nargs="+", metavar="ARN",
+                       help="an IAM role, user or group ARN (or a managed policy's)")
     fetch = commands.add_parser(
-        "fetch", parents=[common], help="save reports from AWS as an access-data file"
+        "fetch", help="save reports from AWS as an access-data file",
+        description="Save last-accessed reports (and AWS managed policies' documents) from AWS "
+        "as an access-data file, for --access-data.",
     )
     fetch.add_argument(
         "arns", nargs="+", metavar="ARN",
         help="principals to fetch reports for, and AWS managed policies (arn:aws:iam::aws:policy/...) "
         "whose documents to save",
     )
-    scan = commands.add_parser("scan", parents=[common], help="analyse the principals in Terraform code")
+    fetch.add_argument("--output", type=Path, metavar="FILE", help="the access-data file to write (required)")
+    _quiet(fetch)
+    _aws_options(fetch.add_argument_group("AWS options"))
+    scan = commands.add_parser(
+        "scan", parents=[report], help="analyse the principals in Terraform, CloudFormation, SAM or CDK code"
+    )
     scan.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                      help="Terraform files, CloudFormation or SAM templates, or directories of them")
+                      help="Terraform files, CloudFormation or SAM templates, CDK cloud assemblies "
+                      "(cdk.out), or directories of them")
+    scan.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB",
+        help="in the walk of each directory PATH, leave out what matches GLOB (relative to PATH): "
+        "a directory and all below it (examples/**, legacy/) or files (**/*_test.tf); "
+        ".terraform/, .git/ and node_modules/ always (repeatable). A module called from the code "
+        "scanned is read wherever it is",
+    )
+    _root_option(scan)
     scan.add_argument(
         "--var-file",
         action="append",
@@ -149,7 +201,8 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="[TEMPLATE=]NAME",
-        help="the CloudFormation stack a template is deployed as (repeatable)",
+        help="the CloudFormation stack a template is deployed as; NAME alone when one template "
+        "file is scanned (repeatable)",
     )
     scan.add_argument(
         "--stack-from-file",
@@ -160,46 +213,58 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
     _parameter_options(scan)
     _suggest_options(scan)
     plan = commands.add_parser(
-        "plan", parents=[common], help="analyse a Terraform plan (terraform show -json, or a plan file)"
+        "plan", parents=[report], help="analyse a Terraform plan (terraform show -json, or a plan file)"
     )
     plan.add_argument("plan", type=Path, metavar="PLAN",
                       help="terraform show -json output, a binary plan file, or - for the JSON on stdin")
     plan.add_argument("--chdir", type=Path, default=Path("."), metavar="DIR",
                       help="the configuration directory, for file:line (default: the current directory)")
+    _root_option(plan)
     plan.add_argument("--plan-text", type=Path, metavar="FILE",
                       help="terraform's human plan output, to annotate with --format plan")
     _suggest_options(plan)
     wrap = commands.add_parser(
-        "wrap", parents=[common],
+        "wrap", parents=[report],
         help="run terraform plan (or tofu, terragrunt) and annotate it: iam-lastused wrap -- terraform plan",
     )
     wrap.add_argument("wrapped", nargs=argparse.REMAINDER, metavar="-- COMMAND",
                       help="the plan command and its arguments, after --")
     wrap.add_argument("--chdir", type=Path, default=Path("."), metavar="DIR",
                       help="the configuration directory, for file:line (default: the current directory)")
+    _root_option(wrap)
     cfn = commands.add_parser(
-        "cfn", parents=[common], help="analyse a deployed CloudFormation stack or a pending change set"
+        "cfn", parents=[report], help="analyse a deployed CloudFormation stack or a pending change set"
     )
     cfn.add_argument("--stack", required=True, metavar="NAME", help="the deployed stack's name")
-    cfn.add_argument("--change-set", metavar="NAME-OR-ARN", help="annotate what this change set would do")
+    cfn.add_argument("--change-set", metavar="NAME-OR-ARN",
+                     help="a pending change set of the stack: analyse what it would deploy")
     _parameter_options(cfn)
     _suggest_options(cfn)
     hook = commands.add_parser(
-        "hook", parents=[common], help="pre-commit: analyse the module directories of changed files",
+        "hook", parents=[report], help="pre-commit: analyse the module directories of changed files",
         description="A linter for pre-commit: one line per finding (--format lint), failing on "
         "findings: --offline on the code's own (--fail-on static), live on never-used services "
         "(--fail-on unused), without credentials on the code's own.",
     )
-    hook.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    hook.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                      help="the changed files, as pre-commit passes them; Terraform files that "
+                      "mention IAM are read, each with its module directory")
     hook.add_argument(
         "--offline", action="store_true", help="static findings only: no AWS call, no credentials needed"
     )
+    hook.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB",
+        help="leave out a changed file whose path, as pre-commit passes it (from the repository's "
+        "top), matches GLOB: examples/**, legacy/, **/*_test.tf; .terraform/, .git/ and "
+        "node_modules/ always (repeatable)",
+    )
+    _root_option(hook)
     hook.add_argument("--var-file", action="append", type=Path, default=[], metavar="FILE",
                       help="a .tfvars file for the changed modules (repeatable)")
     hook.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                       help="a variable of the changed modules, after the var files (repeatable)")
 
-    serve = run_task.add_parser(commands, common)
+    serve = run_task.add_parser(commands, _serve_options())
     if config is not None:
         apply_defaults([*commands.choices.values(), serve], config)
     return parser

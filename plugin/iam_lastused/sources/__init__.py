@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from iam_lastused.files import DEFAULT_EXCLUDE, Root, outside_root, root_for, walk
+from iam_lastused.files import DEFAULT_EXCLUDE, HIDDEN_DIRECTORIES, Root, outside_root, root_for, walk
 from iam_lastused.model import InputError, SourceResult
 from iam_lastused.resolve import partition_of_region
 from iam_lastused.sources.cdk import Cdk, is_assembly
@@ -47,6 +47,15 @@ class Inputs:
     """Whether the parse cache is read and written (not with --no-cache)."""
     variables: Sequence[tuple[str, str]] = ()
     """Terraform variables given (`--var NAME=VALUE`), set after the var files."""
+    exclude: Sequence[str] = DEFAULT_EXCLUDE
+    """The globs the walks leave out: the defaults, then the user's (`--exclude`)."""
+
+
+class NoCode(Exception):
+    """A directory the user names holds nothing any source reads."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no Terraform or CloudFormation files under {path}")
 
 
 class Source(Protocol):
@@ -65,14 +74,20 @@ class Terraform:
     """Module directories (each read whole, local module calls followed) and `.tf` files."""
 
     def found_in(self, directory: Path, inputs: Inputs) -> list[Path]:
-        return [directory]  # the Terraform scan walks its own module directories
+        """The directory, when its walk meets a Terraform file: the Terraform scan walks
+        its own module directories (`_Scan.discover`, by the same rules)."""
+        walked = walk(directory, (*inputs.exclude, HIDDEN_DIRECTORIES))
+        holds = any(self.takes(base / name) for base, _, names in walked for name in names)
+        return [directory] if holds else []
 
     def takes(self, path: Path) -> bool:
         return path.name.endswith(TERRAFORM_SUFFIXES)
 
     def read(self, paths: Sequence[Path], inputs: Inputs) -> SourceResult:
         known = Known(inputs.account_id, inputs.region, partition_of_region(inputs.region))
-        return scan_terraform(paths, inputs.var_files, inputs.root, inputs.use_cache, known, inputs.variables)
+        return scan_terraform(
+            paths, inputs.var_files, inputs.root, inputs.use_cache, known, inputs.variables, inputs.exclude
+        )
 
 
 class CloudFormation:
@@ -86,7 +101,7 @@ class CloudFormation:
             return []
         return [
             base / name
-            for base, _, names in walk(directory, (*DEFAULT_EXCLUDE, *BUILD_OUTPUT))
+            for base, _, names in walk(directory, (*inputs.exclude, *BUILD_OUTPUT))
             for name in names
             if not name.endswith(TERRAFORM_SUFFIXES) and is_template(base / name, inputs.root)
         ]
@@ -133,10 +148,13 @@ def scan_paths(
     stack_parameters: Mapping[str, Mapping[str, str]] | None = None,
     use_cache: bool = True,
     variables: Sequence[tuple[str, str]] = (),
+    exclude: Sequence[str] = (),
 ) -> SourceResult:
     """Every source's principals in the given directories and files. `stacks` names the
     stack each template is deployed as. Files the code names are read only inside `root`
-    (by default, the root of `paths`)."""
+    (by default, the root of `paths`). The walks of directories leave out what the
+    `exclude` globs name, besides `DEFAULT_EXCLUDE`; a file named in `paths` never is.
+    Raises NoCode, before reading anything, for a directory no source finds anything in."""
     inputs = Inputs(
         root if root is not None else root_for(paths),
         var_files,
@@ -147,21 +165,27 @@ def scan_paths(
         dict(stack_parameters or {}),
         use_cache,
         tuple(variables),
+        (*DEFAULT_EXCLUDE, *exclude),
     )
     missing = [InputError("no such file or directory", str(path)) for path in paths if not path.exists()]
     refused = outside_root(paths, inputs.root)
-    paths = [path for path in paths if not root_refuses(path, refused)]
+    paths = [path for path in paths if path.exists() and not root_refuses(path, refused)]
+    found = {path: [_found(source, path, inputs) for source in SOURCES] for path in paths}
+    for path, mine in found.items():
+        if path.is_dir() and not any(mine):
+            raise NoCode(path)
     results = [SourceResult(errors=(*missing, *refused))]
-    for source in SOURCES:
-        mine: list[Path] = []
-        for path in paths:
-            if path.is_dir():
-                mine.extend(source.found_in(path, inputs))
-            elif path.exists() and source.takes(path):
-                mine.append(path)
-        if mine:
-            results.append(source.read(list(dict.fromkeys(mine)), inputs))
+    for index, source in enumerate(SOURCES):
+        if chosen := [found_path for mine in found.values() for found_path in mine[index]]:
+            results.append(source.read(list(dict.fromkeys(chosen)), inputs))
     return _joined(results)
+
+
+def _found(source: Source, path: Path, inputs: Inputs) -> list[Path]:
+    """What of a source's format a path the user names is, or holds."""
+    if path.is_dir():
+        return source.found_in(path, inputs)
+    return [path] if source.takes(path) else []
 
 
 def _joined(results: Sequence[SourceResult]) -> SourceResult:

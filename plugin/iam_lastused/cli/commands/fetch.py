@@ -13,8 +13,6 @@ from iam_lastused.cli import output
 def run(args: argparse.Namespace) -> int:
     if not args.output:
         raise api.UsageError("fetch needs --output FILE for the access-data file")
-    if args.access_data:
-        raise api.UsageError("fetch gets reports from AWS; it cannot take --access-data")
     with output.progress(args) as progress:
         fetched = api.fetch(args.arns, **output.options(args, progress))
     for message in fetched.warnings:

@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
         return output.EXIT_OK
     with output.progress(args) as progress:
         options = output.options(args, progress)
-        result = api.hook(changed, offline=args.offline, var_file=args.var_file, var=args.var, **options)
+        result = api.hook(changed, offline=args.offline, var_file=args.var_file, var=args.var,
+                          exclude=args.exclude, **options)
     output.report(args, result)
     if result.interrupted:
         return output.EXIT_INTERRUPTED

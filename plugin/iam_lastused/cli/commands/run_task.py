@@ -18,10 +18,6 @@ def run(args: argparse.Namespace) -> int:
         print("iam-lastused: run-task needs the server extra: pip install 'iam-lastused[server]'",
               file=sys.stderr)
         return output.EXIT_USAGE
-    if args.output or args.also_write or args.format not in ("text", "markdown"):
-        raise api.UsageError(
-            "run-task serve sends its result to HCP Terraform: no --output, --also-write or --format"
-        )
     key: bytes | None = None
     if args.hmac_key_env:
         value = os.environ.get(args.hmac_key_env)
@@ -35,7 +31,6 @@ def run(args: argparse.Namespace) -> int:
         raise api.UsageError("--run-timeout must be more than 0 seconds")
     options = output.options(args)
     options.pop("progress")
-    options.pop("root")  # the server reads no configuration: only the plan
     if options["access_data"] is not None:
         options["access_data"] = options["access_data"].resolve()
     settings = run_task.Settings(
@@ -54,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(
     commands: argparse._SubParsersAction, common: argparse.ArgumentParser
 ) -> argparse.ArgumentParser:
-    """`run-task serve` and its options, besides the plan's (`common`); returns `serve`."""
+    """`run-task serve` and its options, besides its analyses' (`common`); returns `serve`."""
     task = commands.add_parser("run-task", help="an HCP Terraform run task: run-task serve")
     actions = task.add_subparsers(dest="run_task_action", required=True, metavar="ACTION")
     serve = actions.add_parser(

@@ -21,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
             stack_from_file=args.stack_from_file,
             parameters=args.parameters,
             parameter=args.parameter,
+            exclude=args.exclude,
             **output.options(args, progress),
         )
     output.report(args, result)
