@@ -51,10 +51,14 @@ locals {{
     can-number      = can(tonumber("12"))
     can-not-number  = can(tonumber("twelve"))
     can-missing     = can(local.object.missing)
-    jsonencode      = replace(replace(replace(replace(jsonencode(local.object), "{{", ""), "}}", ""), "\\"", ""), ":", "=")
-    arn-build       = replace(replace(provider::aws::arn_build("aws", "iam", "", "123456789012", "role/x"), ":", "."), "/", "@")
-    arn-parse       = replace(replace(provider::aws::arn_parse("arn:aws:s3:::bucket/key:x").resource, ":", "."), "/", "@")
-    trim-role-path  = replace(replace(provider::aws::trim_iam_role_path("arn:aws:iam::123456789012:role/a/b/name"), ":", "."), "/", "@")
+    jsonencode      = replace(replace(replace(replace(
+                        jsonencode(local.object), "{{", ""), "}}", ""), "\\"", ""), ":", "=")
+    arn-build       = replace(replace(
+                      provider::aws::arn_build("aws", "iam", "", "1", "role/x"), ":", "."), "/", "@")
+    arn-parse       = replace(replace(
+                      provider::aws::arn_parse("arn:aws:s3:::bucket/key:x").resource, ":", "."), "/", "@")
+    trim-role-path  = replace(replace(
+                      provider::aws::trim_iam_role_path("arn:aws:iam::1:role/a/b/name"), ":", "."), "/", "@")
     for-newline     = join("+", keys({{ for key, value in local.object : key
                         => value }}))
   }}
@@ -192,7 +196,9 @@ def validate(root: Path, endpoint: str, tmp_path: Path) -> str:
 
 
 @requires_terraform
-def test_a_wrong_argument_is_terraforms_error_at_its_line(tmp_path: Path, moto_endpoint: str, cli: Any) -> None:
+def test_a_wrong_argument_is_terraforms_error_at_its_line(
+    tmp_path: Path, moto_endpoint: str, cli: Any
+) -> None:
     root = write_root(tmp_path, PROVIDERS + f"""
 resource "aws_iam_role" "r" {{
   name               = lower(["not", "a", "string"])
