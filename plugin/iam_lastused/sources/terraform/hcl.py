@@ -19,6 +19,7 @@ from hcl2 import parser as hcl2_parser
 from hcl2.postlexer import PostLexer
 from hcl2.utils import process_escape_sequences
 from lark import Lark, Token, Tree
+from lark.exceptions import LarkError
 
 from iam_lastused.sources.terraform.syntax import (
     AttrStep,
@@ -463,7 +464,7 @@ def _interpolation(source: str) -> Expr:
         return expr
     try:
         attribute = next(node for node in _body(f"x = {source}\n") if node.data == "attribute")
-    except Exception:  # lark raises several exception types; any means the text is not an expression
+    except (LarkError, RecursionError):  # the text is not an expression (or nested past the stack)
         return Unevaluated(f"${{{source}}} cannot be parsed")
     return expression(attribute.children[2])
 
