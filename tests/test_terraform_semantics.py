@@ -61,6 +61,10 @@ locals {{
                       provider::aws::trim_iam_role_path("arn:aws:iam::1:role/a/b/name"), ":", "."), "/", "@")
     for-newline     = join("+", keys({{ for key, value in local.object : key
                         => value }}))
+    paren-newline   = (local.object
+                        .a)
+    index-newline   = [for value in [["y"]] : value
+                        [0]][0]
   }}
 }}
 

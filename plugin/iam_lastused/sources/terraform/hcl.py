@@ -85,22 +85,38 @@ def normalised(text: str) -> str:
     return normal if normal.endswith("\n") else normal + "\n"
 
 
-class _NewlinesInForExpressions(PostLexer):
-    """python-hcl2's token stream, and a newline (or comment) before a for expression's
-    `=>` read as part of the arrow: HCL ignores newlines inside a for expression, and
-    python-hcl2's grammar refuses one there, losing the whole file. The change cannot
-    alter any parse python-hcl2 accepts: its grammar never has a newline before `=>`,
-    and `=>` is a token only in a for expression (not in strings, comments or heredocs).
-    python-hcl2 joins newlines to binary operators the same way."""
+# Tokens that open a bracket inside which HCL ignores newlines, and the others that open one
+# closed by `)`, `]` or `}` (an object's, a block's or a directive's braces, where newlines
+# separate items and are kept).
+_IGNORING_NEWLINES = {"LPAR", "LSQB", "INTERP_START"}
+_KEEPING_NEWLINES = {"LBRACE", "DIRECTIVE_START"}
+_CLOSING = {"RPAR", "RSQB", "RBRACE"}
+
+
+class _HclNewlines(PostLexer):
+    """python-hcl2's token stream, with newlines where HCL reads them and python-hcl2's
+    grammar refuses them (losing the whole file): inside parentheses, brackets and
+    interpolations, where HCL ignores newlines, they are left out; before a for
+    expression's `=>`, where HCL ignores them too, a newline (or comment) is read as part
+    of the arrow, as python-hcl2 does before binary operators. Neither can alter a parse
+    python-hcl2 accepts: its grammar has every newline inside those brackets optional,
+    never one before `=>`, and `=>` is a token only in a for expression."""
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        enclosing: list[bool] = []  # for each bracket open: whether newlines are ignored in it
         pending: Token | None = None
         for token in super().process(stream):
             if token.type == "NL_OR_COMMENT":
+                if enclosing and enclosing[-1]:
+                    continue
                 if pending is not None:
                     yield pending
                 pending = token
                 continue
+            if token.type in _IGNORING_NEWLINES or token.type in _KEEPING_NEWLINES:
+                enclosing.append(token.type in _IGNORING_NEWLINES)
+            elif token.type in _CLOSING and enclosing:
+                enclosing.pop()
             if pending is not None:
                 if token.type == "FOR_OBJECT_ARROW":
                     token = token.update(value=str(pending) + str(token))
@@ -122,7 +138,7 @@ def _parser() -> Lark:
         cache=str(hcl2_parser.PARSER_FILE),
         rel_to=hcl2_parser.__file__,
         propagate_positions=True,
-        postlex=_NewlinesInForExpressions(),
+        postlex=_HclNewlines(),
     )
 
 
