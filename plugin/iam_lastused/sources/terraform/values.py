@@ -330,6 +330,8 @@ def _plain(value: Any) -> Any:
         return _first_unknown(entries.values()) or entries
     if isinstance(value, str):
         return _string_of(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # Terraform's JSON writes 1.0 as 1
     return value
 
 
@@ -411,6 +413,7 @@ def _eval_binary(expr: Binary, scope: Scope) -> Any:
     name, left, right = expr.operator, evaluate(expr.left, scope), evaluate(expr.right, scope)
     if name in ("&&", "||"):
         return _logical(name, _operand_bool(left), _operand_bool(right))
+    left, right = (as_string(value) if isinstance(value, Encoded) else value for value in (left, right))
     unknown = _first_unknown((left, right))
     if unknown:
         return Unknown(unknown.reason)
@@ -754,7 +757,7 @@ def _element(args: list[Any], scope: Scope, line: int | None) -> Any:
     if not items:
         raise FunctionError("cannot use element function with an empty list")
     if not float(index).is_integer() or index < 0:
-        raise ArgumentError("a whole number that is not negative is required")
+        raise FunctionError("invalid index: value must be a whole number that is not negative")
     return items[int(index) % len(items)]
 
 
