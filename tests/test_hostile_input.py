@@ -530,6 +530,20 @@ HCL_FUNCTIONS = [
     "format",
     "length",
     "provider::aws::arn_parse",
+    "provider::aws::arn_build",
+    "provider::aws::trim_iam_role_path",
+    "contains",
+    "anytrue",
+    "alltrue",
+    "zipmap",
+    "setunion",
+    "setintersection",
+    "startswith",
+    "endswith",
+    "tobool",
+    "tonumber",
+    "can",
+    "try",
 ]
 HCL_KEYS = ["Effect", "Action", "NotAction", "Resource", "Statement", "Sid", "a", '"quoted key"', "(var.a)"]
 

@@ -35,6 +35,7 @@ from hcl2.rules.strings import HeredocTemplateRule, HeredocTrimTemplateRule, Str
 
 from iam_lastused.sources.iam_resources import TERRAFORM
 from iam_lastused.sources.terraform.hcl import expression, label
+from iam_lastused.sources.terraform.syntax import Literal
 
 Edit = tuple[int, int, str]
 Writer = Callable[[str], str]
@@ -257,7 +258,7 @@ def _label(node: Any) -> str:
 
 def _literal(node: Any) -> str | None:
     expr = expression(node.to_lark())
-    return expr[1] if expr[0] == "l" and isinstance(expr[1], str) else None
+    return expr.value if isinstance(expr, Literal) and isinstance(expr.value, str) else None
 
 
 def _hcl_sites(text: str) -> Iterator[Site]:

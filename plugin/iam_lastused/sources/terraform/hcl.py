@@ -1,28 +1,60 @@
-"""Terraform source text to a small JSON-able form, which is what the parse cache stores.
+"""Terraform source text to blocks of typed expressions (`syntax`), which is what the
+parse cache stores and `values` evaluates.
 
-Each expression is a list whose first item is a tag (`["l", value]` for a literal,
-`["a", base, name]` for `.name`, ...), each block a dict with its line, attributes
-(with their lines) and nested blocks. Read from the syntax tree of python-hcl2's
-parser, which keeps positions (its dict output keeps neither lines nor expressions),
-or from a .tf.json document; `values` evaluates the form. The tree is read as the
-parser makes it, not through python-hcl2's rule objects: building those costs as
-much again as the parse, for nothing read here.
+Read from the syntax tree of python-hcl2's parser, which keeps positions (its dict
+output keeps neither lines nor expressions), or from a .tf.json document. The tree is
+read as the parser makes it, not through python-hcl2's rule objects: building those
+costs as much again as the parse, for nothing read here.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from hcl2.api import parses_to_tree
+from hcl2 import parser as hcl2_parser
+from hcl2.postlexer import PostLexer
 from hcl2.utils import process_escape_sequences
-from lark import Token, Tree
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError
 
-Expr = list[Any]
-Block = dict[str, Any]
+from iam_lastused.sources.terraform.syntax import (
+    AttrStep,
+    Binary,
+    Block,
+    Call,
+    Conditional,
+    Expr,
+    For,
+    GetAttr,
+    Heredoc,
+    Index,
+    IndexStep,
+    Literal,
+    ObjectCons,
+    Splat,
+    Template,
+    TupleCons,
+    Unary,
+    Unevaluated,
+    Variable,
+)
+
+__all__ = ["Block", "Expr", "HclError", "hcl_attributes", "hcl_blocks", "json_blocks", "template_expr"]
+
 KeepBlock = Callable[[str, list[str]], bool]
+
+
+class HclError(Exception):
+    """Valid HCL that Terraform refuses (a block without its labels), with Terraform's
+    own words and the line."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 # ---------------------------------------------------------------------------
@@ -53,19 +85,104 @@ def normalised(text: str) -> str:
     return normal if normal.endswith("\n") else normal + "\n"
 
 
+# Tokens that open a bracket inside which HCL ignores newlines, and the others that open one
+# closed by `)`, `]` or `}` (an object's, a block's or a directive's braces, where newlines
+# separate items and are kept).
+_IGNORING_NEWLINES = {"LPAR", "LSQB", "INTERP_START"}
+_KEEPING_NEWLINES = {"LBRACE", "DIRECTIVE_START"}
+_CLOSING = {"RPAR", "RSQB", "RBRACE"}
+
+
+class _HclNewlines(PostLexer):
+    """python-hcl2's token stream, with newlines where HCL reads them and python-hcl2's
+    grammar refuses them (losing the whole file): inside parentheses, brackets and
+    interpolations, where HCL ignores newlines, they are left out; before a for
+    expression's `=>`, where HCL ignores them too, a newline (or comment) is read as part
+    of the arrow, as python-hcl2 does before binary operators. Neither can alter a parse
+    python-hcl2 accepts: its grammar has every newline inside those brackets optional,
+    never one before `=>`, and `=>` is a token only in a for expression."""
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        enclosing: list[bool] = []  # for each bracket open: whether newlines are ignored in it
+        pending: Token | None = None
+        for token in super().process(stream):
+            if token.type == "NL_OR_COMMENT":
+                if enclosing and enclosing[-1]:
+                    continue
+                if pending is not None:
+                    yield pending
+                pending = token
+                continue
+            if token.type in _IGNORING_NEWLINES or token.type in _KEEPING_NEWLINES:
+                enclosing.append(token.type in _IGNORING_NEWLINES)
+            elif token.type in _CLOSING and enclosing:
+                enclosing.pop()
+            if pending is not None:
+                if token.type == "FOR_OBJECT_ARROW":
+                    token = token.update(value=str(pending) + str(token))
+                else:
+                    yield pending
+                pending = None
+            yield token
+        if pending is not None:
+            yield pending
+
+
+@functools.cache
+def _parser() -> Lark:
+    """python-hcl2's parser, from python-hcl2's grammar and the analysis it keeps cached
+    (the postlexer is no part of that cache's key), with the postlexer above."""
+    return Lark.open(
+        "hcl2.lark",
+        parser="lalr",
+        cache=str(hcl2_parser.PARSER_FILE),
+        rel_to=hcl2_parser.__file__,
+        propagate_positions=True,
+        postlex=_HclNewlines(),
+    )
+
+
 def _body(text: str) -> list[Tree]:
     """The attributes and blocks at the top of a file."""
-    start = parses_to_tree(normalised(text))
-    return _trees(start.children[0])
+    start = _parser().parse(normalised(text) + "\n")  # as python-hcl2 parses it
+    return _trees(next(child for child in start.children if isinstance(child, Tree)))
+
+
+# The labels Terraform wants on the blocks read here, as it names them in its errors.
+_LABELS = {
+    "resource": ("type", "name"),
+    "data": ("type", "name"),
+    "module": ("name",),
+    "variable": ("name",),
+    "output": ("name",),
+    "locals": (),
+    "dynamic": ("name",),
+}
+
+
+def _check_labels(kind: str, labels: list[str], line: int | None) -> None:
+    """Terraform's error for a block with too few or too many labels."""
+    wanted = _LABELS.get(kind)
+    if wanted is None or len(labels) == len(wanted):
+        return
+    names = ", ".join(wanted)
+    if len(labels) < len(wanted):
+        missing = wanted[len(labels)]
+        raise HclError(f"Missing {missing} for {kind}: all {kind} blocks must have "
+                       f"{len(wanted)} labels ({names})", line)
+    raise HclError(f"Extraneous label for {kind}: only {len(wanted)} labels ({names}) "
+                   f"are expected for {kind} blocks", line)
 
 
 def hcl_blocks(text: str, keep: KeepBlock) -> list[Block]:
-    """The top-level blocks of an HCL file that `keep(type, labels)` accepts."""
+    """The top-level blocks of an HCL file that `keep(type, labels)` accepts. A kept
+    block without the labels Terraform wants is an HclError."""
     blocks = []
     for node in _body(text):
         if node.data == "block":
             labels = _labels(node)
             if keep(labels[0], labels[1:]):
+                _check_labels(labels[0], labels[1:], _line(node))
                 blocks.append(_block(node, labels))
     return blocks
 
@@ -120,7 +237,10 @@ def _block(node: Tree, labels: list[str]) -> Block:
             attrs[name] = expression(child.children[2])
             lines[name] = _line(child)
         elif child.data == "block":
-            blocks.append(_block(child, _labels(child)))
+            nested = _labels(child)
+            if nested[0] == "dynamic":
+                _check_labels(nested[0], nested[1:], _line(child))
+            blocks.append(_block(child, nested))
     return {
         "type": labels[0],
         "labels": labels[1:],
@@ -133,11 +253,11 @@ def _block(node: Tree, labels: list[str]) -> Block:
 
 def expression(node: Tree) -> Expr:
     convert = _CONVERTERS.get(node.data)
-    return convert(node) if convert else ["u", "this kind of expression is not evaluated"]
+    return convert(node) if convert else Unevaluated("this kind of expression is not evaluated")
 
 
 def _literal(node: Tree) -> Expr:
-    return ["l", {"true": True, "false": False, "null": None}[_token(node)]]
+    return Literal({"true": True, "false": False, "null": None}[_token(node)])
 
 
 def _string(node: Tree) -> Expr:
@@ -151,7 +271,7 @@ def _string(node: Tree) -> Expr:
         if kind in ("template_if_start", "template_for_start"):
             depth += 1
             if depth == 1:
-                parts.append(["u", "a template directive is not evaluated"])
+                parts.append(Unevaluated("a template directive is not evaluated"))
         elif kind in ("template_endif", "template_endfor"):
             depth -= 1
             if depth < 0:
@@ -177,8 +297,8 @@ def _template(parts: list[Any]) -> Expr:
         elif part != "":
             merged.append(part)
     if all(isinstance(part, str) for part in merged):
-        return ["l", "".join(merged)]
-    return ["t", merged]
+        return Literal("".join(merged))
+    return Template(merged)
 
 
 _HEREDOC = re.compile(r"<<-?[A-Za-z][\w.-]*\r?\n(.*)", re.S)
@@ -191,7 +311,7 @@ def _heredoc(node: Tree) -> Expr:
         indents = [len(line) - len(line.lstrip(" ")) for line in lines if line.strip()]
         lines = [line[min(indents, default=0) :] for line in lines]
     line = _line(node)
-    return ["h", line + 1 if line else None, template_expr("\n".join(lines))]
+    return Heredoc(line + 1 if line else None, template_expr("\n".join(lines)))
 
 
 _KEY_LITERALS = ("identifier", "int_lit", "float_lit", "literal_value")
@@ -205,28 +325,28 @@ def _object(node: Tree) -> Expr:
         inner = _trees(key)[0]
         written = inner.children[0] if inner.data == "expr_term" and len(inner.children) == 1 else None
         if inner.data == "keyword":
-            key_expr: Expr = ["l", _token(inner)]
+            key_expr: Expr = Literal(_token(inner))
         elif isinstance(written, Tree) and written.data in _KEY_LITERALS:
-            key_expr = ["l", _token(written)]
+            key_expr = Literal(_token(written))
         else:
             key_expr = expression(inner)
-        items.append([key_expr, expression(value)])
-    return ["obj", items, _line(node)]
+        items.append((key_expr, expression(value)))
+    return ObjectCons(items, _line(node))
 
 
 def _index_expr(node: Tree) -> Expr:
     if node.data == "short_index":  # .0
-        return ["l", int(str(node.children[-1]))]
+        return Literal(int(str(node.children[-1])))
     return expression(_trees(node)[0])
 
 
 def _splat(node: Tree) -> Expr:
     base, splat = node.children
     steps = [
-        ["a", label(_trees(step)[0])] if step.data == "get_attr" else ["i", _index_expr(step)]
+        AttrStep(label(_trees(step)[0])) if step.data == "get_attr" else IndexStep(_index_expr(step))
         for step in _trees(splat)
     ]
-    return ["s", expression(base), steps]
+    return Splat(expression(base), steps)
 
 
 def _call(node: Tree) -> Expr:
@@ -234,41 +354,40 @@ def _call(node: Tree) -> Expr:
     arguments = next((child for child in _trees(node) if child.data == "arguments"), None)
     if arguments is not None and any(isinstance(child, Token) and child.type == "ELLIPSIS"
                                      for child in arguments.children):
-        return ["u", f"{name}() with expanded arguments is not evaluated"]
+        return Unevaluated(f"{name}() with expanded arguments is not evaluated")
     args = [expression(arg) for arg in _trees(arguments)] if arguments is not None else []
-    return ["c", name, args, _line(node)]
+    return Call(name, args, _line(node))
 
 
 def _for(node: Tree) -> Expr:
-    """`["for", key name | None, value name, collection, key | None, value, condition | None,
-    grouping]`: a key expression makes an object, `...` groups its values by key."""
+    """A for expression: a key expression makes an object, `...` groups its values by key."""
     intro, *rest = _trees(node)
     iterators = [label(child) for child in _trees(intro) if child.data == "identifier"]
     collection = next(child for child in _trees(intro) if child.data != "identifier")
     condition = rest.pop() if rest[-1].data == "for_cond" else None
-    names = iterators if len(iterators) == 2 else [None, iterators[0]]
+    key_name = iterators[0] if len(iterators) == 2 else None
     key = expression(rest[0]) if node.data == "for_object_expr" else None
     grouping = any(isinstance(child, Token) and child.type == "ELLIPSIS" for child in node.children)
-    return [
-        "for",
-        *names,
+    return For(
+        key_name,
+        iterators[-1],
         expression(collection),
         key,
         expression(rest[-1]),
         expression(_trees(condition)[0]) if condition is not None else None,
         grouping,
-    ]
+    )
 
 
 def _binary(node: Tree) -> Expr:
     left, term = _trees(node)
     operator, right = _trees(term)
-    return ["op", _token(operator).strip(), expression(left), expression(right)]
+    return Binary(_token(operator).strip(), expression(left), expression(right))
 
 
 def _unary(node: Tree) -> Expr:
     operator, operand = node.children
-    return ["un", str(operator).strip(), expression(operand)]
+    return Unary(str(operator).strip(), expression(operand))
 
 
 _CONVERTERS: dict[str, Callable[[Tree], Expr]] = {
@@ -276,20 +395,20 @@ _CONVERTERS: dict[str, Callable[[Tree], Expr]] = {
     "string": _string,
     "heredoc_template": _heredoc,
     "heredoc_template_trim": _heredoc,
-    "identifier": lambda node: ["v", _token(node)],
+    "identifier": lambda node: Variable(_token(node)),
     "literal_value": _literal,
-    "int_lit": lambda node: ["l", int(_token(node))],
-    "float_lit": lambda node: ["l", float(_token(node))],
-    "tuple": lambda node: ["tup", [expression(element) for element in _trees(node)]],
+    "int_lit": lambda node: Literal(int(_token(node))),
+    "float_lit": lambda node: Literal(float(_token(node))),
+    "tuple": lambda node: TupleCons([expression(element) for element in _trees(node)]),
     "object": _object,
-    "get_attr_expr_term": lambda node: [
-        "a", expression(node.children[0]), label(_trees(node.children[1])[0])
-    ],
-    "index_expr_term": lambda node: ["i", expression(node.children[0]), _index_expr(node.children[1])],
+    "get_attr_expr_term": lambda node: GetAttr(
+        expression(node.children[0]), label(_trees(node.children[1])[0])
+    ),
+    "index_expr_term": lambda node: Index(expression(node.children[0]), _index_expr(node.children[1])),
     "full_splat_expr_term": _splat,
     "attr_splat_expr_term": _splat,
     "function_call": _call,
-    "conditional": lambda node: ["?", *(expression(part) for part in _trees(node))],
+    "conditional": lambda node: Conditional(*(expression(part) for part in _trees(node))),
     "binary_op": _binary,
     "unary_op": _unary,
     "for_tuple_expr": _for,
@@ -320,9 +439,9 @@ def template_expr(text: str) -> Expr:
             continue
         end = _closing_brace(text, match.end())
         if end is None:
-            return ["u", "an unterminated interpolation"]
+            return Unevaluated("an unterminated interpolation")
         source = text[match.end() : end]
-        directive: Expr = ["u", "a template directive is not evaluated"]
+        directive: Expr = Unevaluated("a template directive is not evaluated")
         parts.append(_interpolation(source) if mark == "${" else directive)
         position = end + 1
     parts.append(text[position:])
@@ -355,14 +474,14 @@ def _interpolation(source: str) -> Expr:
     source = source.strip().strip("~").strip()
     if _TRAVERSAL.match(source):
         first, *rest = source.split(".")
-        expr: Expr = ["v", first]
+        expr: Expr = Variable(first)
         for name in rest:
-            expr = ["a", expr, name]
+            expr = GetAttr(expr, name)
         return expr
     try:
         attribute = next(node for node in _body(f"x = {source}\n") if node.data == "attribute")
-    except Exception:  # lark raises several exception types; any means the text is not an expression
-        return ["u", f"${{{source}}} cannot be parsed"]
+    except (LarkError, RecursionError):  # the text is not an expression (or nested past the stack)
+        return Unevaluated(f"${{{source}}} cannot be parsed")
     return expression(attribute.children[2])
 
 
@@ -407,7 +526,7 @@ def _json_block(kind: str, labels: list[str], attrs: dict[str, Any]) -> Block:
         if name in _JSON_NESTED_BLOCKS:
             block["blocks"].extend(_json_nested(name, value))
         elif kind == "variable" and name == "default":
-            block["attrs"][name] = ["l", value]
+            block["attrs"][name] = Literal(value)
         else:
             block["attrs"][name] = _json_expr(value)
         block["lines"][name] = None
@@ -422,11 +541,11 @@ def _json_nested(name: str, value: Any) -> list[Block]:
 
 def _json_expr(value: Any) -> Expr:
     if isinstance(value, str):
-        return template_expr(value) if "{" in value else ["l", value]
+        return template_expr(value) if "{" in value else Literal(value)
     if isinstance(value, list):
-        return ["tup", [_json_expr(item) for item in value]]
+        return TupleCons([_json_expr(item) for item in value])
     if isinstance(value, dict):
-        return ["obj", [[["l", key], _json_expr(item)] for key, item in value.items()], None]
-    return ["l", value]
+        return ObjectCons([(Literal(key), _json_expr(item)) for key, item in value.items()], None)
+    return Literal(value)
 
 

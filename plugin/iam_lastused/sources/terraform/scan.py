@@ -36,15 +36,17 @@ from iam_lastused.files import walk as walk_files
 from iam_lastused.model import Grant, InputError, Kind, Location, Principal, SourceResult
 from iam_lastused.policy import PolicyDoc
 from iam_lastused.sources.iam_resources import PRINCIPAL_TYPES, TERRAFORM, collect
-from iam_lastused.sources.terraform import data_sources
+from iam_lastused.sources.terraform import data_sources, parse_cache
 from iam_lastused.sources.terraform.data_sources import Known
-from iam_lastused.sources.terraform.hcl import Block, Expr, hcl_attributes, hcl_blocks, json_blocks
+from iam_lastused.sources.terraform.hcl import Block, Expr, HclError, hcl_attributes, hcl_blocks, json_blocks
+from iam_lastused.sources.terraform.syntax import Literal, Unevaluated
 from iam_lastused.sources.terraform.values import (
     Document,
     Namespace,
     Text,
     Unknown,
     as_declared,
+    as_string,
     document_from_block,
     evaluate,
     expanded,
@@ -53,11 +55,11 @@ from iam_lastused.sources.terraform.values import (
     text,
     why_unknown,
 )
-from iam_lastused.store import cache, scan_memo
+from iam_lastused.store import scan_memo
 from iam_lastused.workers import OverBudget, map_bounded
 
-CACHE_NAMESPACE = "terraform-parse"
-_CACHE_FORMAT = "terraform-parse/6"  # 6: for expressions have a form
+CACHE_NAMESPACE = parse_cache.NAMESPACE
+_CACHE_FORMAT = "terraform-parse/7"  # 7: typed expression nodes (syntax.py), kept by msgspec
 
 _MODULE_META_ARGUMENTS = {"source", "version", "count", "for_each", "providers", "depends_on"}
 # python-hcl2 takes seconds and hundreds of megabytes per megabyte of HCL: a bigger
@@ -181,6 +183,8 @@ def parse_file(name: str, data: bytes) -> dict[str, Any]:
         )
     except MemoryError:  # over the worker's budget: workers.map_bounded says so
         raise
+    except HclError as exc:  # HCL that Terraform refuses: in its words
+        return {"error": str(exc), "line": exc.line}
     except Exception as exc:  # python-hcl2 and lark raise many types; each means this file is unreadable
         message, line = _describe(exc, source)
         return {"error": f"cannot parse: {message}", "line": line}
@@ -226,7 +230,7 @@ def _load_all(
             loaded.append({"error": f"not read: {refusal(exc)}", "line": None})
             continue
         key = f"{_CACHE_FORMAT}:{hashlib.sha256(data).hexdigest()}"
-        cached = cache.load(CACHE_NAMESPACE, key) if use_cache else None
+        cached = parse_cache.load(key) if use_cache else None
         loaded.append(cached if isinstance(cached, dict) else {})
         if not isinstance(cached, dict):
             misses.append((len(loaded) - 1, path.name, data, key))
@@ -237,7 +241,7 @@ def _load_all(
             manifest.keepable = False
         else:
             if use_cache:
-                cache.store(CACHE_NAMESPACE, key, outcome)
+                parse_cache.store(key, outcome)
             loaded[index] = outcome
     return loaded
 
@@ -257,8 +261,9 @@ class _Module:
 
 def _local_source(block: Block) -> str | None:
     source = block["attrs"].get("source")
-    if source and source[0] == "l" and isinstance(source[1], str) and source[1].startswith(("./", "../")):
-        return source[1]
+    local = source.value if isinstance(source, Literal) else None
+    if isinstance(local, str) and local.startswith(("./", "../")):
+        return local
     return None
 
 
@@ -808,7 +813,7 @@ class _Instance:
         if name not in self.outputs:
             return Unknown(f"output {name} is not defined")
         file, block = self.outputs[name]
-        value = block["attrs"].get("value", ["u", f"output {name} has no value"])
+        value = block["attrs"].get("value", Unevaluated(f"output {name} has no value"))
         return self._once(("output", name), lambda: evaluate(value, _Scope(self, file)))
 
     def data(self, data_type: str) -> Any:
@@ -898,7 +903,8 @@ class _Instance:
             return Unknown("no name: the name is chosen at apply")
         if isinstance(value, (dict, list)):
             return Unknown("name is not a string")
-        return value if isinstance(value, str) else str(value)
+        name = as_string(value)  # never the text of a value not known (jsonencode of one)
+        return Unknown(f"name is computed: {name.reason}") if isinstance(name, Unknown) else name
 
     def policy(self, name: str, key: Any = None) -> PolicyDoc:
         """The document of (one instance of) an aws_iam_policy defined in this module."""
