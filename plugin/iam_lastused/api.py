@@ -47,6 +47,7 @@ from iam_lastused.sources.terraform.data_sources import Known
 from iam_lastused.sources.terraform.scan import scan_terraform
 from iam_lastused.suggest.edits import suggest as suggest_edits
 from iam_lastused.suggest.verdicts import DEFAULT_MIN_AGE_DAYS, Suggestions
+from iam_lastused.usage.sweep import run_sweep as sweep
 
 __all__ = [
     "FetchResult",
@@ -60,6 +61,7 @@ __all__ = [
     "render",
     "scan",
     "suggest",
+    "sweep",
 ]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from iam_lastused import __version__
 from iam_lastused.analysis.analyze import DEFAULT_MAX_SERVICES, FAIL_LEVELS
-from iam_lastused.cli.commands import run_task
+from iam_lastused.cli.commands import run_task, sweep
 from iam_lastused.config import Config, apply_defaults
 from iam_lastused.render import REPORT_FORMATS
 from iam_lastused.suggest.verdicts import DEFAULT_MIN_AGE_DAYS
@@ -265,6 +265,7 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
                       help="a variable of the changed modules, after the var files (repeatable)")
 
     serve = run_task.add_parser(commands, _serve_options())
+    sweep.add_parser(commands)
     if config is not None:
         apply_defaults([*commands.choices.values(), serve], config)
     return parser
