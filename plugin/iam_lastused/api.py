@@ -68,7 +68,8 @@ __all__ = [
 def _options(options: Mapping[str, Any]) -> Options:
     paths = ("access_data", "root")
     values: dict[str, Any] = {
-        key: Path(value) if key in paths and value else value for key, value in options.items()
+        key: Path(value) if key in paths and value and not str(value).startswith("s3://") else value
+        for key, value in options.items()
     }
     try:
         return Options(**values)

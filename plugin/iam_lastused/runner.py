@@ -22,6 +22,7 @@ from iam_lastused.analysis.analyze import DEFAULT_MAX_SERVICES, analyze, granula
 from iam_lastused.analysis.suppressions import with_suppressions
 from iam_lastused.aws import managed_policies, reports
 from iam_lastused.aws import session as aws
+from iam_lastused.aws.s3_store import open_store
 from iam_lastused.model import AccessReport, Principal, ReportFailure, RunResult, SourceResult
 from iam_lastused.resolve import (
     Account,
@@ -35,6 +36,8 @@ from iam_lastused.resolve import (
 )
 from iam_lastused.sources.cloudformation.stacks import resolve_from_stack
 from iam_lastused.store.access_data import AccessDataError, load_access_data, report_from_response
+from iam_lastused.store.snapshots import is_store_url
+from iam_lastused.usage.store_reader import StoreReader
 
 NO_CREDENTIALS = "no AWS credentials found: usage data skipped (set a profile, or use --access-data)"
 
@@ -47,7 +50,10 @@ class UsageError(Exception):
 class Options:
     """What a run is asked to do. Names follow the long command-line options."""
 
-    access_data: Path | None = None
+    access_data: Path | str | None = None
+    """An access-data file, or a store of snapshots: a directory or `s3://BUCKET/PREFIX`."""
+    max_age: float = 86400.0
+    """Seconds: a store's snapshot older than this is not used."""
     stale_days: int = 90
     granularity: Literal["service", "action"] = "service"
     profile: str | None = None
@@ -70,12 +76,16 @@ class Run:
     def __init__(self, options: Options) -> None:
         self.options = options
         self.access_data: dict[str, dict[str, Any]] | None = None
-        if options.access_data:
+        self.store: StoreReader | None = None
+        self._session: Any = None
+        if options.access_data and is_store_url(options.access_data):
+            store = open_store(options.access_data, self.session)
+            self.store = StoreReader(store, options.max_age, options.granularity)
+        elif options.access_data:
             try:
-                self.access_data = load_access_data(options.access_data)
+                self.access_data = load_access_data(Path(options.access_data))
             except AccessDataError as exc:
                 raise UsageError(str(exc)) from None
-        self._session: Any = None
         self.interrupted = False
         self.warnings: dict[str, None] = {}
 
@@ -121,6 +131,15 @@ class Run:
         if self.access_data is not None:
             data = self.access_data
             raw: dict[str, dict[str, Any] | ReportFailure] = {arn: data[arn] for arn in arns if arn in data}
+        elif self.store is not None:
+            raw = {**self.store.reports(arns, self.warn)}
+            missing = [arn for arn in arns if arn not in raw]
+            if missing:
+                try:
+                    raw.update(self.fetch(missing))
+                except reports.CredentialsMissing:
+                    self.warn(f"no AWS credentials to ask IAM for the {len(missing)} principal"
+                              f"{'s' * (len(missing) != 1)} the store lacks: no data for them")
         elif arns:
             try:
                 raw = self.fetch(arns)
@@ -142,11 +161,16 @@ class Run:
             return tuple(principals)
         if self.access_data is not None:
             documents = managed_policies.documents_from_access_data(self.access_data)
-        else:
-            fetched = managed_policies.fetch_documents(self.client("iam"), arns, not self.options.no_cache)
-            for note in fetched.notes:
-                self.warn(note)
-            documents = fetched.found
+        else:  # a store's snapshots hold the documents of policies in their accounts
+            stored = self.store.documents() if self.store is not None else {}
+            documents = managed_policies.documents_from_access_data(stored)
+            missing = [arn for arn in arns if arn not in documents]
+            if missing:
+                use_cache = not self.options.no_cache
+                fetched = managed_policies.fetch_documents(self.client("iam"), missing, use_cache)
+                for note in fetched.notes:
+                    self.warn(note)
+                documents = {**documents, **fetched.found}
         return managed_policies.with_documents(principals, documents)
 
     # Resolve -----------------------------------------------------------------
@@ -199,7 +223,7 @@ class Run:
         """ARNs from names and the account; live, each confirmed with IAM (`confirm`)."""
         account, why_unknown = self.account()
         resolved = with_arns(principals, account, why_unknown)
-        if not confirm or self.access_data is not None or account is None:
+        if not confirm or self.access_data is not None or self.store is not None or account is None:
             return resolved
         client = self.client("iam")
         try:
