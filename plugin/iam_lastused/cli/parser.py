@@ -55,6 +55,12 @@ def _analysis_options(group: argparse._ActionsContainer) -> None:
     )
     group.add_argument("--max-age", type=max_age, default=86400.0, metavar="DURATION",
                        help="use a store's snapshot no older than this: 30m, 24h, 7d (default 24h)")
+    group.add_argument("--usage-source", choices=["iam", "access-analyzer"], default="iam",
+                       help="iam: last-accessed reports (default); access-analyzer: the unused-access "
+                       "findings of --analyzer-arn (no job generated)")
+    group.add_argument("--analyzer-arn", metavar="ARN",
+                       help="the IAM Access Analyzer unused-access analyzer, "
+                       "for --usage-source access-analyzer")
     group.add_argument("--account-id", metavar="ID",
                        help="the AWS account principals named in the code live in "
                        "(default: from STS; offline, the one account the access data names)")
