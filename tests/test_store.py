@@ -98,6 +98,8 @@ def test_a_scan_reading_the_store_asks_iam_nothing_and_finds_what_the_live_scan_
     assert findings(stored)[0][:3] == ("aws_iam_role.app", "analyzed", ["sqs"])
     assert any(p["unused_services"] == ["dynamodb"] for p in stored.json["principals"])  # the stored document
     assert stored_patch.out == live_patch.out and "sqs:SendMessage" in stored_patch.out
+    [note] = [n for n in stored.json["notes"] if "usage from the store" in n]
+    assert f"account {ACCOUNT}'s snapshot made 0m ago by arn:aws:" in note
 
 
 def old_snapshot(store, account: str, data: dict, age: timedelta) -> None:
@@ -150,6 +152,15 @@ def test_a_principal_the_snapshot_lacks_is_fetched_live_when_credentials_allow(
     assert f"2 principals of account {ACCOUNT} are not in its snapshot (made 5m ago)" in run.err
     assert findings(run)[0][2] == ["sqs"]
     assert len([op for op, _ in last_accessed.calls if op == "GenerateServiceLastAccessedDetails"]) == 2
+
+
+def test_a_snapshot_of_another_account_in_an_account_s_place_is_not_used(cli, deployed, tmp_path):
+    store = tmp_path / "store"
+    old_snapshot(store, "999999999999", {}, timedelta(minutes=5))
+    (store / "999999999999").rename(store / ACCOUNT)
+    run = scan(cli, tmp_path, "--access-data", str(store))
+    assert run.err.count(f"a snapshot of account 999999999999, not of {ACCOUNT}") == 1
+    assert findings(run)[0][2] == ["sqs"]  # asked of IAM instead
 
 
 def test_an_account_with_no_snapshot_is_said(cli, deployed, tmp_path):

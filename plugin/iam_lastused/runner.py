@@ -141,6 +141,7 @@ class Run:
             raw: dict[str, dict[str, Any] | ReportFailure] = {arn: data[arn] for arn in arns if arn in data}
         elif self.store is not None:
             raw = {**self.store.reports(arns, self.warn)}
+            self.notes += self.store.notes()
             missing = [arn for arn in arns if arn not in raw]
             if missing:
                 try:

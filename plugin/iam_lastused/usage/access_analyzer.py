@@ -55,6 +55,12 @@ def usage(
         arn = principal.arn
         if arn is None or principal.unresolved or principal.deployed is False:
             continue
+        if arn in findings.unused_roles and principal.grants is None:
+            last = findings.unused_roles[arn]
+            when = f"last used {last.date()}" if last else "never used"
+            found.no_data[arn] = (f"IAM Access Analyzer reports the whole role unused ({when}) but lists no "
+                                  "services: scan its code to see which grants that is")
+            continue
         if arn in findings.services or arn in findings.unused_roles:
             found.outcomes[arn] = _report(principal, arn, findings, now, granularity)
             continue

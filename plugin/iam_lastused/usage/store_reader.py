@@ -35,6 +35,9 @@ class StoreReader:
                 warn(f"the store {self.store.url} has no snapshot of account {account}")
                 return None
             snapshot = decode(*newest)
+            if snapshot.about.account != account:
+                raise StoreError(f"{snapshot.where}: a snapshot of account {snapshot.about.account}, "
+                                 f"not of {account}")
         except StoreError as exc:
             warn(f"{exc}: the snapshot of account {account} is not used")
             return None
@@ -57,6 +60,8 @@ class StoreReader:
         lacking: dict[str, list[str]] = {}
         for arn in arns:
             account = account_of(arn)
+            if not (len(account) == 12 and account.isdigit()):  # an AWS managed policy: no account's
+                continue
             snapshot = self.snapshot(account, warn)
             if snapshot is None:
                 continue
@@ -73,6 +78,14 @@ class StoreReader:
                  f"{'are' if count != 1 else 'is'} not in its snapshot (made "
                  f"{describe_age(self.now() - snapshot.about.made)} ago)")
         return found
+
+    def notes(self) -> list[str]:
+        """Which snapshots the run used, for the report."""
+        return [
+            f"usage from the store {self.store.url}: account {account}'s snapshot made "
+            f"{describe_age(self.now() - snapshot.about.made)} ago by {snapshot.about.by}"
+            for account, snapshot in sorted(self._snapshots.items()) if snapshot is not None
+        ]
 
     def documents(self) -> dict[str, dict[str, Any]]:
         """The access data of every usable snapshot read, for the policy documents it holds."""
