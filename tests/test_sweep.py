@@ -127,20 +127,21 @@ def test_bad_shard_or_account_is_a_usage_error(cli, tmp_path):
 
 @pytest.fixture
 def organization(iam, last_accessed) -> dict[str, str]:
-    """An organisation: the management account, one account under ou `prod` (and one
-    under a unit inside it), one suspended... as far as moto goes, one outside `prod`."""
+    """An organisation: the management account, one account under ou `prod` and one under
+    a unit inside it, one outside `prod`, and one closed (SUSPENDED)."""
     org = boto3.client("organizations")
     org.create_organization(FeatureSet="ALL")
     root = org.list_roots()["Roots"][0]["Id"]
     prod = org.create_organizational_unit(ParentId=root, Name="prod")["OrganizationalUnit"]["Id"]
     inner = org.create_organizational_unit(ParentId=prod, Name="eu")["OrganizationalUnit"]["Id"]
     accounts = {}
-    for name, parent in (("web", prod), ("data", inner), ("sandbox", root)):
+    for name, parent in (("web", prod), ("data", inner), ("sandbox", root), ("closed", prod)):
         account = org.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]
         accounts[name] = account["AccountId"]
         if parent != root:
             org.move_account(AccountId=account["AccountId"], SourceParentId=root, DestinationParentId=parent)
         populate(last_accessed, account["AccountId"])
+    org.close_account(AccountId=accounts["closed"])
     accounts["prod"] = prod
     return accounts
 
@@ -156,6 +157,17 @@ def test_organization_sweeps_every_active_account_and_ou_narrows_it(cli, organiz
               "--assume-role-arn", TEMPLATE)
     assert run.code == 0, run.err
     assert set(snapshots(prod)) == {organization["web"], organization["data"]}
+
+
+def test_a_sweep_calls_only_its_allow_list(cli, organization, aws_hooks, tmp_path):
+    seen: list[str] = []
+    aws_hooks.insert(0, lambda event_name, **_kwargs: seen.append(event_name.split(".", 1)[1]))
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    run = cli("sweep", "--store", f"s3://{BUCKET}/usage", "--organization", "--assume-role-arn", TEMPLATE)
+    assert run.code == 0, run.err
+    called = {op.replace(".", ":") for op in seen}
+    assert called <= set(policy_actions("sweep")), called - set(policy_actions("sweep"))
+    assert {"s3:PutObject", "organizations:ListAccounts", "iam:ListRoles", "sts:AssumeRole"} <= called
 
 
 def test_ou_without_organization_is_refused(cli, iam, tmp_path):
