@@ -100,7 +100,8 @@ def test_a_whole_role_unused_without_its_code_is_no_data_with_why(cli, old_roles
     run = cli("check", old_roles["batch"], old_roles["app"], "--format", "json", *AA)
     batch, app = run.json["principals"]
     assert batch["status"] == "no-data" and "reports the whole role unused (never used)" in batch["error"]
-    assert app["status"] == "analyzed" and app["unused_services"] == ["sqs"] and app["stale_services"] == ["ec2"]
+    assert app["status"] == "analyzed"
+    assert app["unused_services"] == ["sqs"] and app["stale_services"] == ["ec2"]
 
 
 def test_an_analyzer_that_cannot_be_read_is_a_usage_error(cli, old_roles, analyzer, tmp_path, monkeypatch):

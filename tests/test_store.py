@@ -87,17 +87,22 @@ def test_a_scan_reading_the_store_asks_iam_nothing_and_finds_what_the_live_scan_
     live = scan(cli, tmp_path)
     patch = ("scan", "infra", "--account-id", ACCOUNT, "--no-cache", "--suggest=patch", "--min-age-days", "0")
     live_patch = cli(*patch)
+    held_back = ("scan", "infra", "--account-id", ACCOUNT, "--no-cache", "--suggest", "--format", "json")
+    live_held_back = cli(*held_back)
     store = tmp_path / "store"
     assert cli("sweep", "--store", str(store)).code == 0
     last_accessed.calls.clear()
     operations.clear()
     stored = scan(cli, tmp_path, "--access-data", str(store))
     stored_patch = cli(*patch, "--access-data", str(store))
+    stored_held_back = cli(*held_back, "--access-data", str(store))
     assert last_accessed.calls == [] and operations == []
     assert stored.code == live.code and stored.err == "" and findings(stored) == findings(live)
     assert findings(stored)[0][:3] == ("aws_iam_role.app", "analyzed", ["sqs"])
     assert any(p["unused_services"] == ["dynamodb"] for p in stored.json["principals"])  # the stored document
     assert stored_patch.out == live_patch.out and "sqs:SendMessage" in stored_patch.out
+    assert stored_held_back.json["suggestions"] == live_held_back.json["suggestions"]
+    assert "was created 0 days ago" in json.dumps(stored_held_back.json["suggestions"])
     [note] = [n for n in stored.json["notes"] if "usage from the store" in n]
     assert f"account {ACCOUNT}'s snapshot made 0m ago by arn:aws:" in note
 

@@ -72,7 +72,7 @@ def test_a_sweep_writes_one_snapshot_per_account_in_the_access_data_format(cli, 
         assert about["account"] == account and about["granularity"] == "service"
         assert about["by"].startswith("arn:aws:") and datetime.fromisoformat(about["made"])
         arns = members[account]
-        assert {arns["role"], arns["user"], arns["policy"]} <= set(snapshot)
+        assert {arns["role"], arns["user"], arns["policy"]} <= set(snapshot) & set(about["created"])
         services = snapshot[arns["role"]]["ServicesLastAccessed"]
         sqs = next(s for s in services if s["ServiceNamespace"] == "sqs")
         assert snapshot[arns["role"]]["JobStatus"] == "COMPLETED" and "LastAuthenticated" not in sqs

@@ -232,7 +232,11 @@ class Run:
         """ARNs from names and the account; live, each confirmed with IAM (`confirm`)."""
         account, why_unknown = self.account()
         resolved = with_arns(principals, account, why_unknown)
-        if not confirm or self.access_data is not None or self.store is not None or account is None:
+        if self.store is not None:  # its snapshots list every principal, with when it was created
+            store = self.store
+            return [replace(p, created=store.created(p.arn, self.warn)) if p.arn and not p.unresolved else p
+                    for p in resolved]
+        if not confirm or self.access_data is not None or account is None:
             return resolved
         client = self.client("iam")
         try:

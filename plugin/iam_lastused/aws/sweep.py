@@ -52,9 +52,11 @@ class Shard:
 
 @dataclass(frozen=True)
 class Inventory:
-    """What one account holds: the ARNs to report on, and policy documents by ARN."""
+    """What one account holds: the ARNs to report on, when each was created, and policy
+    documents by ARN."""
 
     arns: tuple[str, ...]
+    created: dict[str, datetime]
     documents: dict[str, Any]
 
 
@@ -104,8 +106,8 @@ def inventory(session: Any) -> Inventory:
     """The account's principals and customer managed policies, and the documents of
     those policies and of the AWS managed policies attached in it."""
     iam = aws.client(session, "iam", role="sweep")
-    arns = [
-        entity["Arn"]
+    entities = [
+        entity
         for method, key in _LISTS
         for page in iam.get_paginator(method).paginate()
         for entity in page[key]
@@ -116,7 +118,7 @@ def inventory(session: Any) -> Inventory:
         for page in iam.get_paginator("list_policies").paginate(**scope)
         for policy in page["Policies"]
     ]
-    arns += [policy["Arn"] for policy in policies if policy["Arn"].split(":")[4] != "aws"]
+    entities += [policy for policy in policies if policy["Arn"].split(":")[4] != "aws"]
 
     def document(policy: dict[str, Any]) -> Any:
         version = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])
@@ -124,7 +126,8 @@ def inventory(session: Any) -> Inventory:
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         documents = dict(zip((p["Arn"] for p in policies), pool.map(document, policies), strict=True))
-    return Inventory(tuple(arns), documents)
+    created = {entity["Arn"]: entity["CreateDate"] for entity in entities if entity.get("CreateDate")}
+    return Inventory(tuple(entity["Arn"] for entity in entities), created, documents)
 
 
 def caller(session: Any) -> tuple[str, str]:
@@ -178,7 +181,7 @@ def sweep(
         data: dict[str, dict[str, Any]] = reports.only_reports(outcomes)
         for arn, entry in as_access_data(inventory_of.documents).items():  # a policy: report and document
             data[arn] = {**data.get(arn, {}), **entry}
-        about = About(account, started, by, settings.granularity)
+        about = About(account, started, by, settings.granularity, inventory_of.created)
         try:
             swept.written[account] = store.put(account, snapshot_name(started), encode(about, data))
             swept.reports[account] = len(reports.only_reports(outcomes))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,6 +43,8 @@ class About:
     made: datetime
     by: str
     granularity: str
+    created: Mapping[str, datetime] = field(default_factory=dict)
+    """When each principal and policy was created: a run's suggestions hold back on young ones."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -51,6 +53,7 @@ class About:
             "made": self.made.isoformat(),
             "by": self.by,
             "granularity": self.granularity,
+            "created": {arn: when.isoformat() for arn, when in sorted(self.created.items())},
         }
 
 
@@ -93,8 +96,12 @@ def decode(where: str, body: bytes) -> Snapshot:
         meta = raw.get(SNAPSHOT_KEY) if isinstance(raw, dict) else None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
             raise StoreError(f"{where}: not an iam-lastused snapshot (format {FORMAT_VERSION})")
-        made = parse_date(meta["made"])
-        about = About(str(meta["account"]), made or datetime.min, str(meta["by"]), str(meta["granularity"]))
+        made = parse_date(meta["made"]) or datetime.min.replace(tzinfo=timezone.utc)
+        created = {str(arn): parse_date(when) for arn, when in (meta.get("created") or {}).items()}
+        about = About(
+            str(meta["account"]), made, str(meta["by"]), str(meta["granularity"]),
+            {arn: when for arn, when in created.items() if when is not None},
+        )
         data = access_data_from_json(text, where)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, KeyError, TypeError, ValueError):
         raise StoreError(f"{where}: not an iam-lastused snapshot: not readable JSON of its format") from None

@@ -53,6 +53,14 @@ class StoreReader:
             return None
         return snapshot
 
+    def created(self, arn: str, warn: Callable[[str], None]) -> datetime | None:
+        """When the principal was created, as its account's usable snapshot says."""
+        account = account_of(arn)
+        if not (len(account) == 12 and account.isdigit()):
+            return None
+        snapshot = self.snapshot(account, warn)
+        return snapshot.about.created.get(arn) if snapshot is not None else None
+
     def reports(self, arns: Iterable[str], warn: Callable[[str], None]) -> dict[str, dict[str, Any]]:
         """The store's entry for each ARN it has; the ARNs a usable snapshot lacks are said,
         by account."""
