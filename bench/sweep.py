@@ -30,7 +30,7 @@ from botocore.handlers import BUILTIN_HANDLERS
 from fake_last_accessed import LastAccessedFake
 from iam_lastused.aws import reports
 from iam_lastused.aws import session as aws
-from iam_lastused.usage.sweep import SweepOptions, run_sweep
+from iam_lastused.usage.sweep import run_sweep
 from moto import mock_aws
 from moto.core.models import botocore_stubber
 
@@ -69,7 +69,7 @@ def bench(account_count: int, roles: int, latency: float, rate: float) -> None:
         BUILTIN_HANDLERS[index] = ("before-send", lambda **kw: fake(**kw) or botocore_stubber(**kw))
         try:
             start = time.monotonic()
-            mine, swept = run_sweep(store, SweepOptions(accounts=ids, assume_role_arn=TEMPLATE))
+            mine, swept = run_sweep(store, accounts=ids, assume_role_arn=TEMPLATE)
             wall = time.monotonic() - start
             calls, throttled = len(fake.calls), fake.throttled
             time.sleep(1.0)  # a fresh rate window

@@ -14,7 +14,7 @@ from iam_lastused import api
 from iam_lastused.aws.permissions import OperationNotAllowed, policy_actions
 from iam_lastused.aws.sweep import Shard
 from iam_lastused.store.access_data import SNAPSHOT_KEY
-from iam_lastused.usage.sweep import SweepOptions, parse_shard
+from iam_lastused.usage.sweep import parse_shard
 
 RECENT = datetime.now(timezone.utc) - timedelta(days=1)
 MEMBERS = ("111111111111", "222222222222", "333333333333")
@@ -92,8 +92,7 @@ def test_two_shards_at_the_same_time_cover_every_account_once(members, last_acce
     results = {}
 
     def worker(index: int) -> None:
-        options = SweepOptions(accounts=MEMBERS, shard=Shard(index, 2), assume_role_arn=TEMPLATE)
-        results[index] = api.sweep(str(store), options)
+        results[index] = api.sweep(str(store), accounts=MEMBERS, shard=f"{index}/2", assume_role_arn=TEMPLATE)
 
     threads = [threading.Thread(target=worker, args=(index,)) for index in (1, 2)]
     for thread in threads:
@@ -230,3 +229,10 @@ def test_the_sweep_s_one_write_is_put_object_under_the_store_prefix(iam):
     assert policy_actions("store-reader") == ["s3:GetObject", "s3:ListBucket"]
     writes = [a for a in policy_actions("sweep") if not a.split(":")[1].startswith(("Get", "List"))]
     assert writes == ["iam:GenerateServiceLastAccessedDetails", "s3:PutObject", "sts:AssumeRole"]
+
+
+def test_the_library_s_sweep_refuses_a_bad_shard_or_option_as_a_usage_error(iam, tmp_path):
+    with pytest.raises(api.UsageError, match="3/2"):
+        api.sweep(str(tmp_path), shard="3/2")
+    with pytest.raises(api.UsageError, match="no_such_option"):
+        api.sweep(str(tmp_path), no_such_option=True)

@@ -1,11 +1,18 @@
 """The library's `sweep`: which accounts, this worker's shard of them, and the store;
-then aws/sweep.py does the work."""
+then aws/sweep.py does the work.
+
+    from iam_lastused import api
+
+    accounts, swept = api.sweep("s3://org-usage/iam-lastused", organization=True, shard="2/4",
+                                assume_role_arn="arn:aws:iam::{account_id}:role/iam-lastused-sweep")
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -19,6 +26,9 @@ from iam_lastused.store.snapshots import StoreError
 
 @dataclass(frozen=True)
 class SweepOptions:
+    """What a sweep is asked to do; named like the command's long options. `profiles`
+    names a profile per account ID (the config file's `[accounts]`)."""
+
     accounts: Sequence[str] = ()
     organization: bool = False
     ou: str | None = None
@@ -40,8 +50,21 @@ def parse_shard(text: str) -> Shard:
     return Shard(int(index), int(count))
 
 
-def run_sweep(store_url: str | Path, options: SweepOptions) -> tuple[list[str], Swept]:
-    """Sweep this worker's accounts into the store: (its accounts, what was done)."""
+def run_sweep(store_url: str | Path, **options: Any) -> tuple[list[str], Swept]:
+    """Sweep this worker's accounts into the store: (its accounts, what was done).
+    `options` are SweepOptions' fields; `shard` may be given as `I/N`."""
+    if isinstance(options.get("shard"), str):
+        try:
+            options["shard"] = parse_shard(options["shard"])
+        except ValueError as exc:
+            raise UsageError(f"shard {exc}") from None
+    try:
+        return _sweep(store_url, SweepOptions(**options))
+    except TypeError as exc:  # an option that does not exist
+        raise UsageError(str(exc).replace("__init__()", "option")) from None
+
+
+def _sweep(store_url: str | Path, options: SweepOptions) -> tuple[list[str], Swept]:
     try:
         session = aws.make_session(options.profile, options.region)
         by, own_account = caller(session)

@@ -13,7 +13,7 @@ from iam_lastused import api
 from iam_lastused.aws.sweep import Shard
 from iam_lastused.cli import output
 from iam_lastused.store.snapshots import parse_duration
-from iam_lastused.usage.sweep import SweepOptions, parse_shard
+from iam_lastused.usage.sweep import parse_shard
 
 
 def _accounts(value: str) -> list[str]:
@@ -84,13 +84,10 @@ def run(args: argparse.Namespace) -> int:
         raise api.UsageError("--ou narrows --organization: give both")
     with output.progress(args) as progress:
         accounts, swept = api.sweep(
-            args.store,
-            SweepOptions(
-                accounts=args.accounts, organization=args.organization, ou=args.ou, shard=args.shard,
-                assume_role_arn=args.assume_role_arn, profile=args.profile, region=args.region,
-                granularity=args.granularity, timeout=args.timeout, profiles=args.config.accounts,
-                progress=progress,
-            ),
+            args.store, accounts=args.accounts, organization=args.organization, ou=args.ou, shard=args.shard,
+            assume_role_arn=args.assume_role_arn, profile=args.profile, region=args.region,
+            granularity=args.granularity, timeout=args.timeout, profiles=args.config.accounts,
+            progress=progress,
         )
     for message in swept.warnings:
         output.warn(args, message)
