@@ -8,7 +8,7 @@ from pathlib import Path
 from iam_lastused import __version__
 from iam_lastused.analysis.analyze import DEFAULT_MAX_SERVICES, FAIL_LEVELS
 from iam_lastused.cli.commands import run_task, sweep
-from iam_lastused.cli.commands.sweep import access_data_location, max_age
+from iam_lastused.cli.usage_options import add_usage_options
 from iam_lastused.config import Config, apply_defaults
 from iam_lastused.render import REPORT_FORMATS
 from iam_lastused.suggest.verdicts import DEFAULT_MIN_AGE_DAYS
@@ -46,21 +46,7 @@ def _aws_options(group: argparse._ActionsContainer) -> None:
 
 def _analysis_options(group: argparse._ActionsContainer) -> None:
     """What is analysed and what fails the run: for every command that analyses."""
-    group.add_argument(
-        "--access-data",
-        type=access_data_location,
-        metavar="FILE|URL",
-        help="take reports from this file (offline: no AWS call is made), or from a sweep's store: "
-        "a directory or s3://BUCKET/PREFIX (what it lacks is asked of AWS)",
-    )
-    group.add_argument("--max-age", type=max_age, default=86400.0, metavar="DURATION",
-                       help="use a store's snapshot no older than this: 30m, 24h, 7d (default 24h)")
-    group.add_argument("--usage-source", choices=["iam", "access-analyzer"], default="iam",
-                       help="iam: last-accessed reports (default); access-analyzer: the unused-access "
-                       "findings of --analyzer-arn (no job generated)")
-    group.add_argument("--analyzer-arn", metavar="ARN",
-                       help="the IAM Access Analyzer unused-access analyzer, "
-                       "for --usage-source access-analyzer")
+    add_usage_options(group)
     group.add_argument("--account-id", metavar="ID",
                        help="the AWS account principals named in the code live in "
                        "(default: from STS; offline, the one account the access data names)")

@@ -7,12 +7,10 @@ Exit codes: 0 every account of this worker's shard written (a shard may have non
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from iam_lastused import api
 from iam_lastused.aws.sweep import Shard
 from iam_lastused.cli import output
-from iam_lastused.store.snapshots import parse_duration
 from iam_lastused.usage.sweep import parse_shard
 
 
@@ -22,19 +20,6 @@ def _accounts(value: str) -> list[str]:
         if not (len(account) == 12 and account.isdigit()):
             raise argparse.ArgumentTypeError(f"{account!r} is not an AWS account ID (12 digits)")
     return accounts
-
-
-def access_data_location(value: str) -> Path | str:
-    """`--access-data`: an S3 URL as given, else a path (a file or a store's directory)."""
-    return value if value.startswith("s3://") else Path(value)
-
-
-def max_age(value: str) -> float:
-    """`--max-age`: seconds."""
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _shard(value: str) -> Shard:
