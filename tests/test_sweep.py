@@ -236,3 +236,22 @@ def test_the_library_s_sweep_refuses_a_bad_shard_or_option_as_a_usage_error(iam,
         api.sweep(str(tmp_path), shard="3/2")
     with pytest.raises(api.UsageError, match="no_such_option"):
         api.sweep(str(tmp_path), no_such_option=True)
+
+
+def test_accounts_are_swept_a_batch_at_a_time_each_written_before_the_next(
+    cli, members, last_accessed, aws_hooks, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("iam_lastused.aws.sweep.ACCOUNTS_AT_ONCE", 1)
+    store = tmp_path / "store"
+    written_when_asked: dict[str, list[str]] = {}
+
+    def record(request, **_kwargs):
+        body = request.body.decode() if isinstance(request.body, bytes) else request.body or ""
+        if "Action=GenerateServiceLastAccessedDetails" in body:
+            account = next(a for a in MEMBERS if a in body)
+            written_when_asked.setdefault(account, sorted(p.name for p in store.glob("*")))
+
+    aws_hooks.insert(0, record)
+    run = cli("sweep", "--store", str(store), "--accounts", ",".join(MEMBERS), "--assume-role-arn", TEMPLATE)
+    assert run.code == 0, run.err
+    assert written_when_asked == {MEMBERS[0]: [], MEMBERS[1]: [MEMBERS[0]], MEMBERS[2]: list(MEMBERS[:2])}

@@ -29,6 +29,7 @@ from iam_lastused.model import ReportFailure
 from iam_lastused.store.snapshots import About, Store, StoreError, encode, snapshot_name
 
 INVENTORY_WORKERS = 8
+ACCOUNTS_AT_ONCE = 32
 _LISTS = (("list_roles", "Roles"), ("list_users", "Users"), ("list_groups", "Groups"))
 
 
@@ -144,9 +145,29 @@ def sweep(
     settings: reports.EngineSettings,
     progress: reports.Progress | None = None,
 ) -> Swept:
-    """Sweep `accounts` into `store`: an account that cannot be read or written is in
-    `failed`, and the others carry on. On Ctrl-C nothing more is written."""
+    """Sweep `accounts` into `store`, `ACCOUNTS_AT_ONCE` at a time (each account's engine
+    has up to `max_concurrency` calls in flight, so all of a large organisation at once
+    would be thousands of threads), each batch written as soon as its reports are in. An
+    account that cannot be read or written is in `failed`, and the others carry on. On
+    Ctrl-C nothing more is written."""
     swept = Swept()
+    done = 0
+
+    def advance(batch_done: int, batch_total: int) -> None:
+        if progress:
+            progress(done + batch_done, done + batch_total)
+
+    for start in range(0, len(accounts), ACCOUNTS_AT_ONCE):
+        batch = _inventories(accounts[start:start + ACCOUNTS_AT_ONCE], clients, swept)
+        if not _sweep_batch(by, batch, store, clients, settings, advance, swept):
+            break
+        done += sum(len(inventory_of.arns) for inventory_of in batch.values())
+    return swept
+
+
+def _inventories(accounts: Sequence[str], clients: AccountClients, swept: Swept) -> dict[str, Inventory]:
+    """Each account's inventory, listed in parallel; an account that cannot be listed is
+    in `swept.failed`."""
     found: dict[str, Inventory] = {}
 
     def take(account: str) -> None:
@@ -160,17 +181,29 @@ def sweep(
         except BotoCoreError as exc:
             swept.failed[account] = f"cannot list its principals: {exc}"
 
-    with ThreadPoolExecutor(max_workers=INVENTORY_WORKERS) as pool:  # accounts are listed in parallel
+    with ThreadPoolExecutor(max_workers=INVENTORY_WORKERS) as pool:
         list(pool.map(take, accounts))
-    found = {account: found[account] for account in accounts if account in found}  # in the given order
+    return {account: found[account] for account in accounts if account in found}  # in the given order
+
+
+def _sweep_batch(
+    by: str,
+    found: dict[str, Inventory],
+    store: Store,
+    clients: AccountClients,
+    settings: reports.EngineSettings,
+    progress: reports.Progress,
+    swept: Swept,
+) -> bool:
+    """The batch's reports, then a snapshot per account; False when interrupted."""
     started = datetime.now(timezone.utc)
     wanted = [arn for inventory_of in found.values() for arn in inventory_of.arns]
     try:
         fetched = reports.fetch_reports(clients, wanted, settings, progress=progress)
     except reports.Interrupted:
         swept.interrupted = True
-        return swept
-    swept.warnings += fetched.notes
+        return False
+    swept.warnings += [note for note in fetched.notes if note not in swept.warnings]
     for account, inventory_of in found.items():
         outcomes = {arn: fetched.outcomes[arn] for arn in inventory_of.arns}
         failures = [o for o in outcomes.values() if isinstance(o, ReportFailure) and not o.not_found]
@@ -187,4 +220,4 @@ def sweep(
             swept.reports[account] = len(reports.only_reports(outcomes))
         except StoreError as exc:
             swept.failed[account] = str(exc)
-    return swept
+    return True
