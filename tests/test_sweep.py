@@ -4,8 +4,10 @@ an S3 prefix), over given accounts or the organisation's, shared among workers."
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import boto3
 import pytest
@@ -255,3 +257,25 @@ def test_accounts_are_swept_a_batch_at_a_time_each_written_before_the_next(
     run = cli("sweep", "--store", str(store), "--accounts", ",".join(MEMBERS), "--assume-role-arn", TEMPLATE)
     assert run.code == 0, run.err
     assert written_when_asked == {MEMBERS[0]: [], MEMBERS[1]: [MEMBERS[0]], MEMBERS[2]: list(MEMBERS[:2])}
+
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+SECTION = "## Organisation scale"
+
+
+def readme_policies(readme: str) -> list[list[str]]:
+    """The actions of each JSON policy in the README's organisation section, in order."""
+    section = readme.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    policies = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", section, re.S)]
+    return [
+        sorted(action for statement in policy["Statement"] for action in statement["Action"])
+        for policy in policies if "Statement" in policy
+    ]
+
+
+@pytest.mark.skipif(SECTION not in README, reason="the README's organisation section is not merged yet")
+def test_the_readme_s_organisation_policies_are_exactly_the_allow_lists():
+    sweep_role, member_role, reader, analyzer = readme_policies(README)
+    assert sorted(sweep_role + member_role) == policy_actions("sweep")
+    assert reader == policy_actions("store-reader")
+    assert analyzer == policy_actions("access-analyzer")
