@@ -113,3 +113,20 @@ def test_an_analyzer_that_cannot_be_read_is_a_usage_error(cli, old_roles, analyz
     assert run.code == 2 and "is CREATING, not ACTIVE" in run.err
     run = scan(cli, "--usage-source", "access-analyzer")
     assert run.code == 2 and "needs --analyzer-arn" in run.err
+
+
+def test_live_reports_a_store_snapshot_and_access_analyzer_agree(
+    cli, old_roles, last_accessed, analyzer, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    assert cli("sweep", "--store", "store").code == 0
+    sources = {"live": (), "store": ("--access-data", "store"), "access-analyzer": AA}
+    runs = {name: scan(cli, *extra) for name, extra in sources.items()}
+    patches = {name: scan(cli, *extra, "--suggest=patch", "--min-age-days", "0").out
+               for name, extra in sources.items()}
+    never_used = {name: [(p["address"], p["unused_services"]) for p in run.json["principals"]]
+                  for name, run in runs.items()}
+    assert never_used["live"] == [("aws_iam_role.app", ["sqs"]), ("aws_iam_role.batch", ["dynamodb"])]
+    assert never_used["store"] == never_used["access-analyzer"] == never_used["live"]
+    assert findings(runs["store"]) == findings(runs["access-analyzer"]) == findings(runs["live"])
+    assert patches["store"] == patches["access-analyzer"] == patches["live"] != ""
