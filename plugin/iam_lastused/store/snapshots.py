@@ -119,7 +119,9 @@ def parse_duration(text: str) -> float:
 
 
 def describe_age(age: timedelta) -> str:
-    """An age as people say it: `3d 4h`, `5h 12m`, `40m`."""
+    """An age as people say it: `3d 4h`, `5h 12m`, `40m`, `30s`."""
+    if age.total_seconds() < 60:
+        return f"{max(0, int(age.total_seconds()))}s"
     minutes = int(age.total_seconds() // 60)
     days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
     if days:
