@@ -4,9 +4,9 @@ last-accessed report, written as one snapshot per account to a store.
 Which accounts: those given, or every ACTIVE account of the organisation (optionally
 under one organisational unit, at any depth), then this worker's shard of them. Each
 account is reached as a run reaches it (aws/session.py: its profile, a role assumed
-from a template, or the caller's own credentials), and all accounts' reports come from
-the one report engine (aws/reports.py), which works on accounts in parallel and paces
-each one by its own throttling, as for a run. Besides the reports, a snapshot holds the
+from a template, or the caller's own credentials), and the reports of a batch of
+accounts come from the one report engine (aws/reports.py), which works on accounts in
+parallel and paces each one by its own throttling, as for a run. Besides the reports, a snapshot holds the
 documents of the account's customer managed policies and of the AWS managed policies
 attached in it, so a run reading the store needs no IAM call for them either.
 """
