@@ -144,6 +144,7 @@ def test_without_credentials_what_the_store_lacks_is_no_data(cli, deployed, tmp_
     assert by_address["aws_iam_role.app"]["status"] == "analyzed"
     assert by_address["aws_iam_role.app"]["unused_services"] == ["sqs"]
     assert by_address["aws_iam_role.batch"]["status"] == "no-data"
+    assert by_address["aws_iam_role.batch"]["error"] == "not in the store, and no AWS credentials to ask IAM"
     assert run.err.count(f"1 principal of account {ACCOUNT} is not in its snapshot (made ") == 1
     assert "no AWS credentials to ask IAM for the 1 principal the store lacks" in run.err
 

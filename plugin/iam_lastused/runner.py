@@ -149,6 +149,8 @@ class Run:
                 except reports.CredentialsMissing:
                     self.warn(f"no AWS credentials to ask IAM for the {len(missing)} principal"
                               f"{'s' * (len(missing) != 1)} the store lacks: no data for them")
+                    self.no_data.update(dict.fromkeys(missing, "not in the store, and no AWS credentials "
+                                                      "to ask IAM"))
         elif arns:
             try:
                 raw = self.fetch(arns)
