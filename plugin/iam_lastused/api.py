@@ -47,6 +47,7 @@ from iam_lastused.sources.terraform.data_sources import Known
 from iam_lastused.sources.terraform.scan import scan_terraform
 from iam_lastused.suggest.edits import suggest as suggest_edits
 from iam_lastused.suggest.verdicts import DEFAULT_MIN_AGE_DAYS, Suggestions
+from iam_lastused.usage.sweep import run_sweep as sweep
 
 __all__ = [
     "FetchResult",
@@ -60,13 +61,15 @@ __all__ = [
     "render",
     "scan",
     "suggest",
+    "sweep",
 ]
 
 
 def _options(options: Mapping[str, Any]) -> Options:
     paths = ("access_data", "root")
     values: dict[str, Any] = {
-        key: Path(value) if key in paths and value else value for key, value in options.items()
+        key: Path(value) if key in paths and value and not str(value).startswith("s3://") else value
+        for key, value in options.items()
     }
     try:
         return Options(**values)

@@ -31,7 +31,8 @@ else:  # pragma: no cover - Python 3.10
 
 CONFIG_NAME = ".iam-lastused.toml"
 # where the report goes and what it looks like; and which AWS identity the run takes on
-COMMAND_LINE_ONLY = ("output", "also-write", "suggest", "root", "profile", "assume-role-arn")
+COMMAND_LINE_ONLY = ("output", "also-write", "suggest", "root", "profile", "assume-role-arn",
+                     "max-age", "usage-source", "analyzer-arn", "store")
 
 
 class ConfigError(Exception):
@@ -140,8 +141,10 @@ def _convert(path: Path | None, key: str, action: argparse.Action, value: Any) -
         raise ConfigError(f"{path}: {key} must be a number")
     if action.type is Path and not isinstance(converted, Path):
         raise ConfigError(f"{path}: {key} must be a path (a string)")
-    if action.type is Path:
+    if isinstance(converted, Path):  # --access-data's type gives a path, or an s3:// URL
         _inside(path, key, converted)
+    elif isinstance(converted, str) and converted.startswith("s3://"):
+        raise ConfigError(f"{path}: {key}: a store URL can be given on the command line only")
     if action.choices and converted not in action.choices:
         raise ConfigError(f"{path}: {key} must be one of {', '.join(map(str, action.choices))}")
     return converted

@@ -22,6 +22,8 @@ from iam_lastused.analysis.analyze import DEFAULT_MAX_SERVICES, analyze, granula
 from iam_lastused.analysis.suppressions import with_suppressions
 from iam_lastused.aws import managed_policies, reports
 from iam_lastused.aws import session as aws
+from iam_lastused.aws.access_analyzer import AnalyzerError
+from iam_lastused.aws.s3_store import open_store
 from iam_lastused.model import AccessReport, Principal, ReportFailure, RunResult, SourceResult
 from iam_lastused.resolve import (
     Account,
@@ -35,6 +37,9 @@ from iam_lastused.resolve import (
 )
 from iam_lastused.sources.cloudformation.stacks import resolve_from_stack
 from iam_lastused.store.access_data import AccessDataError, load_access_data, report_from_response
+from iam_lastused.store.snapshots import is_store_url
+from iam_lastused.usage import access_analyzer
+from iam_lastused.usage.store_reader import StoreReader
 
 NO_CREDENTIALS = "no AWS credentials found: usage data skipped (set a profile, or use --access-data)"
 
@@ -47,7 +52,12 @@ class UsageError(Exception):
 class Options:
     """What a run is asked to do. Names follow the long command-line options."""
 
-    access_data: Path | None = None
+    access_data: Path | str | None = None
+    """An access-data file, or a store of snapshots: a directory or `s3://BUCKET/PREFIX`."""
+    max_age: float = 86400.0
+    """Seconds: a store's snapshot older than this is not used."""
+    usage_source: Literal["iam", "access-analyzer"] = "iam"
+    analyzer_arn: str | None = None
     stale_days: int = 90
     granularity: Literal["service", "action"] = "service"
     profile: str | None = None
@@ -70,12 +80,20 @@ class Run:
     def __init__(self, options: Options) -> None:
         self.options = options
         self.access_data: dict[str, dict[str, Any]] | None = None
-        if options.access_data:
+        self.store: StoreReader | None = None
+        self._session: Any = None
+        self.no_data: dict[str, str] = {}  # why a principal has no usage data, by ARN
+        self.notes: list[str] = []  # about the usage data, for the report
+        if options.usage_source == "access-analyzer" and (not options.analyzer_arn or options.access_data):
+            raise UsageError("--usage-source access-analyzer needs --analyzer-arn ARN, and no --access-data")
+        if options.access_data and is_store_url(options.access_data):
+            store = open_store(options.access_data, self.session)
+            self.store = StoreReader(store, options.max_age, options.granularity)
+        elif options.access_data:
             try:
-                self.access_data = load_access_data(options.access_data)
+                self.access_data = load_access_data(Path(options.access_data))
             except AccessDataError as exc:
                 raise UsageError(str(exc)) from None
-        self._session: Any = None
         self.interrupted = False
         self.warnings: dict[str, None] = {}
 
@@ -121,6 +139,18 @@ class Run:
         if self.access_data is not None:
             data = self.access_data
             raw: dict[str, dict[str, Any] | ReportFailure] = {arn: data[arn] for arn in arns if arn in data}
+        elif self.store is not None:
+            raw = {**self.store.reports(arns, self.warn)}
+            self.notes += self.store.notes()
+            missing = [arn for arn in arns if arn not in raw]
+            if missing:
+                try:
+                    raw.update(self.fetch(missing))
+                except reports.CredentialsMissing:
+                    self.warn(f"no AWS credentials to ask IAM for the {len(missing)} principal"
+                              f"{'s' * (len(missing) != 1)} the store lacks: no data for them")
+                    self.no_data.update(dict.fromkeys(missing, "not in the store, and no AWS credentials "
+                                                      "to ask IAM"))
         elif arns:
             try:
                 raw = self.fetch(arns)
@@ -142,11 +172,16 @@ class Run:
             return tuple(principals)
         if self.access_data is not None:
             documents = managed_policies.documents_from_access_data(self.access_data)
-        else:
-            fetched = managed_policies.fetch_documents(self.client("iam"), arns, not self.options.no_cache)
-            for note in fetched.notes:
-                self.warn(note)
-            documents = fetched.found
+        else:  # a store's snapshots hold the documents of policies in their accounts
+            stored = self.store.documents() if self.store is not None else {}
+            documents = managed_policies.documents_from_access_data(stored)
+            missing = [arn for arn in arns if arn not in documents]
+            if missing:
+                use_cache = not self.options.no_cache
+                fetched = managed_policies.fetch_documents(self.client("iam"), missing, use_cache)
+                for note in fetched.notes:
+                    self.warn(note)
+                documents = {**documents, **fetched.found}
         return managed_policies.with_documents(principals, documents)
 
     # Resolve -----------------------------------------------------------------
@@ -199,6 +234,10 @@ class Run:
         """ARNs from names and the account; live, each confirmed with IAM (`confirm`)."""
         account, why_unknown = self.account()
         resolved = with_arns(principals, account, why_unknown)
+        if self.store is not None:  # its snapshots list every principal, with when it was created
+            store = self.store
+            return [replace(p, created=store.created(p.arn, self.warn)) if p.arn and not p.unresolved else p
+                    for p in resolved]
         if not confirm or self.access_data is not None or account is None:
             return resolved
         client = self.client("iam")
@@ -218,7 +257,10 @@ class Run:
         options = self.options
         found = with_suppressions(found, options.suppress)
         outcomes: dict[str, AccessReport | ReportFailure] = {}
-        if usage:
+        if usage and options.usage_source == "access-analyzer":  # its findings are judged against the grants
+            found = replace(found, principals=self.with_managed_policies(found.principals))
+            outcomes = dict(self.analyzer_outcomes(found.principals))
+        elif usage:
             arns = [p.arn for p in found.principals if p.arn and not p.unresolved and p.deployed is not False]
             outcomes = self.outcomes(list(dict.fromkeys(arns)))
             self._warn_failures(outcomes)
@@ -232,15 +274,35 @@ class Run:
             principals = tuple(
                 replace(p, status="no-data", error="usage data not requested (offline)") for p in principals
             )
+        principals = tuple(
+            replace(p, error=self.no_data[p.principal.arn])
+            if p.status == "no-data" and p.principal.arn in self.no_data else p
+            for p in principals
+        )
         return RunResult(
             stale_days=options.stale_days,
             now=now,
             principals=principals,
             errors=found.errors,
-            notes=found.notes + granularity_notes(principals, options.granularity),
+            notes=found.notes + tuple(self.notes) + granularity_notes(principals, options.granularity),
             warnings=tuple(self.warnings),
             interrupted=self.interrupted,
         )
+
+    def analyzer_outcomes(self, principals: Sequence[Principal]) -> dict[str, AccessReport]:
+        """Reports made of IAM Access Analyzer's findings (usage/access_analyzer.py)."""
+        try:
+            analyzer, found = access_analyzer.from_analyzer(
+                self.session, self.client("iam"), self.options.analyzer_arn or "", principals,
+                datetime.now(timezone.utc), self.options.granularity,
+            )
+        except AnalyzerError as exc:
+            raise UsageError(str(exc)) from None
+        except NoCredentialsError:
+            raise UsageError("no AWS credentials found: Access Analyzer's findings need them") from None
+        self.no_data.update(found.no_data)
+        self.notes.append(access_analyzer.source_note(analyzer, self.options.stale_days))
+        return found.outcomes
 
     def _warn_failures(self, outcomes: Mapping[str, AccessReport | ReportFailure]) -> None:
         """Each distinct failure once, however many principals it hit."""

@@ -37,32 +37,44 @@ def make_session(profile: str | None, region: str | None) -> Any:
     return boto3.Session(profile_name=profile, region_name=region)
 
 
-def client(session: Any, service: str, config: Config = BOTOCORE_CONFIG) -> Any:
-    return guarded(session.client(service, config=config))
+def client(session: Any, service: str, config: Config = BOTOCORE_CONFIG, role: str = "run") -> Any:
+    """A client allowed `role`'s operations only (permissions.ROLES)."""
+    return guarded(session.client(service, config=config), role)
 
 
 class AccountClients:
     """An IAM client for each account, made once: through the account's named profile,
     a role assumed from `assume_role_template` (`{account_id}` filled in), or else the
-    caller's own credentials."""
+    caller's own credentials. `role` is the allow-list its clients keep to."""
 
     def __init__(
         self,
         session: Any,
         assume_role_template: str | None = None,
         profiles: Mapping[str, str] | None = None,
+        role: str = "run",
     ) -> None:
         self.session = session
         self.template = assume_role_template
         self.profiles = dict(profiles or {})
+        self.role = role
+        self._sessions: dict[str, Any] = {}
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def __call__(self, account: str) -> Any:
+        session = self.session_for(account)
         with self._lock:
             if account not in self._clients:
-                self._clients[account] = self._make(account)
+                self._clients[account] = client(session, "iam", REPORTS_CONFIG, self.role)
             return self._clients[account]
+
+    def session_for(self, account: str) -> Any:
+        """The boto3 session for the account (AccountUnavailable when there is none)."""
+        with self._lock:
+            if account not in self._sessions:
+                self._sessions[account] = self._make(account)
+            return self._sessions[account]
 
     def _make(self, account: str) -> Any:
         import boto3
@@ -70,26 +82,25 @@ class AccountClients:
         region = self.session.region_name
         if account in self.profiles:
             try:
-                profile_session = boto3.Session(profile_name=self.profiles[account], region_name=region)
-                return client(profile_session, "iam", REPORTS_CONFIG)
+                return boto3.Session(profile_name=self.profiles[account], region_name=region)
             except BotoCoreError as exc:
                 profile = self.profiles[account]
                 raise AccountUnavailable(f"profile {profile} for account {account}: {exc}") from None
         if not self.template:
-            return client(self.session, "iam", REPORTS_CONFIG)
+            return self.session
         role = self.template.format(account_id=account)
         try:
-            answer = client(self.session, "sts").assume_role(RoleArn=role, RoleSessionName="iam-lastused")
+            sts = client(self.session, "sts", role=self.role)
+            answer = sts.assume_role(RoleArn=role, RoleSessionName="iam-lastused")
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "error")
             raise AccountUnavailable(f"cannot assume {role} (sts:AssumeRole): {code}") from None
         except BotoCoreError as exc:
             raise AccountUnavailable(f"cannot assume {role} (sts:AssumeRole): {exc}") from None
         credentials = answer["Credentials"]
-        assumed = boto3.Session(
+        return boto3.Session(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
             region_name=region,
         )
-        return client(assumed, "iam", REPORTS_CONFIG)

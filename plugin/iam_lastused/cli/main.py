@@ -13,7 +13,7 @@ from pathlib import Path
 
 from iam_lastused import api
 from iam_lastused.cli import output
-from iam_lastused.cli.commands import cfn, check, fetch, hook, plan, run_task, scan, wrap
+from iam_lastused.cli.commands import cfn, check, fetch, hook, plan, run_task, scan, sweep, wrap
 from iam_lastused.cli.parser import build_parser
 from iam_lastused.config import ConfigError, find_config
 from iam_lastused.render import SUGGESTING_FORMATS
@@ -28,6 +28,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "plan": plan.run,
     "wrap": wrap.run,
     "run-task": run_task.run,
+    "sweep": sweep.run,
 }
 PLAN_COMMANDS = ("plan", "wrap")
 

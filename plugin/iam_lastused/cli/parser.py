@@ -7,7 +7,8 @@ from pathlib import Path
 
 from iam_lastused import __version__
 from iam_lastused.analysis.analyze import DEFAULT_MAX_SERVICES, FAIL_LEVELS
-from iam_lastused.cli.commands import run_task
+from iam_lastused.cli.commands import run_task, sweep
+from iam_lastused.cli.usage_options import add_usage_options
 from iam_lastused.config import Config, apply_defaults
 from iam_lastused.render import REPORT_FORMATS
 from iam_lastused.suggest.verdicts import DEFAULT_MIN_AGE_DAYS
@@ -45,12 +46,7 @@ def _aws_options(group: argparse._ActionsContainer) -> None:
 
 def _analysis_options(group: argparse._ActionsContainer) -> None:
     """What is analysed and what fails the run: for every command that analyses."""
-    group.add_argument(
-        "--access-data",
-        type=Path,
-        metavar="FILE",
-        help="take reports from this file (offline: no AWS call is made)",
-    )
+    add_usage_options(group)
     group.add_argument("--account-id", metavar="ID",
                        help="the AWS account principals named in the code live in "
                        "(default: from STS; offline, the one account the access data names)")
@@ -265,6 +261,7 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
                       help="a variable of the changed modules, after the var files (repeatable)")
 
     serve = run_task.add_parser(commands, _serve_options())
+    sweep.add_parser(commands)
     if config is not None:
         apply_defaults([*commands.choices.values(), serve], config)
     return parser

@@ -91,18 +91,32 @@ def _service(entry: Mapping[str, Any]) -> ServiceAccess:
 
 def load_access_data(path: Path) -> dict[str, dict[str, Any]]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise AccessDataError(f"{path}: cannot read access data: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise AccessDataError(f"{path}: cannot read access data: not UTF-8 text") from None
+    return access_data_from_json(text, str(path))
+
+
+SNAPSHOT_KEY = "iam-lastused:snapshot"
+"""A store snapshot's own entry (store/snapshots.py): when, by whom, for which account."""
+
+
+def access_data_from_json(text: str, where: str) -> dict[str, dict[str, Any]]:
+    """The access data in `text` (from the file or store object `where`), a snapshot's
+    own entry left out."""
+    try:
+        data = json.loads(text)
     except RecursionError:
-        raise AccessDataError(f"{path}: not valid access data: nested too deeply") from None
+        raise AccessDataError(f"{where}: not valid access data: nested too deeply") from None
     except json.JSONDecodeError as exc:
-        raise AccessDataError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+        raise AccessDataError(f"{where}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if isinstance(data, dict):
+        data.pop(SNAPSHOT_KEY, None)
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise AccessDataError(
-            f"{path}: access data must be a JSON object mapping each ARN to its "
+            f"{where}: access data must be a JSON object mapping each ARN to its "
             "get-service-last-accessed-details output"
         )
     for arn, entry in data.items():
@@ -112,7 +126,7 @@ def load_access_data(path: Path) -> dict[str, dict[str, Any]]:
             entry.get("JobStatus") == "COMPLETED" and not isinstance(entry.get("ServicesLastAccessed"), list)
         ):
             raise AccessDataError(
-                f"{path}: the entry for {arn} is not a get-service-last-accessed-details output "
+                f"{where}: the entry for {arn} is not a get-service-last-accessed-details output "
                 "(it needs JobStatus, and ServicesLastAccessed when COMPLETED)"
             )
     return data

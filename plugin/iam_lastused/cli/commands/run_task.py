@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from iam_lastused import api
 from iam_lastused.cli import output
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         raise api.UsageError("--run-timeout must be more than 0 seconds")
     options = output.options(args)
     options.pop("progress")
-    if options["access_data"] is not None:
+    if isinstance(options["access_data"], Path):  # a file or directory: s3:// stays as it is
         options["access_data"] = options["access_data"].resolve()
     settings = run_task.Settings(
         options=options,

@@ -1,0 +1,87 @@
+"""`iam-lastused sweep --store URL`: each account's last-accessed reports, written as
+one snapshot per account to a store that runs then read with `--access-data URL`.
+
+Exit codes: 0 every account of this worker's shard written (a shard may have none);
+2 an account could not be swept (the others were); 130 interrupted."""
+
+from __future__ import annotations
+
+import argparse
+
+from iam_lastused import api
+from iam_lastused.aws.sweep import Shard
+from iam_lastused.cli import output
+from iam_lastused.usage.sweep import parse_shard
+
+
+def _accounts(value: str) -> list[str]:
+    accounts = [part.strip() for part in value.split(",") if part.strip()]
+    for account in accounts:
+        if not (len(account) == 12 and account.isdigit()):
+            raise argparse.ArgumentTypeError(f"{account!r} is not an AWS account ID (12 digits)")
+    return accounts
+
+
+def _shard(value: str) -> Shard:
+    try:
+        return parse_shard(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    sweep = commands.add_parser(
+        "sweep", help="write each account's last-accessed reports to a store (S3 prefix or directory)",
+        description="For every role, user, group and customer managed policy in each account, its "
+        "last-accessed report, written as one snapshot per account under STORE/<account-id>/ "
+        "for runs to read with --access-data STORE. s3:PutObject under the store's prefix is its one write.",
+    )
+    sweep.add_argument("--store", required=True, metavar="URL",
+                       help="s3://BUCKET/PREFIX, or a local directory")
+    which = sweep.add_mutually_exclusive_group()
+    which.add_argument("--accounts", type=_accounts, default=[], metavar="ID,...",
+                       help="the accounts to sweep (default: the caller's own)")
+    which.add_argument("--organization", action="store_true",
+                       help="every ACTIVE account of the organisation (organizations:ListAccounts)")
+    sweep.add_argument("--ou", metavar="OU-ID",
+                       help="with --organization: only the accounts under this organisational unit, "
+                       "at any depth")
+    sweep.add_argument("--shard", type=_shard, default=parse_shard("1/1"), metavar="I/N",
+                       help="be worker I of N: the accounts at sorted positions I, I+N, I+2N... "
+                       "(default 1/1)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress and no warnings on stderr")
+    group = sweep.add_argument_group("AWS options")
+    group.add_argument("--profile", help="AWS named profile")
+    group.add_argument("--region", help="AWS region for the API endpoint")
+    group.add_argument("--assume-role-arn", metavar="TEMPLATE",
+                       help="for each account, assume this role for its reports, "
+                       "e.g. 'arn:aws:iam::{account_id}:role/iam-lastused'")
+    group.add_argument("--granularity", choices=["service", "action"], default="service",
+                       help="reports per service (default) or per action; runs reading the store "
+                       "at action level need action-level snapshots")
+    group.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+                       help="give up on reports not complete after this long (default 600)")
+    return sweep
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.ou and not args.organization:
+        raise api.UsageError("--ou narrows --organization: give both")
+    with output.progress(args) as progress:
+        accounts, swept = api.sweep(
+            args.store, accounts=args.accounts, organization=args.organization, ou=args.ou, shard=args.shard,
+            assume_role_arn=args.assume_role_arn, profile=args.profile, region=args.region,
+            granularity=args.granularity, timeout=args.timeout, profiles=args.config.accounts,
+            progress=progress,
+        )
+    for message in swept.warnings:
+        output.warn(args, message)
+    for account, reason in sorted(swept.failed.items()):
+        output.warn(args, f"account {account} not swept: {reason}")
+    for account, where in sorted(swept.written.items()):
+        print(f"{account}: {swept.reports[account]} reports -> {where}")
+    if swept.interrupted:
+        return output.EXIT_INTERRUPTED
+    if not accounts:  # more workers than accounts: not an error of this worker's
+        output.warn(args, f"shard {args.shard.index}/{args.shard.count} has no account to sweep")
+    return output.EXIT_OK if not swept.failed else output.EXIT_USAGE
