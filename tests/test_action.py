@@ -4,6 +4,7 @@ run with bash the way the runner runs them."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import jsonschema
 import pytest
 import yaml
 from api_stand_in import Answer, serving
+from github import Github
 from iam_lastused.integrations import github_comment
 from iam_lastused.integrations.github_comment import publish
 from iam_lastused.render.markdown import MARKER
@@ -133,7 +135,11 @@ def authorised(fake: FakeGitHub) -> Answer:
 
 
 @pytest.fixture
-def github() -> Iterator[FakeGitHub]:
+def github(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
+    """The stand-in; in this process PyGithub does not space its requests (a quarter
+    second, and a second between writes, as GitHub asks of clients): here it is all sleep."""
+    unpaced = functools.partial(Github, seconds_between_requests=None, seconds_between_writes=None)
+    monkeypatch.setattr(github_comment, "Github", unpaced)
     fake = FakeGitHub()
     with serving(authorised(fake)) as url:
         fake.url = url
