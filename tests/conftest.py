@@ -19,6 +19,12 @@ from moto.core.models import botocore_stubber
 ACCOUNT = "123456789012"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `long_running` cases first (in order, the rest after in theirs): with the suite
+    in parallel, a long file started late would run alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("long_running") is None)
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Fake credentials, no profile or config from the machine, a private cache and a

@@ -14,6 +14,8 @@ import pytest
 import yaml
 from test_precommit import AWS_VARIABLES, SQS_ANYWHERE, commit_all, git, run_wide, snapshot_of_this_tree
 
+pytestmark = pytest.mark.long_running  # installs a hook environment
+
 
 @pytest.fixture(scope="session")
 def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
