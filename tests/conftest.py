@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing.util
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +11,7 @@ import boto3
 import pytest
 from botocore.handlers import BUILTIN_HANDLERS
 from fake_last_accessed import LastAccessedFake
+from iam_lastused.aws import reports
 from iam_lastused.cli.main import main
 from moto import mock_aws
 from moto.core.models import botocore_stubber
@@ -16,9 +19,23 @@ from moto.core.models import botocore_stubber
 ACCOUNT = "123456789012"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `long_running` cases first (in order, the rest after in theirs): with the suite
+    in parallel, a long file started late would run alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("long_running") is None)
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Fake credentials, no profile or config from the machine, a private cache."""
+    """Fake credentials, no profile or config from the machine, a private cache and a
+    private temporary directory (what the code under test leaves there, such as the
+    wrapper's kept plan file, goes with pytest's own), and the first poll of a report job
+    soon: the fake answers at once, and the real half second would be all sleep."""
+    multiprocessing.util.get_temp_dir()  # the forkserver's, made once, removed at exit: not in pytest's
+    private_tmp = str(tmp_path_factory.mktemp("tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", private_tmp)
+    monkeypatch.setenv("TMPDIR", private_tmp)
+    monkeypatch.setattr(reports, "FIRST_POLL_SECONDS", 0.01)
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "CI"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

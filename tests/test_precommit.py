@@ -4,8 +4,11 @@ the Terraform example and a `.pre-commit-config.yaml` naming this repository.
 This is what `pre-commit try-repo` does, except that try-repo installs the hook
 environment (from the package registry: slow) into a new temporary store on every
 call; `pre-commit run` with the config keeps it in PRE_COMMIT_HOME, shared by the
-session, so it is installed once. The hooks come from a snapshot commit of this work
-tree as it is, untracked new files included (pre-commit installs from a commit).
+whole run (every xdist worker), so it is installed once. The hooks come from a snapshot
+commit of this work tree as it is, untracked new files included (pre-commit installs
+from a commit). The suite's workers take whole files (`--dist loadfile`), so the cases
+here run on one worker and no other waits for the install; try-repo, which installs on
+its own, is in test_precommit_try_repo.py to run beside them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 import pre_commit  # noqa: F401  (a test dependency: missing, this module fails, never skips)
 import pytest
 import yaml
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "terraform"
@@ -49,6 +53,8 @@ AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKE
                  "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
                  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
 
+pytestmark = pytest.mark.long_running  # installs a hook environment
+
 
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(
@@ -61,10 +67,23 @@ def commit_all(repo: Path, message: str) -> None:
     git(repo, "commit", "--quiet", "--no-verify", "-m", message)
 
 
-@pytest.fixture(scope="session")
-def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This work tree, committed as it is: the repository the hooks come from."""
-    snapshot = tmp_path_factory.mktemp("hook-repo")
+def run_wide(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """The directory `name`, shared by every xdist worker of this run (session fixtures are
+    per worker) and made by `make` once: by the first worker to get here, under a lock."""
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+    made = path.with_name(f"{name}.made")
+    with FileLock(f"{path}.lock"):
+        if not made.exists():
+            shutil.rmtree(path, ignore_errors=True)  # left half made by a worker that failed
+            path.mkdir()
+            make(path)
+            made.touch()
+    return path
+
+
+def snapshot_of_this_tree(snapshot: Path) -> None:
+    """This work tree, committed as it is into `snapshot`."""
     listed = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
     for name in filter(None, listed):
         if (ROOT / name).is_file():
@@ -72,12 +91,29 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copy2(ROOT / name, snapshot / name)
     git(snapshot, "init", "--quiet")
     commit_all(snapshot, "snapshot")
-    return snapshot
 
 
 @pytest.fixture(scope="session")
-def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pre-commit-home")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This work tree, committed as it is: the repository the hooks come from."""
+    return run_wide(tmp_path_factory, "hook-repo", snapshot_of_this_tree)
+
+
+@pytest.fixture(scope="session")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory, hook_repo: Path) -> Path:
+    """A PRE_COMMIT_HOME with the hooks' environment installed (`pre-commit install-hooks`
+    in a repository whose config names them)."""
+
+    def install(home: Path) -> None:
+        installer = user_repo(home / "installer", hook_repo, "main.tf")
+        done = subprocess.run(
+            [sys.executable, "-m", "pre_commit", "install-hooks"],
+            cwd=installer, env={**os.environ, "PRE_COMMIT_HOME": str(home)},
+            capture_output=True, text=True, timeout=900,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    return run_wide(tmp_path_factory, "pre-commit-home", install)
 
 
 def user_repo(path: Path, hook_repo: Path, changed: str) -> Path:
@@ -181,29 +217,3 @@ def test_hook_passes_a_change_that_touches_no_iam_file(
     assert "Passed" in run.output
     assert BROAD not in run.output and "no AWS credentials" not in run.output
     assert float(re.search(r"- duration: ([\d.]+)s", run.output)[1]) < 10  # type: ignore[index]
-
-
-def test_try_repo_fails_on_a_statement_granting_all_of_sqs(tmp_path: Path, hook_repo: Path) -> None:
-    """The issue's own check, as a user tries the hooks before adopting them: `pre-commit
-    try-repo` (which installs the hook environment afresh) in a new repository holding
-    `sqs:*` on every resource: both hooks fail and show main.tf:LINE, the live one
-    without credentials too, and neither errors."""
-    repo = tmp_path / "infra"
-    repo.mkdir()
-    (repo / "main.tf").write_text(SQS_ANYWHERE, encoding="utf-8")
-    git(repo, "init", "--quiet")
-    commit_all(repo, "infrastructure")
-    env = {name: value for name, value in os.environ.items() if name not in AWS_VARIABLES}
-    env.update(PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"),
-               AWS_CONFIG_FILE=str(repo / "missing"), AWS_SHARED_CREDENTIALS_FILE=str(repo / "missing"),
-               AWS_EC2_METADATA_DISABLED="true")
-    for hook in ("iam-lastused-offline", "iam-lastused"):
-        done = subprocess.run(
-            [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), hook, "--all-files",
-             "--verbose"],
-            cwd=repo, env=env, capture_output=True, text=True, timeout=900,
-        )
-        output = done.stdout + done.stderr
-        assert done.returncode == 1, output
-        assert "main.tf:10: [service-wildcard] role aws_iam_role.queue_reader: grants every sqs" in output
-        assert re.search(r"\.+Failed", output) and "Traceback" not in output, output

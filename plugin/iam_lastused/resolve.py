@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -66,12 +67,16 @@ def account_from_arns(arns: Iterable[str]) -> Account | None:
 def partition_of_region(region: str | None) -> str:
     """The partition of `region` (else of the configured default region), by botocore's
     own endpoint data; `aws` when neither is known."""
-    session = botocore.session.get_session()
-    region = region or session.get_config_variable("region")
-    if not region:
-        return "aws"
+    region = region or botocore.session.get_session().get_config_variable("region")
+    return _partition_for(region) if region else "aws"
+
+
+@functools.cache
+def _partition_for(region: str) -> str:
+    """Cached: botocore reads its whole endpoint data (a large file) for each new session,
+    and a run asks for the partition several times."""
     try:
-        return session.get_partition_for_region(region)
+        return botocore.session.get_session().get_partition_for_region(region)
     except UnknownRegionError:
         return "aws"
 
