@@ -72,7 +72,8 @@ def principal_notes(result: PrincipalResult, stale_days: int) -> list[str]:
         notes.append(f"this change removes {', '.join(result.removed)}")
     notes.extend(
         f"broad grant: {finding.message}"
-        + (f" ({finding.location.file}:{finding.location.line})" if finding.location else "")
+        + (f" ({finding.location.file}:{finding.location.line})" if finding.location and finding.location.line
+           else "")
         for finding in result.static
     )
     return [terminal_safe(_PREFIX + note) for note in notes]
