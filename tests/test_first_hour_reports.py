@@ -94,3 +94,20 @@ def test_a_plans_locations_without_a_line_are_left_out(cli, tmp_path, monkeypatc
     assert ":None" not in run.out
     assert "plan.json" not in run.out
     assert 'on every resource ("cloudformation:*")\n' in run.out
+
+
+def test_a_data_aws_iam_policy_document_is_said_to_be_read_at_plan_time(cli, tmp_path):
+    """Terraform reads data sources when it plans, not at apply."""
+    (tmp_path / "main.tf").write_text(
+        'data "aws_iam_policy" "team" {\n  arn = "arn:aws:iam::111122223333:policy/team"\n}\n'
+        'resource "aws_iam_role" "app" {\n  name = "app"\n  assume_role_policy = "{}"\n}\n'
+        'resource "aws_iam_role_policy" "copy" {\n  role = aws_iam_role.app.id\n'
+        "  policy = data.aws_iam_policy.team.policy\n}\n"
+    )
+    run = cli("scan", str(tmp_path), "--access-data", ACCESS, "--account-id", "111122223333",
+              "--format", "json")
+    [principal] = run.json["principals"]
+    assert [grant["reason"] for grant in principal["unknown_grants"]] == [
+        "data.aws_iam_policy.team.policy: the document of arn:aws:iam::111122223333:policy/team "
+        "is read from AWS when Terraform plans"
+    ]
