@@ -80,3 +80,13 @@ def test_fetch_of_a_policy_iam_cannot_give_says_so_without_findings_talk(cli, ia
     assert run.code == 2
     assert "findings" not in run.err
     assert f"{arn}: cannot read the policy (NoSuchEntity): what it grants is not known\n" in run.err
+
+
+def test_a_scan_with_no_iam_asks_aws_nothing_and_warns_of_no_credentials(cli, tmp_path, monkeypatch):
+    """Nothing to look up: no account wanted, so no word about credentials."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    (tmp_path / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n')
+    run = cli("scan", str(tmp_path), "--no-cache")
+    assert (run.code, run.out, run.err) == (0, "no IAM principal found\n", "")

@@ -197,6 +197,8 @@ class Run:
 
     def resolve(self, principals: Sequence[Principal], confirm: bool = True) -> list[Principal]:
         """ARNs from names and the account; live, each confirmed with IAM (`confirm`)."""
+        if not principals:  # nothing to name: no account to ask for (nor credentials to miss)
+            return []
         account, why_unknown = self.account()
         resolved = with_arns(principals, account, why_unknown)
         if not confirm or self.access_data is not None or account is None:
