@@ -593,7 +593,8 @@ def test_odd_shapes_do_not_raise(tmp_path: Path) -> None:
     assert (found["Role"].name, grants(found["Role"])[0].known) == (None, False)
     assert grants(found["Role"])[1].policy_arn == "arn:aws:iam::aws:policy/ReadOnlyAccess"
     assert [error.message for error in result.errors] == [
-        "Fn: unrecognized resource type AWS::Serverless::Function: it needs Transform: AWS::Serverless-2016-10-31"
+        "Fn: unrecognized resource type AWS::Serverless::Function: "
+        "it needs Transform: AWS::Serverless-2016-10-31"
     ]
 
 
