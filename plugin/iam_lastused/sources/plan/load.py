@@ -14,9 +14,10 @@ from typing import Any
 
 READ_FORMATS = ("0.1", "0.2")
 """Besides every 1.x: the formats of Terraform 0.12 to 0.14 (0.1) and 0.15 to 1.0 (0.2).
-What they lack beside 1.x is read as absent: sensitive-value markers (0.2), attribute
-paths in `references` (0.1 names the resource alone), `relevant_attributes` and
-`action_reason` (1.x); no field this reads changed meaning."""
+What the older ones lack is read as absent: sensitive-value markers (added in 0.2), a
+reference's attribute path beside its resource (a reference may name the resource alone),
+`relevant_attributes` and `action_reason` (added in 1.x); no field this reads changed
+meaning."""
 
 
 class PlanError(Exception):
