@@ -180,11 +180,14 @@ def test_no_credentials_says_so_once(cli, monkeypatch, worker):
     assert run.json["principals"][0]["error"] == "no AWS credentials"
 
 
-def test_malformed_arn_is_reported_and_the_rest_analysed(cli, worker):
+def test_malformed_arn_is_a_usage_error_before_any_report(cli, worker):
+    """As a mistyped path for scan: one line on stderr, exit 2, nothing on stdout."""
     run = cli("check", "arn:aws:s3:::bucket", worker, "--format", "json")
-    assert run.code == 0
-    assert "not an IAM role, user, group or managed policy ARN" in run.json["errors"][0]["message"]
-    assert run.json["principals"][0]["unused_services"] == ["dynamodb", "sns"]
+    assert (run.code, run.out) == (2, "")
+    assert run.err == (
+        "iam-lastused: error: not an IAM role, user, group or managed policy ARN: 'arn:aws:s3:::bucket' "
+        "(expected arn:aws:iam::123456789012:role/NAME)\n"
+    )
 
 
 def test_fetch_writes_access_data_that_check_reads_offline(cli, tmp_path: Path, worker, last_accessed):

@@ -592,7 +592,10 @@ def test_odd_shapes_do_not_raise(tmp_path: Path) -> None:
     assert set(found) == {"NoProperties", "Role"}  # no SAM transform: Fn is no function of SAM's
     assert (found["Role"].name, grants(found["Role"])[0].known) == (None, False)
     assert grants(found["Role"])[1].policy_arn == "arn:aws:iam::aws:policy/ReadOnlyAccess"
-    assert result.errors == ()
+    assert [error.message for error in result.errors] == [
+        "Fn: unrecognized resource type AWS::Serverless::Function: "
+        "it needs Transform: AWS::Serverless-2016-10-31"
+    ]
 
 
 def test_unreadable_file_is_an_input_error(tmp_path: Path) -> None:

@@ -111,6 +111,7 @@ def test_wrapper_keeps_terraform_bytes_and_exit_code(wrapped_env, flags, exit_co
     original = COLOUR_TEXT.read_bytes()
     assert done.stdout.startswith(original), "terraform's output was not passed through byte for byte"
     report = done.stdout[len(original):].decode()
+    assert report.startswith("\nrole ")  # a blank line between terraform's output and the report
     assert "role module.orders.aws_iam_role.worker" in report and "unused  dynamodb" in report
     assert b"stand-in: a warning on stderr" in done.stderr
 
@@ -127,24 +128,25 @@ def test_fail_on_raises_a_clean_plan_exit_code(wrapped_env):
     assert done.stdout.startswith(COLOUR_TEXT.read_bytes())
 
 
-def test_wrapper_prints_the_plan_once_then_its_notes_and_the_annotated_copy_to_a_file(wrapped_env, tmp_path):
-    annotated = tmp_path / "annotated.txt"
-    done = wrap(wrapped_env, "--format", "plan", "--output", str(annotated), "--", str(STAND_IN), "plan")
+def test_wrapper_with_format_plan_prints_the_plan_again_annotated(wrapped_env, tmp_path):
+    """As the README says: terraform's output as it came, a blank line, then terraform's
+    plan again with the notes under each IAM resource's header; to --output when given."""
+    done = wrap(wrapped_env, "--format", "plan", "--", str(STAND_IN), "plan")
     original = COLOUR_TEXT.read_bytes()
-    assert done.returncode == 0 and done.stdout.startswith(original)
-    notes = done.stdout[len(original):].decode()
-    assert original.decode()[:200] not in notes  # terraform's text is printed once
-    assert "iam-lastused: notes on the IAM resources this plan changes:" in notes
-    assert "#   iam-lastused: this change adds athena, s3 (no usage history yet)" in notes
-    assert "# aws_iam_role.ci_deployer (not changed by this plan)" in notes
-    copy = annotated.read_text()
-    assert "iam-lastused: this change adds athena, s3 (no usage history yet)" in copy
+    assert done.returncode == 0 and done.stdout.startswith(original + b"\n")
+    again = done.stdout[len(original) + 1:].decode()
+    assert "#   iam-lastused: this change adds athena, s3 (no usage history yet)" in again
+    assert "# aws_iam_role.ci_deployer (not changed by this plan)" in again
     without_notes = "".join(
-        line for line in copy.splitlines(keepends=True)
+        line for line in again.splitlines(keepends=True)
         if "iam-lastused" not in line and "(not changed by this plan)" not in line
     )
     assert without_notes.rstrip("\n").encode() == original.rstrip(b"\n")
-    saved = re.search(rb"the plan is saved as (\S+), as terraform says above", done.stderr)
+    annotated = tmp_path / "annotated.txt"
+    to_file = wrap(wrapped_env, "--format", "plan", "--output", str(annotated), "--", str(STAND_IN), "plan")
+    assert to_file.stdout == original  # terraform's own, once; the annotated copy in the file
+    assert annotated.read_text() == again
+    saved = re.search(rb"the plan is saved as (\S+), as terraform says above", to_file.stderr)
     assert saved and Path(saved[1].decode()).exists()
 
 

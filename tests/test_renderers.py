@@ -262,7 +262,7 @@ def test_markdown_of_the_example(monkeypatch: pytest.MonkeyPatch, capsys: pytest
     assert out.splitlines()[0] == MARKER
     assert out.splitlines()[1] == (
         "**iam-lastused**: 4 never-used and 1 stale service grants across 3 principals "
-        "(stale: not used in 90 days); 1 principal not analysed"
+        "(stale: not used in 90 days); 1 broad grant in the code; 1 principal not analysed"
     )
     assert out.count("<details>") == 4
     assert "examples\\/terraform\\/main\\.tf\\:38" in out

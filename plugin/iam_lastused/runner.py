@@ -232,6 +232,8 @@ class Run:
 
     def resolve(self, principals: Sequence[Principal], confirm: bool = True) -> list[Principal]:
         """ARNs from names and the account; live, each confirmed with IAM (`confirm`)."""
+        if not principals:  # nothing to name: no account to ask for (nor credentials to miss)
+            return []
         account, why_unknown = self.account()
         resolved = with_arns(principals, account, why_unknown)
         if self.store is not None:  # its snapshots list every principal, with when it was created

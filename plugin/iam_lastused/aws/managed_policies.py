@@ -107,7 +107,7 @@ def fetch_documents(client: Any, arns: Sequence[str], use_cache: bool = True) ->
                     "services of AWS managed policies stay findings"
                 )
                 break
-            notes.append(f"{arn}: cannot read the policy ({code}): its services stay findings")
+            notes.append(f"{arn}: cannot read the policy ({code}): what it grants is not known")
             continue
         except BotoCoreError as exc:
             notes.append(f"cannot read managed policies from IAM: {exc}")

@@ -188,7 +188,8 @@ class _Account:
                     transient += 1
                     continue
                 if isinstance(exc, ResponseParserError):
-                    return ReportFailure(arn, f"{operation} failed: the response could not be read ({exc})")
+                    reason = "the response could not be read (not an AWS answer, or cut short)"
+                    return ReportFailure(arn, f"{operation} failed: {reason}")
                 return ReportFailure(arn, f"{operation} failed: {exc}")
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")

@@ -33,8 +33,21 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 PLAN_COMMANDS = ("plan", "wrap")
 
 
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the command given (of `run-task serve`, its action's), whose usage
+    line a usage error shows, as argparse's own errors do."""
+    chosen = parser
+    for name in (args.command, getattr(args, "run_task_action", None)):
+        commands = next((action for action in chosen._actions
+                         if isinstance(action, argparse._SubParsersAction)), None)
+        if commands is None or name not in commands.choices:
+            break
+        chosen = commands.choices[name]
+    return chosen
+
+
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """What argparse alone cannot check; exits with its usage error. Also the defaults
+    """What argparse alone cannot check; exits with the command's usage error. Also the defaults
     that differ by command (parents' options are shared, so set_defaults cannot): the
     hook is a linter, with its own lines and failing on findings (commands/hook.py)."""
     if getattr(args, "format", "") is None:
@@ -64,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return output.EXIT_USAGE
     args = parser.parse_args(argv)
     args.config = config
-    _check(parser, args)
+    _check(_command_parser(parser, args), args)
     try:
         return COMMANDS[args.command](args)
     except api.UsageError as exc:  # may quote names from the input: made terminal-safe

@@ -240,7 +240,8 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
         "hook", parents=[report], help="pre-commit: analyse the module directories of changed files",
         description="A linter for pre-commit: one line per finding (--format lint), failing on "
         "findings: --offline on the code's own (--fail-on static), live on never-used services "
-        "(--fail-on unused), without credentials on the code's own.",
+        "(--fail-on unused), without credentials on the code's own. That level is a floor: a "
+        "--fail-on (or the config's fail-on) can widen it, not narrow it; never turns failing off.",
     )
     hook.add_argument("files", nargs="*", type=Path, metavar="FILE",
                       help="the changed files, as pre-commit passes them; Terraform files that "

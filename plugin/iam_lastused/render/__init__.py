@@ -14,7 +14,7 @@ from iam_lastused.render.json_report import render_json
 from iam_lastused.render.junit import render_junit
 from iam_lastused.render.lint import render_lint
 from iam_lastused.render.markdown import render_markdown
-from iam_lastused.render.plan_text import render_plan, render_plan_notes
+from iam_lastused.render.plan_text import render_plan
 from iam_lastused.render.sarif import render_sarif
 from iam_lastused.render.suggestions import render_patch
 from iam_lastused.render.text import render_text
@@ -53,8 +53,8 @@ def renderer(format: str, *, plan_text: str | None = None, links: str | None = N
         return simple[format]
     if format == "markdown":
         return functools.partial(render_markdown, links=links)
-    if format in ("plan", "plan-notes"):  # plan-notes: the notes alone, for the plan wrapper
+    if format == "plan":
         if plan_text is None:
             raise ValueError("--format plan needs terraform's plan text: give --plan-text FILE")
-        return functools.partial(render_plan if format == "plan" else render_plan_notes, text=plan_text)
+        return functools.partial(render_plan, text=plan_text)
     raise ValueError(f"unknown format {format!r}: use one of {', '.join((*REPORT_FORMATS, 'plan', 'patch'))}")

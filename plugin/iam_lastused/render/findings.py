@@ -156,10 +156,24 @@ def _unreported(result: PrincipalResult, service: ServiceResult) -> Finding:
 def _unresolved(result: PrincipalResult) -> Finding:
     reason = result.error or "unknown reason"
     if result.status == "unresolved":
-        text = f"{_who(result)} cannot be analysed before apply: {reason}."
+        text = f"{_who(result)} cannot be analysed: {reason}."
     else:
         text = f"No last-accessed report for {_who(result)}: {reason}."
     return Finding(UNRESOLVED, text, result, _own(result))
+
+
+def said_once(run: RunResult, found: list[Finding]) -> list[Finding]:
+    """`found` with the findings of principals that cannot be analysed made one, when
+    every principal of the run cannot be for one and the same reason (no credentials,
+    say: nothing about any of them), for the formats that print one line per finding."""
+    reasons = {result.error for result in run.principals if result.status in ("unresolved", "error")}
+    unresolved = [finding for finding in found if finding.rule is UNRESOLVED]
+    if len(unresolved) < 2 or len(unresolved) != len(run.principals) or len(reasons) != 1:
+        return found
+    reason = unresolved[0].result.error or "unknown reason"
+    text = f"{len(unresolved)} principals cannot be analysed: {reason}."
+    merged = Finding(UNRESOLVED, text, unresolved[0].result, (), key="every principal")
+    return [merged, *(finding for finding in found if finding.rule is not UNRESOLVED)]
 
 
 def _static(result: PrincipalResult) -> list[Finding]:

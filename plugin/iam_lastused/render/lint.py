@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from iam_lastused.model import InputError, Location, RunResult
 from iam_lastused.render.escape import terminal_safe
-from iam_lastused.render.findings import Finding, findings
+from iam_lastused.render.findings import NO_DATA_RULES, Finding, findings, said_once
 from iam_lastused.suggest.verdicts import Suggestions
 
 
@@ -33,14 +33,17 @@ def _plural(count: int, noun: str) -> str:
 
 
 def render_lint(run: RunResult, suggestions: Suggestions | None = None) -> str:
-    shown = [finding for finding in findings(run) if not finding.suppressed]
+    shown = said_once(run, [finding for finding in findings(run) if not finding.suppressed])
     lines = [_line(finding) for finding in shown] + [_error(error) for error in run.errors]
-    principals = {finding.result.principal.address for finding in shown}
+    counted = [finding for finding in shown if finding.rule not in NO_DATA_RULES]  # no data is no finding
+    principals = {finding.result.principal.address for finding in counted}
     suppressed = sum(1 for finding in findings(run) if finding.suppressed)
+    unanalysed = sum(1 for result in run.principals if result.status in ("unresolved", "error"))
     summary = (
-        f"iam-lastused: {_plural(len(shown), 'finding')} in {_plural(len(principals), 'principal')}"
+        f"iam-lastused: {_plural(len(counted), 'finding')} in {_plural(len(principals), 'principal')}"
         f" of {len(run.principals)}"
         + (f", {suppressed} suppressed" if suppressed else "")
+        + (f", {unanalysed} not analysed" if unanalysed else "")
         + (f", {_plural(len(run.errors), 'file')} not read" if run.errors else "")
     )
     return "".join(line + "\n" for line in [*lines, summary])

@@ -98,20 +98,31 @@ def _granted_services(result: PrincipalResult) -> int | None:
 
 
 def _verdict(run: RunResult) -> str:
+    """The headline: what was found, counted as the text report counts it; the success
+    mark only when something was analysed, nothing found and every input read."""
     analyzed = [p for p in run.principals if p.status == "analyzed"]
     unused = sum(len(p.namespaces_in("unused")) for p in analyzed)
     stale = sum(len(p.namespaces_in("stale")) for p in analyzed)
     flagged = sum(1 for p in analyzed if p.namespaces_in("unused") or p.namespaces_in("stale"))
+    broad = sum(len(p.static) for p in run.principals)
     skipped = len(run.principals) - len(analyzed)
-    rest = f"; {_plural(skipped, 'principal')} not analysed" if skipped else ""
+    not_analysed = f"; {_plural(skipped, 'principal')} not analysed" if skipped else ""
+    errors = f"; {_plural(len(run.errors), 'input error')}" if run.errors else ""
+    found = [f"{_plural(broad, 'broad grant')} in the code"] if broad else []
     if unused or stale:
-        return (
-            f"**iam-lastused**: {unused} never-used and {stale} stale service grants across "
-            f"{_plural(flagged, 'principal')} (stale: not used in {run.stale_days} days){rest}"
-        )
+        found.insert(0, f"{unused} never-used and {stale} stale service grants across "
+                     f"{_plural(flagged, 'principal')} (stale: not used in {run.stale_days} days)")
+    if found:
+        return f"**iam-lastused**: {'; '.join(found)}{not_analysed}{errors}"
+    if not run.principals:
+        return f"**iam-lastused**: no IAM principal found{errors}"
+    if not analyzed:
+        none = f"none of {_plural(len(run.principals), 'principal')} could be analysed"
+        return f"**iam-lastused**: {none}{errors}"
+    mark = "" if errors else "✅ "
     return (
-        f"✅ **iam-lastused**: no never-used or stale service grants in "
-        f"{_plural(len(analyzed), 'analysed principal')}{rest}"
+        f"{mark}**iam-lastused**: no never-used or stale service grants in "
+        f"{_plural(len(analyzed), 'analysed principal')}{not_analysed}{errors}"
     )
 
 

@@ -72,7 +72,8 @@ def principal_notes(result: PrincipalResult, stale_days: int) -> list[str]:
         notes.append(f"this change removes {', '.join(result.removed)}")
     notes.extend(
         f"broad grant: {finding.message}"
-        + (f" ({finding.location.file}:{finding.location.line})" if finding.location else "")
+        + (f" ({finding.location.file}:{finding.location.line})" if finding.location and finding.location.line
+           else "")
         for finding in result.static
     )
     return [terminal_safe(_PREFIX + note) for note in notes]
@@ -138,18 +139,3 @@ def render_plan(run: RunResult, suggestions: Suggestions | None = None, *, text:
     if rest:
         annotated = annotated.rstrip("\n") + "\n" + "\n".join(rest) + "\n"
     return annotated + "\n" + render_suggestions(suggestions) if suggestions is not None else annotated
-
-
-def render_plan_notes(run: RunResult, suggestions: Suggestions | None = None, *, text: str) -> str:
-    """The notes alone, each under its resource's address: what the plan wrapper prints
-    after terraform's own output, which it has already streamed."""
-    shown = shown_headers(text)
-    lines = []
-    for header, notes in place_notes(run.principals, run.stale_days, shown).items():
-        lines.append(f"  # {terminal_safe(header)}")
-        lines.extend(f"  #   {note}" for note in notes)
-    if lines:
-        lines = ["", f"{_PREFIX}notes on the IAM resources this plan changes:", *lines]
-    lines += not_shown(run.principals, run.stale_days, shown)
-    report = "\n".join(lines) + "\n" if lines else ""
-    return report + "\n" + render_suggestions(suggestions) if suggestions is not None else report

@@ -15,10 +15,10 @@ _STATUS_LINES = {"not-deployed": "not deployed yet: no usage history"}
 
 
 def _where(location: Location | None) -> str:
-    if location is None:
+    """`file:line`, or nothing: a plan's values have no line to point at."""
+    if location is None or not location.line:
         return ""
-    line = f":{location.line}" if location.line else ""
-    return terminal_safe(f"{location.file}{line}")
+    return terminal_safe(f"{location.file}:{location.line}")
 
 
 def _names(namespaces: tuple[str, ...]) -> str:
@@ -31,8 +31,9 @@ def _service_line(service: ServiceResult, now: datetime, label: str = "", detail
     details = [detail] if detail else []
     if service.state == "stale":
         details.append(f"last used {days_ago(service.last_accessed, now)}")
-    if service.granted_by:
-        details.append("granted at " + ", ".join(_where(loc) for loc in service.granted_by))
+    places = [where for location in service.granted_by if (where := _where(location))]
+    if places:
+        details.append("granted at " + ", ".join(places))
     return head + (f"  ({'; '.join(details)})" if details else "")
 
 
@@ -53,7 +54,7 @@ def _unreported_lines(result: PrincipalResult, now: datetime) -> list[str]:
 def _suppressed_line(service: ServiceResult) -> str:
     suppression = service.suppressed
     reason = terminal_safe(suppression.reason) if suppression else ""
-    where = _where(suppression.location) if suppression and suppression.location else "config"
+    where = (_where(suppression.location) if suppression else "") or "config"
     return f"  suppressed {service.state} {terminal_safe(service.namespace)}: {reason} ({where})"
 
 
@@ -113,12 +114,15 @@ def render_text(run: RunResult, suggestions: Suggestions | None = None) -> str:
     suppressed = sum(len(p.suppressed()) for p in analyzed)
     broad = sum(len(p.static) for p in run.principals)
     partly = sum(len(p.partly_used()) for p in analyzed)
-    lines.append(
-        f"{len(run.principals)} principal{'s' if len(run.principals) != 1 else ''}, "
+    usage = (
         f"{len(analyzed)} analysed: {unused} never-used and {stale} stale service grants "
         f"(stale: not used in {run.stale_days} days)" + (f", {suppressed} suppressed" if suppressed else "")
         + (f"; {partly} used service{'s' if partly != 1 else ''} with never-used actions" if partly else "")
+    ) if analyzed else "none analysed"  # no counts of what was not looked at
+    lines.append(
+        f"{len(run.principals)} principal{'s' if len(run.principals) != 1 else ''}, {usage}"
         + (f"; {broad} broad grant{'s' if broad != 1 else ''} in the code" if broad else "")
+        if run.principals else "no IAM principal found"
     )
     for note in run.notes:
         lines.append(f"note: {terminal_safe(note)}")

@@ -204,9 +204,12 @@ def _note(statement: StatementSuggestion, note: str) -> StatementSuggestion:
 
 
 def _snippet(text: str, site: Site, edits: Sequence[Edit]) -> str:
-    """The statement as edited, dedented, from its first character."""
+    """The statement as edited, dedented, from its first character. A statement that
+    starts after other text on its line (`Statement = [{`) is indented as that line is,
+    as its closing line is: not as deep as the column it starts at."""
     line_start = text.rfind("\n", 0, site.span.start) + 1
-    indent = " " * (site.span.start - line_start)
+    before = text[line_start : site.span.start]
+    indent = before if not before.strip() else before[: len(before) - len(before.lstrip())]
     shifted = [(start - site.span.start, end - site.span.start, new) for start, end, new in edits]
     return textwrap.dedent(indent + apply_edits(text[site.span.start : site.span.end], shifted))
 

@@ -269,9 +269,10 @@ def _fate(namespace: str, results: Sequence[PrincipalResult], level: Level) -> _
     kept = Kept(namespace, "; ".join(needed_by.values()), _who(needed_by, results))
     others = [r.principal.address for r in results if r.principal.address not in needed_by]
     if others:
+        verb = "does" if len(others) == 1 else "do"
         notes.append(
-            f"{namespace} is still needed by {', '.join(kept.needed_by)}; the fix for "
-            f"{', '.join(others)}, which do not use it, is a separate policy"
+            f"{namespace} is still needed by {', '.join(kept.needed_by)}; {', '.join(others)} "
+            f"{verb} not use it, and can lose it only through a separate policy"
         )
     known = all(_has_data(_service(r, namespace)) for r in results)
     unused_by_all = frozenset.intersection(*unused_by_holder)

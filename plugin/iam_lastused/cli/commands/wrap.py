@@ -1,7 +1,7 @@
 """`iam-lastused wrap -- terraform plan ...`: terraform's output and exit code always
-stand; the analysis only adds to them. Terraform's output is printed once, as it comes;
-with `--format plan` the notes follow it, and the annotated copy of the whole plan goes
-to `--output` when asked for."""
+stand; the analysis only adds to them. Terraform's output is printed as it comes, then,
+after a blank line, the report; with `--format plan` the report is terraform's plan
+again, annotated (to `--output` when given)."""
 
 from __future__ import annotations
 
@@ -30,12 +30,9 @@ def run(args: argparse.Namespace) -> int:
         return wrapped.exit_code
     try:
         result = api.plan(wrapped.plan, chdir=args.chdir, **output.options(args))
+        if not args.output and wrapped.output:  # the report apart from terraform's last line
+            sys.stdout.write("\n" if wrapped.output.endswith("\n") else "\n\n")
         sys.stdout.flush()
-        if args.format == "plan":
-            if args.output:  # the annotated copy, asked for; terraform's own is on stdout already
-                output.write(args.output, api.render(result, "plan", plan_text=wrapped.output))
-            args.output = None
-            args.format = "plan-notes"
         output.report(args, result, plan_text=wrapped.output)
     except Exception as exc:  # an analysis failure must never cost the user terraform's result
         output.warn(args, f"plan not analysed: {exc}")

@@ -6,7 +6,9 @@ the `Policies` entry that asked for it.
 
 As cfn-lint ran SAM before it validated SAM's schemas itself, local code paths are
 pointed at a placeholder S3 URI first: the translator accepts only S3 locations, and
-what code a function runs does not change what it is granted.
+what code a function runs does not change what it is granted. An image function built
+locally (`PackageType: Image`, no `ImageUri`, `Metadata: Dockerfile`, as `sam init`
+makes it and `sam build` fills in) gets a placeholder image URI, as `sam validate` does.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from iam_lastused.render.escape import terminal_safe
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _RESOURCE_ID = re.compile(r"Resource with id \[([^\]]+)\]")
 _PLACEHOLDER_URI = "s3://bucket/value"
+_PLACEHOLDER_IMAGE_URI = "111111111111.dkr.ecr.region.amazonaws.com/repository"  # sam validate's
 _URI_PROPERTIES = {
     "AWS::Serverless::Function": ("CodeUri",),
     "AWS::Serverless::LayerVersion": ("ContentUri",),
@@ -66,14 +69,15 @@ def _placeholder_uris(resources: Mapping[str, Any]) -> None:
         kind = resource.get("Type")
         if not isinstance(kind, str):
             continue
-        keys = ("ImageUri",) if kind == "AWS::Serverless::Function" and properties.get(
-            "PackageType") == "Image" else _URI_PROPERTIES.get(kind, ())
-        for key in keys:
+        image = kind == "AWS::Serverless::Function" and properties.get("PackageType") == "Image"
+        for key in ("ImageUri",) if image else _URI_PROPERTIES.get(kind, ()):
             value = properties.get(key)
             if key in properties and not (isinstance(value, str) and value.startswith("s3://")) and not (
                 isinstance(value, dict) and "Bucket" in value
             ):
                 properties[key] = _PLACEHOLDER_URI
+        if image and "ImageUri" not in properties and _mapping(resource.get("Metadata")).get("Dockerfile"):
+            properties["ImageUri"] = _PLACEHOLDER_IMAGE_URI
         if kind == "AWS::Serverless::Function" and "CodeUri" not in properties and "InlineCode" not in (
             properties
         ) and "ImageUri" not in properties:

@@ -104,7 +104,10 @@ def scan_template(
             return SourceResult(errors=(expanded,))
         template, lines = expanded
     translated = None
-    if SAM_TRANSFORM in transforms:
+    untransformed: tuple[InputError, ...] = ()
+    if SAM_TRANSFORM not in transforms:
+        untransformed = _untransformed_sam(template, file)
+    else:
         result = translate(template, parameters, context.region, context.partition, file)
         if isinstance(result, list):
             return SourceResult(errors=tuple(result))
@@ -118,7 +121,9 @@ def scan_template(
         frozenset(str(logical_id) for logical_id in resources),
     )
     scan = _Template(file, stack, resources, values, translated, lines)
-    return SourceResult(tuple(scan.principals()), tuple(dict.fromkeys(scan.errors)), tuple(scan.notes))
+    principals = tuple(scan.principals())  # its errors and notes are found as it reads
+    errors = (*untransformed, *scan.errors)
+    return SourceResult(principals, tuple(dict.fromkeys(errors)), tuple(scan.notes))
 
 
 # ---------------------------------------------------------------------------
@@ -174,6 +179,20 @@ def _transform_error(template: dict[str, Any], transforms: list[Any], file: str)
     name = unsupported[0] if isinstance(unsupported[0], str) else json.dumps(_plain(unsupported[0]))
     message = f"unsupported transform {name}: only {SAM_TRANSFORM} and {LANGUAGE_EXTENSIONS} are understood"
     return InputError(message, file, _key_line(template, "Transform"))
+
+
+def _untransformed_sam(template: Mapping[str, Any], file: str) -> tuple[InputError, ...]:
+    """SAM resources in a template without SAM's transform: CloudFormation rejects the
+    template ("Unrecognized resource types"); each is said at its line, the rest is read."""
+    return tuple(
+        InputError(
+            f"{terminal_safe(str(logical_id))}: unrecognized resource type {terminal_safe(kind)}: "
+            f"it needs Transform: {SAM_TRANSFORM}", file, _line(logical_id),
+        )
+        for logical_id, resource in _mapping(template.get("Resources")).items()
+        if isinstance(resource, dict) and isinstance(kind := resource.get("Type"), str)
+        and kind.startswith("AWS::Serverless::")
+    )
 
 
 def _expand(

@@ -12,6 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+READ_FORMATS = ("0.1", "0.2")
+"""Besides every 1.x: the formats of Terraform 0.12 to 0.14 (0.1) and 0.15 to 1.0 (0.2).
+What the older ones lack is read as absent: sensitive-value markers (added in 0.2), a
+reference's attribute path beside its resource (a reference may name the resource alone),
+`relevant_attributes` and `action_reason` (added in 1.x); no field this reads changed
+meaning."""
+
 
 class PlanError(Exception):
     """The input is not a Terraform plan this tool can read."""
@@ -60,9 +67,10 @@ def check_plan(plan: Any) -> dict[str, Any]:
     if "planned_values" not in plan and "resource_changes" not in plan:
         raise PlanError("not a Terraform plan (a state?): no planned_values or resource_changes")
     version = plan["format_version"]
-    if not isinstance(version, str) or version.split(".")[0] != "1":
+    if not isinstance(version, str) or not (version in READ_FORMATS or version.split(".")[0] == "1"):
         shown = version if isinstance(version, str) else f"of type {type(version).__name__}"
-        raise PlanError(f"unsupported plan format_version {shown:.40}: iam-lastused reads format 1.x")
+        raise PlanError(f"unsupported plan format_version {shown:.40}: iam-lastused reads formats 0.1 "
+                        "to 1.x, from Terraform 0.12 on")
     if not isinstance(plan.get("resource_changes", []), list):
         raise PlanError("not a Terraform plan: resource_changes is not a list")
     return plan

@@ -102,7 +102,7 @@ def _policy_attribute(
     if attr == "name" and isinstance(arn, str):
         return arn.rsplit("/", 1)[-1]
     if attr == "policy" and isinstance(arn, str):
-        return Unknown(f"{address}.policy: the document of {arn} is read at apply")
+        return Unknown(f"{address}.policy: the document of {arn} is read from AWS when Terraform plans")
     return Unknown(f"{address}.{attr} is read at apply")
 
 
