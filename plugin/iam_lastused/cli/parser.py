@@ -26,6 +26,9 @@ def _format_and_file(value: str) -> tuple[str, Path]:
 def _aws_options(group: argparse._ActionsContainer) -> None:
     """How reports are fetched from AWS: for every command."""
     group.add_argument("--profile", help="AWS named profile")
+    group.add_argument("--config", type=Path, metavar="FILE", dest="config_file",
+                       help="a config file of yours, over the repository's: it may also set the usage "
+                       "data and the AWS identity (default: $IAM_LASTUSED_CONFIG)")
     group.add_argument("--region", help="AWS region for the API endpoint")
     group.add_argument("--assume-role-arn", metavar="TEMPLATE",
                        help="for each account, assume this role for its reports, "

@@ -1,0 +1,115 @@
+"""A hostile pull request, second round (issue 23): the repository's config cannot
+choose the usage data or the AWS identity, the report says where its usage data came
+from, caches are keyed by who asked and hold no secret, a name is shown only if it can
+be a name, and no untrusted text starts a workflow command. Each test runs the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from conftest import ACCOUNT, make_role
+
+RECENT = datetime.now(timezone.utc) - timedelta(days=1)
+POLICY = (
+    'resource "aws_iam_role_policy" "p" {{\n  role = aws_iam_role.app.id\n'
+    '  policy = jsonencode({{Version = "2012-10-17", Statement = [{{Effect = "Allow",'
+    ' Action = ["s3:GetObject", "sqs:SendMessage"], Resource = "*"}}]}})\n}}\n'
+)
+APP = 'resource "aws_iam_role" "app" {{\n  name = {name}\n  assume_role_policy = "{{}}"\n}}\n' + POLICY
+
+
+def all_used(arn: str) -> dict:
+    """An access-data file saying every service the role is granted was used yesterday."""
+    services = [
+        {"ServiceName": name, "ServiceNamespace": namespace, "TotalAuthenticatedEntities": 1,
+         "LastAuthenticated": RECENT.isoformat()}
+        for namespace, name in (("s3", "Amazon S3"), ("sqs", "Amazon SQS"))
+    ]
+    return {arn: {"JobStatus": "COMPLETED", "JobType": "SERVICE_LEVEL",
+                  "JobCompletionDate": RECENT.isoformat(), "ServicesLastAccessed": services}}
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A pull request's checkout (a git work tree) with one role, `app`, in main.tf."""
+    checkout = tmp_path / "checkout"
+    (checkout / ".git").mkdir(parents=True)
+    (checkout / "main.tf").write_text(APP.format(name='"app"'))
+    monkeypatch.chdir(checkout)
+    return checkout
+
+
+@pytest.fixture
+def deployed(iam, last_accessed) -> str:
+    """`app` as deployed: S3 used yesterday, SQS never."""
+    arn = make_role(iam, "app")
+    last_accessed.activity[arn] = {"s3": RECENT, "sqs": None}
+    return arn
+
+
+# 1. The repository's config is preferences, not authority ---------------------------
+
+
+def test_the_repositorys_config_cannot_choose_the_usage_data(cli, repo, deployed):
+    (repo / "usage.json").write_text(json.dumps(all_used(deployed)))
+    (repo / ".iam-lastused.toml").write_text('access-data = "usage.json"\nstale-days = 30\n')
+    run = cli("scan", ".", "--fail-on", "unused", "--format", "json")
+    assert run.code == 1, run.err
+    [app] = run.json["principals"]
+    assert app["unused_services"] == ["sqs"] and run.json["stale_days"] == 30  # a preference is taken
+    [line] = [line for line in run.err.splitlines() if "access-data" in line]
+    assert line.startswith("iam-lastused: warning: ")
+    assert ".iam-lastused.toml: access-data is not taken" in line
+
+
+@pytest.mark.parametrize("setting", [
+    'account-id = "999988887777"', 'region = "eu-west-3"', 'profile = "attacker"',
+    'assume-role-arn = "arn:aws:iam::999988887777:role/x"', '[accounts]\n"123456789012" = "attacker"',
+])
+def test_the_repositorys_config_cannot_choose_the_identity(cli, repo, deployed, aws_hooks, setting):
+    asked: list[str] = []
+    aws_hooks.append(lambda request, **_: asked.append(request.url) or None)
+    (repo / ".iam-lastused.toml").write_text(setting + "\n")
+    run = cli("scan", ".", "--fail-on", "unused", "--format", "json",
+              "--assume-role-arn", "arn:aws:iam::{account_id}:role/iam-lastused")
+    assert run.code == 1, run.err
+    assert run.json["principals"][0]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/app"
+    assert not any("999988887777" in url or "eu-west-3" in url for url in asked)
+    key = setting.strip("[").split(" ")[0].split("]")[0]
+    assert f"{key} is not taken from the repository's config file" in run.err
+
+
+def test_an_invokers_config_outside_the_repository_may_set_the_usage_data(cli, repo, tmp_path, deployed):
+    (tmp_path / "usage.json").write_text(json.dumps(all_used(deployed)))
+    (tmp_path / "ci.toml").write_text('access-data = "usage.json"\n')  # relative to ci.toml
+    (repo / ".iam-lastused.toml").write_text("stale-days = 30\n")
+    run = cli("scan", ".", "--fail-on", "unused", "--format", "json", "--config", str(tmp_path / "ci.toml"))
+    assert run.code == 0, run.err
+    assert run.json["principals"][0]["unused_services"] == [] and run.json["stale_days"] == 30
+    assert "warning" not in run.err
+
+
+def test_a_named_config_inside_the_repository_is_the_repositorys(cli, repo, deployed, monkeypatch):
+    (repo / "usage.json").write_text(json.dumps(all_used(deployed)))
+    (repo / "ci.toml").write_text('access-data = "usage.json"\n')
+    monkeypatch.setenv("IAM_LASTUSED_CONFIG", str(repo / "ci.toml"))
+    run = cli("scan", ".", "--fail-on", "unused", "--format", "json")
+    assert run.code == 1 and "access-data is not taken" in run.err
+
+
+def test_every_option_of_the_command_line_is_declared_once():
+    """The table of who may set each option covers the command line's options exactly."""
+    from iam_lastused.cli.parser import build_parser
+    from iam_lastused.options import OPTIONS
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.choices and "scan" in a.choices).choices
+    parsers = [*commands.values()]
+    parsers += [action.choices[name] for p in parsers for action in p._actions
+                if isinstance(action.choices, dict) for name in action.choices]
+    long_options = {o[2:] for p in parsers for a in p._actions for o in a.option_strings
+                    if o.startswith("--")}
+    assert long_options - {"help"} == set(OPTIONS) - {"accounts", "suppress"}
