@@ -6,11 +6,14 @@ be a name, and no untrusted text starts a workflow command. Each test runs the C
 from __future__ import annotations
 
 import json
+import os
+import stat
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from conftest import ACCOUNT, make_role
+from iam_lastused.store import scan_memo
 
 RECENT = datetime.now(timezone.utc) - timedelta(days=1)
 POLICY = (
@@ -113,3 +116,63 @@ def test_every_option_of_the_command_line_is_declared_once():
     long_options = {o[2:] for p in parsers for a in p._actions for o in a.option_strings
                     if o.startswith("--")}
     assert long_options - {"help"} == set(OPTIONS) - {"accounts", "suppress"}
+
+
+# 3. Caches are keyed by who asked, and hold no secret ---------------------------------
+
+
+def test_a_cached_report_is_not_served_to_another_identity(cli, repo, deployed, iam, last_accessed,
+                                                           monkeypatch):
+    broad = cli("scan", ".", "--format", "json")
+    assert broad.json["principals"][0]["status"] == "analyzed", broad.err
+    iam.create_user(UserName="narrow")
+    key = iam.create_access_key(UserName="narrow")["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    last_accessed.denied = {"GenerateServiceLastAccessedDetails"}  # this identity may not read usage
+    narrow = cli("scan", ".", "--format", "json")
+    [app] = narrow.json["principals"]
+    assert app["status"] == "error" and "AccessDenied" in app["error"]
+    assert narrow.json["usage_source"]["identity_arn"] == f"arn:aws:iam::{ACCOUNT}:user/narrow"
+
+
+def test_tf_var_values_never_reach_the_cache_and_its_files_are_private(cli, repo, monkeypatch):
+    secret = "hunter2-tf-var-5c1e"
+    monkeypatch.setenv("TF_VAR_db_password", secret)
+    (repo / "main.tf").write_text(APP.format(name='"app"') + 'variable "db_password" {}\n')
+    (repo / "none.json").write_text("{}")
+    monkeypatch.setattr(scan_memo, "_RACY_NS", 0)  # files just written may be kept
+    first = cli("scan", ".", "--access-data", "none.json", "--account-id", ACCOUNT, "--format", "json")
+    assert first.json["principals"], first.err
+    cache = Path(os.environ["IAM_LASTUSED_CACHE_DIR"])
+    files = [path for path in cache.rglob("*") if path.is_file()]
+    assert any("scan-memo" in str(path) for path in files)
+    for path in files:
+        assert secret.encode() not in path.read_bytes() and b"TF_VAR_db_password" not in path.read_bytes()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for path in [path for path in cache.rglob("*") if path.is_dir()]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+
+
+# 2. The report says where its usage data came from -----------------------------------
+
+
+def test_every_human_format_says_where_the_usage_data_came_from(cli, repo, deployed, tmp_path):
+    formats = ("text", "markdown", "json", "sarif", "junit")
+    live = {name: cli("scan", ".", "--format", name).out for name in formats}
+    said = f"AWS, account {ACCOUNT}, as arn:aws:sts::{ACCOUNT}:user/moto"
+    assert said in live["text"] and said in live["junit"]
+    [line] = [line for line in live["markdown"].splitlines() if line.startswith("Usage data: AWS")]
+    assert ACCOUNT in line and "user\\/moto" in line
+    assert json.loads(live["json"])["usage_source"] == {
+        "kind": "live", "account": ACCOUNT, "identity_arn": f"arn:aws:sts::{ACCOUNT}:user/moto",
+        "file": None, "file_date": None}
+    assert json.loads(live["sarif"])["runs"][0]["properties"]["usageSource"]["kind"] == "live"
+    (tmp_path / "usage.json").write_text(json.dumps(all_used(deployed)))
+    os.utime(tmp_path / "usage.json", (1700000000, 1700000000))
+    offline = cli("scan", ".", "--access-data", str(tmp_path / "usage.json"), "--format", "json")
+    assert offline.json["usage_source"] | {"file": None} == {
+        "kind": "file", "account": None, "identity_arn": None, "file": None,
+        "file_date": "2023-11-14T22:13:20+00:00"}
+    text = cli("scan", ".", "--access-data", str(tmp_path / "usage.json")).out
+    assert f"usage data: the access-data file {tmp_path / 'usage.json'}, written 2023-11-14 22:13 UTC" in text

@@ -215,6 +215,39 @@ class PrincipalResult:
 
 
 @dataclass(frozen=True)
+class CallerIdentity:
+    """Whose credentials a run reads AWS with (sts:GetCallerIdentity)."""
+
+    partition: str
+    account: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class UsageSource:
+    """Where a run's usage data came from, for a reader to judge it by: AWS (`live`,
+    read as `identity` in its account), an access-data `file` (written at `file_date`,
+    by its modification time), or nowhere (`none`: offline, no credentials, or nothing
+    to ask about)."""
+
+    kind: Literal["live", "file", "none"]
+    identity: CallerIdentity | None = None
+    file: str | None = None
+    file_date: datetime | None = None
+
+    def describe(self) -> str:
+        """One line for a report's header."""
+        if self.kind == "live" and self.identity is not None:
+            return f"AWS, account {self.identity.account}, as {self.identity.arn}"
+        if self.kind == "live":
+            return "AWS"
+        if self.kind == "file":
+            date = f", written {self.file_date:%Y-%m-%d %H:%M} UTC" if self.file_date else ""
+            return f"the access-data file {self.file}{date}"
+        return "none"
+
+
+@dataclass(frozen=True)
 class RunResult:
     """What a run found. `warnings` are about the run itself (no credentials, a refused
     call), said once each; `interrupted` means Ctrl-C cut the reports short."""
@@ -226,6 +259,7 @@ class RunResult:
     notes: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = ()
     interrupted: bool = False
+    usage_source: UsageSource = field(default_factory=lambda: UsageSource("none"))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 import botocore.session
 from botocore.exceptions import ClientError, UnknownRegionError
 
-from iam_lastused.model import InputError, Kind, Principal
+from iam_lastused.model import CallerIdentity, InputError, Kind, Principal
 
 _IAM_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):"
@@ -76,9 +76,9 @@ def partition_of_region(region: str | None) -> str:
         return "aws"
 
 
-def caller_account(sts: Any) -> Account:
+def caller_identity(sts: Any) -> CallerIdentity:
     identity = sts.get_caller_identity()
-    return Account(identity["Arn"].split(":")[1], identity["Account"])
+    return CallerIdentity(identity["Arn"].split(":")[1], identity["Account"], identity["Arn"])
 
 
 def with_arns(principals: Sequence[Principal], account: Account | None, why_unknown: str) -> list[Principal]:

@@ -22,11 +22,19 @@ from iam_lastused.analysis.analyze import DEFAULT_MAX_SERVICES, analyze, granula
 from iam_lastused.analysis.suppressions import with_suppressions
 from iam_lastused.aws import managed_policies, reports
 from iam_lastused.aws import session as aws
-from iam_lastused.model import AccessReport, Principal, ReportFailure, RunResult, SourceResult
+from iam_lastused.model import (
+    AccessReport,
+    CallerIdentity,
+    Principal,
+    ReportFailure,
+    RunResult,
+    SourceResult,
+    UsageSource,
+)
 from iam_lastused.resolve import (
     Account,
     account_from_arns,
-    caller_account,
+    caller_identity,
     confirm_deployed,
     iam_path,
     partition_of_region,
@@ -76,6 +84,9 @@ class Run:
             except AccessDataError as exc:
                 raise UsageError(str(exc)) from None
         self._session: Any = None
+        self._identity: CallerIdentity | Exception | None = None
+        self.asked_aws = False
+        """Whether reports were asked of AWS (for the report's usage source)."""
         self.interrupted = False
         self.warnings: dict[str, None] = {}
 
@@ -97,13 +108,39 @@ class Run:
         except BotoCoreError as exc:  # NoRegionError, for CloudFormation
             raise UsageError(f"cannot use AWS {service}: {exc} (give --region)") from None
 
+    def identity(self) -> CallerIdentity:
+        """Whose credentials this run reads AWS with: one sts:GetCallerIdentity call a run,
+        its answer (or its error, raised again) kept."""
+        if self._identity is None:
+            try:
+                self._identity = caller_identity(self.client("sts"))
+            except (ClientError, BotoCoreError) as exc:
+                self._identity = exc
+        if isinstance(self._identity, Exception):
+            raise self._identity
+        return self._identity
+
+    def _caller(self) -> str | None:
+        """Who asks for reports, as the report cache keys them: the caller's ARN, and how
+        it reaches each account (the role template, the profiles); None if unknown."""
+        try:
+            identity = self.identity()
+        except (ClientError, BotoCoreError):
+            return None
+        accounts = sorted(self.options.accounts.items())
+        return f"{identity.arn}|{self.options.assume_role_arn or ''}|{accounts}"
+
     # Reports -----------------------------------------------------------------
 
     def fetch(self, arns: list[str]) -> dict[str, dict[str, Any] | ReportFailure]:
-        """Reports from AWS; on Ctrl-C, what was complete (and `interrupted` is set)."""
+        """Reports from AWS; on Ctrl-C, what was complete (and `interrupted` is set).
+        Cached reports are those this caller fetched; none when it cannot be known."""
         options = self.options
+        self.asked_aws = True
+        caller = None if options.no_cache else self._caller()
         settings = reports.EngineSettings(
-            granularity=options.granularity, timeout=options.timeout, use_cache=not options.no_cache
+            granularity=options.granularity, timeout=options.timeout, use_cache=caller is not None,
+            caller=caller or "",
         )
         clients = aws.AccountClients(self.session, options.assume_role_arn, options.accounts)
         try:
@@ -125,6 +162,7 @@ class Run:
             try:
                 raw = self.fetch(arns)
             except reports.CredentialsMissing:
+                self.asked_aws = False
                 self.warn(NO_CREDENTIALS)
                 return {arn: ReportFailure(arn, "no AWS credentials") for arn in arns}
         else:
@@ -170,7 +208,8 @@ class Run:
         if self.access_data is not None:
             return None, "account unknown: give --account-id (the access data names no one account)"
         try:
-            return caller_account(self.client("sts")), ""
+            identity = self.identity()
+            return Account(identity.partition, identity.account), ""
         except NoCredentialsError:
             self.warn(NO_CREDENTIALS)
             return None, "no AWS credentials: the account is unknown"
@@ -240,7 +279,24 @@ class Run:
             notes=found.notes + granularity_notes(principals, options.granularity),
             warnings=tuple(self.warnings),
             interrupted=self.interrupted,
+            usage_source=self.usage_source() if usage else UsageSource("none"),
         )
+
+    def usage_source(self) -> UsageSource:
+        """Where this run's usage data came from."""
+        if self.options.access_data is not None:
+            path = self.options.access_data
+            try:
+                written = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+            except OSError:
+                written = None
+            return UsageSource("file", file=str(path), file_date=written)
+        if not self.asked_aws:
+            return UsageSource("none")
+        try:
+            return UsageSource("live", identity=self.identity())
+        except (ClientError, BotoCoreError):
+            return UsageSource("live")
 
     def _warn_failures(self, outcomes: Mapping[str, AccessReport | ReportFailure]) -> None:
         """Each distinct failure once, however many principals it hit."""

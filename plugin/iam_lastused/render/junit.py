@@ -25,6 +25,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped, SystemOut, TestCase, 
 from junitparser.junitparser import FinalResult
 
 from iam_lastused.model import InputError, Location, PrincipalResult, RunResult
+from iam_lastused.render.escape import terminal_safe
 from iam_lastused.render.findings import NO_DATA_RULES, NOT_IN_REPORT, Finding, findings
 from iam_lastused.suggest.verdicts import Suggestions
 
@@ -102,6 +103,7 @@ def render_junit(run: RunResult, suggestions: Suggestions | None = None) -> str:
     cases = [_case(result, by_principal.get(id(result), [])) for result in run.principals]
     cases += [_input_error(error) for error in run.errors]
     suite = TestSuite(SUITE)
+    suite.add_property("usage-source", xml_safe(terminal_safe(run.usage_source.describe())))
     suite.add_testcases(cases)
     if run.notes:
         suite.append(SystemOut(xml_safe("\n".join(run.notes))))
