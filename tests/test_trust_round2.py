@@ -12,9 +12,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import test_action
 from conftest import ACCOUNT, make_role
 from iam_lastused.store import scan_memo
+from test_action import OFFLINE, run_action
 
+github = test_action.github  # the Action's fixtures: a fake GitHub, a checkout of the examples
+workspace = test_action.workspace
 RECENT = datetime.now(timezone.utc) - timedelta(days=1)
 POLICY = (
     'resource "aws_iam_role_policy" "p" {{\n  role = aws_iam_role.app.id\n'
@@ -176,3 +180,24 @@ def test_every_human_format_says_where_the_usage_data_came_from(cli, repo, deplo
         "file_date": "2023-11-14T22:13:20+00:00"}
     text = cli("scan", ".", "--access-data", str(tmp_path / "usage.json")).out
     assert f"usage data: the access-data file {tmp_path / 'usage.json'}, written 2023-11-14 22:13 UTC" in text
+
+
+# 7. The Action removes its own output files before the run -----------------------------
+
+
+def test_the_action_removes_a_committed_sarif_file_even_when_the_run_stops_early(workspace, github):
+    committed = workspace / "iam-lastused.sarif"
+    committed.write_text('{"version": "2.1.0", "runs": [{"results": ["from the pull request"]}]}')
+    (workspace / ".iam-lastused.toml").write_text('fail-on = "sometimes"\n')  # the run stops at once
+    run = run_action(workspace, github, {**OFFLINE, "sarif-file": "iam-lastused.sarif"})
+    assert run.outputs["exit-code"] == "2" and "fail-on must be one of" in run.log
+    assert not committed.exists()
+
+
+def test_the_action_warns_when_the_checkout_keeps_the_jobs_token(workspace, github):
+    (workspace / ".git").mkdir()
+    (workspace / ".git" / "config").write_text(
+        '[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic c2VjcmV0LXRva2Vu\n')
+    run = run_action(workspace, github, OFFLINE)
+    assert "\n::warning::iam-lastused: the checkout keeps the job's token in .git/config" in "\n" + run.log
+    assert "c2VjcmV0LXRva2Vu" not in run.log and "c2VjcmV0LXRva2Vu" not in run.summary
