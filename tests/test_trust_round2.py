@@ -201,3 +201,46 @@ def test_the_action_warns_when_the_checkout_keeps_the_jobs_token(workspace, gith
     run = run_action(workspace, github, OFFLINE)
     assert "\n::warning::iam-lastused: the checkout keeps the job's token in .git/config" in "\n" + run.log
     assert "c2VjcmV0LXRva2Vu" not in run.log and "c2VjcmV0LXRva2Vu" not in run.summary
+
+
+# 5. pre-commit: no file name is read as an option ------------------------------------
+
+GIT = ("git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false",
+       "-c", "init.defaultBranch=main")
+BROAD = ('resource "aws_iam_role" "r" {\n  name = "r"\n  assume_role_policy = "{}"\n}\n'
+         'resource "aws_iam_role_policy" "p" {\n  role = aws_iam_role.r.id\n'
+         '  policy = jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow", Action = "*",'
+         ' Resource = "*"}]})\n}\n')
+GIT_HOOK = """#!{python}
+# pre-commit's way: each hook's entry, then the staged files its `files` pattern matches
+import re, shlex, subprocess, sys, yaml
+[hook] = [h for h in yaml.safe_load(open({manifest!r})) if h["id"] == "iam-lastused-offline"]
+staged = subprocess.run(["git", "diff", "--cached", "--name-only", "-z"], capture_output=True,
+                        text=True, check=True).stdout.split("\\0")
+files = [name for name in staged if name and re.search(hook["files"], name)]
+sys.exit(subprocess.run([*shlex.split(hook["entry"]), *files]).returncode)
+"""
+
+
+def test_a_commit_of_files_named_like_options_is_checked_and_overwrites_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run([*GIT, "init", "-q"], cwd=repo, check=True)
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    manifest = Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml"
+    hook.write_text(GIT_HOOK.format(python=sys.executable, manifest=str(manifest)))
+    hook.chmod(0o755)
+    (repo / "main.tf").write_text(BROAD)
+    (repo / "--exclude=**.tf").write_text("")
+    (repo / "--output=main.tf").write_text("")
+    subprocess.run([*GIT, "add", "--", "."], cwd=repo, check=True)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([*GIT, "commit", "-q", "-m", "x"], cwd=repo, env=env, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode != 0, done.stdout + done.stderr  # the broad grant fails the commit
+    said = done.stdout + done.stderr  # git gives a hook's output to stderr
+    assert "main.tf:" in said and "[wildcard-action]" in said
+    assert (repo / "main.tf").read_text() == BROAD
