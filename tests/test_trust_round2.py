@@ -244,3 +244,59 @@ def test_a_commit_of_files_named_like_options_is_checked_and_overwrites_nothing(
     said = done.stdout + done.stderr  # git gives a hook's output to stderr
     assert "main.tf:" in said and "[wildcard-action]" in said
     assert (repo / "main.tf").read_text() == BROAD
+
+
+# 4. A name is shown only if it can be a name ----------------------------------------
+
+TOKEN = "c2VjcmV0LWpvYi10b2tlbg"
+FORMATS = ("text", "json", "markdown", "sarif", "github", "lint", "junit", "gitlab")
+
+
+@pytest.fixture
+def offline(tmp_path: Path) -> tuple[str, ...]:
+    """Options for a run that asks AWS nothing: empty access data, a given account."""
+    (tmp_path / "none.json").write_text("{}")
+    return ("--access-data", str(tmp_path / "none.json"), "--account-id", ACCOUNT)
+
+
+@pytest.mark.parametrize("kind", ["role", "user", "group", "policy"])
+def test_a_name_that_breaks_iams_rules_is_not_shown_in_any_format(cli, repo, monkeypatch, offline, kind):
+    hostile = f"x\n::error file=a::pwned ##[error]{TOKEN} " + "a" * 400
+    monkeypatch.setenv("TF_VAR_name", hostile)
+    extra = '  assume_role_policy = "{}"\n' if kind == "role" else ""
+    extra += '  policy = jsonencode({Version = "2012-10-17", Statement = [{Effect = "Allow", Action = "*",' \
+             ' Resource = "*"}]})\n' if kind == "policy" else ""
+    (repo / "main.tf").write_text(
+        f'variable "name" {{}}\nresource "aws_iam_{kind}" "x" {{\n  name = var.name\n{extra}}}\n')
+    runs = {name: cli("scan", ".", *offline, "--format", name) for name in FORMATS}
+    runs["offline-hook"] = cli("hook", "--offline", "--", "main.tf")
+    for name, run in runs.items():
+        assert TOKEN not in run.out + run.err and "aaaaaaaaaa" not in run.out + run.err, name
+    [principal] = runs["json"].json["principals"]
+    assert principal["status"] == "unresolved" and principal["arn"] is None
+    assert principal["error"].startswith(f"invalid name: the {kind} name is not one IAM accepts (4")
+
+
+def test_a_path_that_breaks_iams_rules_is_not_shown(cli, repo, offline):
+    (repo / "main.tf").write_text(
+        f'resource "aws_iam_role" "x" {{\n  name = "x"\n  path = "/a b {TOKEN}/"\n'
+        '  assume_role_policy = "{}"\n}\n')
+    run = cli("scan", ".", *offline, "--format", "json")
+    assert TOKEN not in run.out
+    assert run.json["principals"][0]["error"].startswith("invalid name: the role path")
+
+
+def test_file_and_templatefile_refuse_what_is_inside_dot_git(cli, repo, offline):
+    (repo / ".git" / "config").write_text(
+        f'[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic {TOKEN}\n')
+    (repo / ".git" / "name.tpl").write_text(f"{TOKEN}")
+    (repo / "main.tf").write_text(
+        'resource "aws_iam_role" "a" {\n  name = file(".git/config")\n  assume_role_policy = "{}"\n}\n'
+        'resource "aws_iam_role" "b" {\n  name = templatefile("${path.module}/.git/name.tpl", {})\n'
+        '  assume_role_policy = "{}"\n}\n')
+    runs = {name: cli("scan", ".", *offline, "--format", name) for name in FORMATS}
+    for name, run in runs.items():
+        assert TOKEN not in run.out + run.err, name
+    messages = {error["message"] for error in runs["json"].json["errors"]}
+    assert any(m.startswith("cannot read .git/config: inside .git/") for m in messages), messages
+    assert any("name.tpl: inside .git/" in m for m in messages), messages

@@ -22,6 +22,7 @@ from iam_lastused.analysis.analyze import DEFAULT_MAX_SERVICES, analyze, granula
 from iam_lastused.analysis.suppressions import with_suppressions
 from iam_lastused.aws import managed_policies, reports
 from iam_lastused.aws import session as aws
+from iam_lastused.iam_names import INVALID_NAME
 from iam_lastused.model import (
     AccessReport,
     CallerIdentity,
@@ -40,6 +41,7 @@ from iam_lastused.resolve import (
     partition_of_region,
     stack_resources,
     with_arns,
+    with_valid_names,
 )
 from iam_lastused.sources.cloudformation.stacks import resolve_from_stack
 from iam_lastused.store.access_data import AccessDataError, load_access_data, report_from_response
@@ -255,7 +257,9 @@ class Run:
     def analyse(self, found: SourceResult, usage: bool = True) -> RunResult:
         """Join what a source found with the reports; `usage=False` for static findings only."""
         options = self.options
-        found = with_suppressions(found, options.suppress)
+        # after resolve: a name IAM confirmed is IAM's (moto's nested stacks make longer ones)
+        found = with_suppressions(replace(found, principals=tuple(with_valid_names(found.principals))),
+                                  options.suppress)
         outcomes: dict[str, AccessReport | ReportFailure] = {}
         if usage:
             arns = [p.arn for p in found.principals if p.arn and not p.unresolved and p.deployed is not False]
@@ -267,9 +271,11 @@ class Run:
         principals = analyze(
             found.principals, outcomes, now, options.stale_days, options.max_services, options.granularity
         )
-        if not usage:
+        if not usage:  # but a name not shown still says why
             principals = tuple(
-                replace(p, status="no-data", error="usage data not requested (offline)") for p in principals
+                p if p.principal.unresolved and p.principal.unresolved.startswith(INVALID_NAME)
+                else replace(p, status="no-data", error="usage data not requested (offline)")
+                for p in principals
             )
         return RunResult(
             stale_days=options.stale_days,
