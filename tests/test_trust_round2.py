@@ -300,3 +300,31 @@ def test_file_and_templatefile_refuse_what_is_inside_dot_git(cli, repo, offline)
     messages = {error["message"] for error in runs["json"].json["errors"]}
     assert any(m.startswith("cannot read .git/config: inside .git/") for m in messages), messages
     assert any("name.tpl: inside .git/" in m for m in messages), messages
+
+
+# 8. One escaping path per format: no line of any format starts a workflow command ----------
+
+HOSTILE_FILE = "x\n::error file=a::pwned ##[group]x ##vso[task.setvariable]y.tf"
+
+
+def test_no_format_has_a_line_that_is_a_log_command(cli, repo, offline):
+    (repo / "main.tf").unlink()
+    (repo / HOSTILE_FILE).write_text(
+        'resource "aws_iam_role" "x" {\n  for_each = toset(["a\\n::error file=x::pwned ##[error]b"])\n'
+        '  name = "ok"\n  assume_role_policy = "{}"\n}\n'
+        'resource "aws_iam_role_policy" "p" {\n  role = "ok"\n  policy = jsonencode({Version = "2012-10-17",'
+        ' Statement = [{Effect = "Allow", Action = "*", Resource = "*"}]})\n}\n')
+    for name in FORMATS:
+        run = cli("scan", ".", *offline, "--format", name)
+        assert "wildcard-action" in run.out or "every action" in run.out, name
+        for line in (run.out + run.err).splitlines():
+            assert "##[" not in line and "##vso[" not in line, (name, line)
+            own = name == "github" and line.startswith("::warning file=")  # the format's own commands
+            assert own or not line.strip().startswith("::"), (name, line)
+    data = cli("scan", ".", *offline, "--format", "json").json  # the data reads back the same
+    assert {p["file"] for p in data["principals"]} == {HOSTILE_FILE}
+    assert any("##[error]" in p["address"] for p in data["principals"])
+    junit = cli("scan", ".", *offline, "--format", "junit").out
+    import xml.etree.ElementTree as ElementTree
+    failures = ElementTree.fromstring(junit).iter("failure")
+    assert {failure.text for failure in failures} == {f"{HOSTILE_FILE}:8", f"{HOSTILE_FILE}:1"}
