@@ -328,3 +328,25 @@ def test_no_format_has_a_line_that_is_a_log_command(cli, repo, offline):
     import xml.etree.ElementTree as ElementTree
     failures = ElementTree.fromstring(junit).iter("failure")
     assert {failure.text for failure in failures} == {f"{HOSTILE_FILE}:8", f"{HOSTILE_FILE}:1"}
+
+
+# 6. A YAML or JSON file the code or config names is read within a budget -----------------
+
+
+def alias_bomb(depth: int) -> str:
+    """YAML of a few hundred bytes standing for 9**depth strings."""
+    lines = ['l0: &l0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, depth)]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yaml_alias_bomb_named_by_the_config_is_one_line_and_cheap(cli, repo, iam):
+    (repo / "stacks.yaml").write_text(alias_bomb(6))  # 531,441 strings in 300 bytes
+    assert len(alias_bomb(9)) < 500
+    (repo / ".iam-lastused.toml").write_text('stack-from-file = "stacks.yaml"\n')
+    run = cli("scan", ".")
+    assert run.code == 2 and run.out == ""
+    assert run.err == (f"iam-lastused: error: {Path('stacks.yaml')}: the stack mapping stands for more than "
+                       "100,000 values (YAML aliases): not read\n")
+    (repo / "stacks.yaml").write_text("a: &a [*a]\n")  # an alias inside itself
+    assert "stands for more than 100,000 values" in cli("scan", ".").err
