@@ -350,3 +350,45 @@ def test_a_yaml_alias_bomb_named_by_the_config_is_one_line_and_cheap(cli, repo, 
                        "100,000 values (YAML aliases): not read\n")
     (repo / "stacks.yaml").write_text("a: &a [*a]\n")  # an alias inside itself
     assert "stands for more than 100,000 values" in cli("scan", ".").err
+
+
+# The hostile pull request, end to end through the Action's steps ----------------------------
+
+
+def test_a_hostile_pull_request_through_the_action_second_round(workspace, github, tmp_path, monkeypatch):
+    """Round one's tricks (test_action.hostile_pull_request) and this round's: a config
+    choosing the usage data and the account, the job's token in .git/config read by
+    file(), a committed SARIF file, names that are log commands."""
+    test_action.hostile_pull_request(tmp_path, workspace, monkeypatch)
+    token = "ZXh0cmFoZWFkZXItdG9rZW4tcm91bmQy"
+    (workspace / ".git" / "config").write_text(
+        f'[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic {token}\n')
+    everything_used = json.loads(test_action.ROOT.joinpath("examples", "access-data.json").read_text())
+    for entry in everything_used.values():
+        for service in entry.get("ServicesLastAccessed", []):
+            service.update(TotalAuthenticatedEntities=1, LastAuthenticated=RECENT.isoformat())
+    (workspace / "usage.json").write_text(json.dumps(everything_used))
+    (workspace / ".iam-lastused.toml").write_text('access-data = "usage.json"\naccount-id = "999988887777"\n')
+    (workspace / "examples" / "terraform" / "round2.tf").write_text(
+        'resource "aws_iam_role" "token" {\n  name = file("${path.module}/../../.git/config")\n'
+        '  assume_role_policy = "{}"\n}\n'
+        'resource "aws_iam_role" "command" {\n  name = "a\\n::error file=x::pwned ##[group]y"\n'
+        '  assume_role_policy = "{}"\n}\n')
+    sarif = workspace / "results.sarif"
+    sarif.write_text('{"committed-by": "the pull request"}')
+    run = run_action(workspace, github, {**OFFLINE, "sarif-file": "results.sarif", "format": "text"})
+    assert run.outputs["exit-code"] == "0", run.log  # fail-on: never
+    assert "access-data is not taken from the repository's config file" in run.log
+    assert "account-id is not taken from the repository's config file" in run.log
+    assert "::warning::iam-lastused: the checkout keeps the job's token in .git/config" in run.log
+    written = json.loads(sarif.read_text())
+    assert "committed-by" not in written and written["runs"][0]["results"]  # this run's findings
+    source = written["runs"][0]["properties"]["usageSource"]
+    assert source["kind"] == "file" and source["file"].endswith("examples/access-data.json")
+    assert "999988887777" not in run.log + run.summary + sarif.read_text()
+    files = test_action.runner_and_cache_files(tmp_path)
+    outputs = {"log": run.log, "summary": run.summary, "sarif": sarif.read_text()}
+    for where, text in {**outputs, **files}.items():
+        assert token not in text, where
+        assert where not in outputs or "##[group]" not in text, where  # the parse cache holds the code
+    test_action.assert_nothing_leaks({"log": run.log, **files})
