@@ -580,7 +580,7 @@ def test_action_log_cannot_carry_workflow_commands(
         assert run.code == 0, run.log
         assert "pwned" in run.log and "boom" in run.log
         if log_format == "text":
-            assert "role aws_iam_role.evil::error::pwned ##[error]boom  [" in run.log
+            assert "role aws_iam_role.evil::error::pwned \\x23#[error]boom  " in run.log  # ##[ escaped
         [token] = STOP_TOKEN.findall(run.log)
         assert workflow_commands(run.log) == [("stop-commands", token), (token, "")]
         tokens.append(token)
