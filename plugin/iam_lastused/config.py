@@ -150,8 +150,8 @@ def _relative_to(config_path: Path, key: str, value: Any, trusted: bool) -> Any:
     a repository's config it must lie inside the repository holding the config. Values
     of the wrong type are left for apply_defaults to name."""
     values = value if isinstance(value, list) else [value]
-    if not all(isinstance(item, str) for item in values):
-        return value
+    if not all(isinstance(item, str) for item in values) or any("://" in item for item in values):
+        return value  # a URL (s3://...) is no path
     resolved = [config_path.parent / item for item in values]
     if not trusted:
         root = root_for([config_path.parent])

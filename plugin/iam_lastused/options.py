@@ -59,6 +59,9 @@ OPTIONS: dict[str, Option] = {
         "access-data", "account-id", "accounts", "region", "profile", "assume-role-arn",
         # run-task serve: where results (with the run's token) go, and the key that signs
         "api-url", "hmac-key-env",
+        # where usage data comes from besides AWS's reports: Access Analyzer, a store's
+        # snapshots (and how old one may be), the organisation's accounts a sweep reads
+        "usage-source", "analyzer-arn", "store", "max-age", "organization", "ou", "shard",
     ),
     **_declare("command-line", "output", "also-write", "suggest", "root", "config"),
 }
