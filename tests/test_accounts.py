@@ -53,9 +53,10 @@ def test_each_account_through_an_assumed_role(cli, two_accounts, aws_hooks):
 
 def test_an_account_without_credentials_does_not_stop_the_others(cli, two_accounts, tmp_path, monkeypatch):
     home, other = two_accounts
-    (tmp_path / ".iam-lastused.toml").write_text(f'[accounts]\n"{OTHER}" = "no-such-profile"\n')
-    monkeypatch.chdir(tmp_path)
-    run = cli("check", home, other, "--format", "json")
+    (tmp_path / "mine.toml").write_text(f'[accounts]\n"{OTHER}" = "no-such-profile"\n')
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")  # the invoker's config, outside where the run looks
+    run = cli("check", home, other, "--format", "json", "--config", "../mine.toml")
     by_arn = {p["arn"]: p for p in run.json["principals"]}
     assert by_arn[home]["status"] == "analyzed" and by_arn[home]["unused_services"] == ["sqs"]
     assert by_arn[other]["status"] == "error"

@@ -586,7 +586,7 @@ def test_action_log_cannot_carry_workflow_commands(
         assert run.code == 0, run.log
         assert "pwned" in run.log and "boom" in run.log
         if log_format == "text":
-            assert "role aws_iam_role.evil::error::pwned ##[error]boom  [" in run.log
+            assert "role aws_iam_role.evil::error::pwned \\x23#[error]boom  " in run.log  # ##[ escaped
         [token] = STOP_TOKEN.findall(run.log)
         assert workflow_commands(run.log) == [("stop-commands", token), (token, "")]
         tokens.append(token)
@@ -598,7 +598,7 @@ def test_action_github_format_log_is_only_its_annotations(workspace: Path, githu
     (workspace / "examples" / "terraform" / "evil.tf").write_text(EVIL_TF, encoding="utf-8")
     run = run_action(workspace, github, {**OFFLINE, "format": "github", "comment": "off"})
     assert run.code == 0, run.log
-    assert "evil::error::pwned #%23[error]boom grants every s3 action" in run.log
+    assert "evil::error::pwned \\x23#[error]boom grants every s3 action" in run.log  # ##[ escaped
     commands = workflow_commands(run.log)
     stop = [data for name, data in commands if name == "stop-commands"]
     annotations = [(name, data) for name, data in commands if name not in ("stop-commands", *stop)]
@@ -614,7 +614,7 @@ def test_action_github_format_stops_commands_around_stderr(workspace: Path, gith
     plan = "plan ##[error]boom ::error::pwned.json"
     (workspace / plan).write_text("{not json", encoding="utf-8")
     run = run_action(workspace, github, {"plan": plan, "format": "github", "comment": "off"})
-    assert run.code == 2 and "##[error]boom" in run.log, run.log
+    assert run.code == 2 and "\\x23#[error]boom" in run.log, run.log  # ##[ escaped, and stopped
     [token] = STOP_TOKEN.findall(run.log)
     assert workflow_commands(run.log) == [("stop-commands", token), (token, "")]
 

@@ -30,12 +30,12 @@ def steps(workflow: str) -> list:
 @pytest.fixture
 def project(tmp_path) -> Path:
     """A checkout as Atlantis clones it: the example Terraform as one project, with the
-    access data (offline) named by the repository's config file."""
+    access data (offline) named by the server's config file (IAM_LASTUSED_CONFIG): a
+    repository's config may not choose its usage data."""
     repo = tmp_path / "repo"
     (repo / ".git").mkdir(parents=True)
     shutil.copytree(ROOT / "examples" / "terraform", repo / "terraform")
-    shutil.copy(ROOT / "examples" / "access-data.json", repo / "terraform" / "access-data.json")
-    (repo / "terraform" / ".iam-lastused.toml").write_text('access-data = "access-data.json"\n')
+    (tmp_path / "server.toml").write_text(f'access-data = "{ROOT / "examples" / "access-data.json"}"\n')
     return repo / "terraform"
 
 
@@ -53,6 +53,7 @@ def atlantis_env(project: Path) -> dict[str, str]:
         HEAD_BRANCH_NAME="orders-queue", HEAD_COMMIT="0" * 40, BASE_BRANCH_NAME="main",
         PROJECT_NAME="orders", PULL_NUM="42", PULL_URL="https://github.com/acme/infra/pull/42",
         PULL_AUTHOR="dana", REPO_REL_DIR="terraform", USER_NAME="dana", COMMENT_ARGS="",
+        IAM_LASTUSED_CONFIG=str(project.parent.parent / "server.toml"),
     )
     return env
 

@@ -178,13 +178,12 @@ def test_a_parse_error_quotes_only_a_short_excerpt(cli, repo):
 def test_config_cannot_set_output_or_name_files_outside(cli, repo):
     (repo / "main.tf").write_text(ROLE.format(name="fine", value='"fine"'))
     for line in (f'output = "{repo.parent / "report.txt"}"', 'suggest = "patch"',
-                 'also-write = ["markdown=/tmp/x.md"]', 'root = "/"', 'profile = "admin"',
-                 'assume-role-arn = "arn:aws:iam::999999999999:role/attacker"'):
+                 'also-write = ["markdown=/tmp/x.md"]', 'root = "/"'):
         (repo / ".iam-lastused.toml").write_text(line + "\n")
         run = cli("scan", ".", "--access-data", ACCESS)
         assert run.code == 2 and "on the command line only" in run.err and run.out == ""
     for line in ('var-file = ["/proc/self/environ"]', f'stack-from-file = "{repo.parent / "outside.txt"}"',
-                 f'access-data = "{repo.parent / "outside.json"}"'):
+                 f'parameters = "{repo.parent / "outside.json"}"'):
         (repo / ".iam-lastused.toml").write_text(line + "\n")
         run = cli("scan", ".")
         assert run.code == 2 and "outside the repository root; not read" in run.err and SECRET not in run.err

@@ -4,18 +4,23 @@ The nearest one walking up from the working directory wins. Its keys are the
 long CLI option names (`stale-days = 30`, `fail-on = "unused"`); they become the
 parser's defaults, so an option given on the command line still overrides them.
 `[[suppress]]` entries (principal, services, reason) suppress findings, and
-`[accounts]` names the profile to use for each account ID.
+`[accounts]` names the profile to use for each account ID. A path it names is
+relative to the config file.
 
-The config file comes with the code, so from a pull request: it is data, not a remote
-control. What the run writes (`output`, `also-write`), the shape of its output
-(`suggest`), the read boundary (`root`) and the AWS identity it takes on (`profile`,
-`assume-role-arn`) are for the command line only, and a path it names must lie inside
-the repository that holds it.
+The config file found this way comes with the code, so from a pull request: it states
+preferences, never authority. Which keys it may set is options.OPTIONS's to say: an
+option that decides which data judges the code or whose credentials read it is refused
+there (one line naming the key; the run goes on without it), and may come from a config
+file the invoker names (`--config FILE`, or `IAM_LASTUSED_CONFIG`) outside the
+repository, laid over the repository's. What the run writes, and its read boundary, are
+for the command line only (an error). A path the repository's config names must lie
+inside the repository that holds it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from iam_lastused.files import OUTSIDE_ROOT, root_for
+from iam_lastused.options import OPTIONS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,9 +36,8 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CONFIG_NAME = ".iam-lastused.toml"
-# where the report goes and what it looks like; and which AWS identity the run takes on
-COMMAND_LINE_ONLY = ("output", "also-write", "suggest", "root", "profile", "assume-role-arn",
-                     "max-age", "usage-source", "analyzer-arn", "store")
+CONFIG_VARIABLE = "IAM_LASTUSED_CONFIG"
+"""The environment's way to name the invoker's config file (a CI server's, say)."""
 
 
 class ConfigError(Exception):
@@ -45,6 +50,11 @@ class Config:
     options: dict[str, Any]
     suppress: tuple[dict[str, Any], ...] = ()
     accounts: dict[str, str] = field(default_factory=dict)
+    refused: tuple[str, ...] = ()
+    """One line for each key the repository's config may not set, which was left out."""
+    origin: dict[str, Path] = field(default_factory=dict)
+    """The file each option came from, for messages (the invoker's config over the
+    repository's)."""
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -54,6 +64,31 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def read_config(cwd: Path, named: Path | None = None) -> Config:
+    """The repository's config (found from `cwd`), with the invoker's (`named`, else the
+    file `IAM_LASTUSED_CONFIG` names) laid over it. A named file inside the repository
+    is the repository's: it is read as one found."""
+    found = find_config(cwd)
+    named = named or (Path(os.environ[CONFIG_VARIABLE]) if os.environ.get(CONFIG_VARIABLE) else None)
+    if named is None:
+        return found
+    if not named.is_file():
+        raise ConfigError(f"{named}: cannot read the config file: no such file")
+    trusted = not root_for([cwd], cwd=cwd).contains(named)
+    table = _read(named)
+    if named.name == "pyproject.toml":
+        table = table.get("tool", {}).get("iam-lastused", {})
+    invoker = _config(named, table, trusted=trusted)
+    return Config(
+        invoker.path,
+        {**found.options, **invoker.options},
+        (*found.suppress, *invoker.suppress),
+        invoker.accounts or found.accounts,
+        (*found.refused, *invoker.refused),
+        {**found.origin, **invoker.origin},
+    )
 
 
 def find_config(start: Path) -> Config:
@@ -69,7 +104,23 @@ def find_config(start: Path) -> Config:
     return Config(None, {})
 
 
-def _config(path: Path, table: dict[str, Any]) -> Config:
+def _config(path: Path, table: dict[str, Any], trusted: bool = False) -> Config:
+    """A config file's table; `trusted` for the invoker's own, which may set what a
+    repository's may not."""
+    allowed = ("repository", "invoker") if trusted else ("repository",)
+    refused = []
+    for key in list(table):
+        option = OPTIONS.get(key.replace("_", "-"))
+        if option is None:
+            raise ConfigError(f"{path}: unknown option {key!r}")
+        if option.set_by == "command-line":
+            raise ConfigError(f"{path}: {key} can be given on the command line only, not in the config file")
+        if option.set_by not in allowed:
+            refused.append(
+                f"{path}: {key} is not taken from the repository's config file: it decides which usage "
+                "data or AWS identity is used (give it on the command line, or in --config FILE)"
+            )
+            del table[key]
     suppress = table.get("suppress", [])
     if not isinstance(suppress, list) or not all(
         isinstance(s, dict)
@@ -83,11 +134,38 @@ def _config(path: Path, table: dict[str, Any]) -> Config:
     accounts = table.get("accounts", {})
     if not isinstance(accounts, dict) or not all(isinstance(v, str) for v in accounts.values()):
         raise ConfigError(f"{path}: [accounts] maps each account ID to a profile name")
-    options = {key: value for key, value in table.items() if key not in ("suppress", "accounts")}
-    for key in options:
-        if key.replace("_", "-") in COMMAND_LINE_ONLY:
-            raise ConfigError(f"{path}: {key} can be given on the command line only, not in the config file")
-    return Config(path, options, tuple(suppress), {str(k): v for k, v in accounts.items()})
+    options = {
+        key: _relative_to(path, key, value, trusted) if OPTIONS[key.replace("_", "-")].path else value
+        for key, value in table.items()
+        if key not in ("suppress", "accounts")
+    }
+    return Config(
+        path, options, tuple(suppress), {str(k): v for k, v in accounts.items()}, tuple(refused),
+        dict.fromkeys(options, path),
+    )
+
+
+def _relative_to(config_path: Path, key: str, value: Any, trusted: bool) -> Any:
+    """A path (or list of paths) the config names, made relative to the config file; in
+    a repository's config it must lie inside the repository holding the config. Values
+    of the wrong type are left for apply_defaults to name."""
+    values = value if isinstance(value, list) else [value]
+    if not all(isinstance(item, str) for item in values) or any("://" in item for item in values):
+        return value  # a URL (s3://...) is no path
+    resolved = [config_path.parent / item for item in values]
+    if not trusted:
+        root = root_for([config_path.parent])
+        for item, path in zip(values, resolved, strict=True):
+            if not root.contains(path):
+                raise ConfigError(f"{config_path}: {key} = {item!r} is {OUTSIDE_ROOT}; not read")
+    converted = [_shown(path) for path in resolved]
+    return converted if isinstance(value, list) else converted[0]
+
+
+def _shown(path: Path) -> str:
+    """A path as messages show it: relative to the working directory when inside it."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def _long_options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
@@ -102,12 +180,9 @@ def _long_options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]
 def apply_defaults(parsers: list[argparse.ArgumentParser], config: Config) -> None:
     """Make the config's options the defaults of each subcommand that has them."""
     options = [_long_options(parser) for parser in parsers]
-    for key in config.options:
-        if not any(key.replace("_", "-") in known for known in options):
-            raise ConfigError(f"{config.path}: unknown option {key!r}")
     for parser, known in zip(parsers, options, strict=True):
         defaults = {
-            known[name].dest: _convert(config.path, key, known[name], value)
+            known[name].dest: _convert(config.origin.get(key, config.path), key, known[name], value)
             for key, value in config.options.items()
             if (name := key.replace("_", "-")) in known
         }
@@ -124,11 +199,7 @@ def _convert(path: Path | None, key: str, action: argparse.Action, value: Any) -
         values = value if isinstance(value, list) else [value]
         if not all(isinstance(v, str) for v in values):
             raise ConfigError(f"{path}: {key} must be a string or a list of strings")
-        converted_values = [convert(v) if convert else v for v in values]
-        if action.type is Path:
-            for item in converted_values:
-                _inside(path, key, item)
-        return converted_values
+        return [convert(v) if convert else v for v in values]
     try:
         converted = convert(value) if convert and isinstance(value, str) else value
     except (TypeError, ValueError):
@@ -141,18 +212,6 @@ def _convert(path: Path | None, key: str, action: argparse.Action, value: Any) -
         raise ConfigError(f"{path}: {key} must be a number")
     if action.type is Path and not isinstance(converted, Path):
         raise ConfigError(f"{path}: {key} must be a path (a string)")
-    if isinstance(converted, Path):  # --access-data's type gives a path, or an s3:// URL
-        _inside(path, key, converted)
-    elif isinstance(converted, str) and converted.startswith("s3://"):
-        raise ConfigError(f"{path}: {key}: a store URL can be given on the command line only")
     if action.choices and converted not in action.choices:
         raise ConfigError(f"{path}: {key} must be one of {', '.join(map(str, action.choices))}")
     return converted
-
-
-def _inside(config_path: Path | None, key: str, value: Path) -> None:
-    """A path the config names must lie inside the repository holding the config."""
-    if config_path is None:
-        return
-    if not root_for([config_path.parent]).contains(Path.cwd() / value):
-        raise ConfigError(f"{config_path}: {key} = {str(value)!r} is {OUTSIDE_ROOT}; not read")

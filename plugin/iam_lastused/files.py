@@ -26,6 +26,7 @@ OUTSIDE_ROOT = "outside the repository root"
 MAX_SOURCE_BYTES = 4 * 1024 * 1024
 """The largest file of code any source reads."""
 NOT_REGULAR = "not a regular file"
+IN_GIT = "inside .git/, which holds the repository's settings and credentials"
 _EXCERPT_CHARS = 40
 
 
@@ -71,6 +72,14 @@ class Root:
         real = real_path(path)
         return real is not None and any(real == d or d in real.parents for d in self.directories)
 
+    def in_git_directory(self, path: Path) -> bool:
+        """Whether `path` is, once links are followed, inside a `.git` directory of the
+        root (where actions/checkout keeps the job's token, say): no code is there."""
+        real = real_path(path)
+        return real is not None and any(
+            ".git" in real.relative_to(d).parts for d in self.directories if d in real.parents
+        )
+
 
 def root_for(paths: Iterable[Path], explicit: Path | None = None, cwd: Path | None = None) -> Root:
     """The root for a run over `paths`: `explicit` (`--root`) if given; else, for each
@@ -112,6 +121,8 @@ def read_bytes(path: Path, limit: int, root: Root | None = None) -> bytes:
     given. Raises ReadRefused (or OSError, for a file that cannot be opened at all)."""
     if root is not None and not root.contains(path):
         raise ReadRefused(OUTSIDE_ROOT)
+    if root is not None and root.in_git_directory(path):
+        raise ReadRefused(IN_GIT)
     real = real_path(path)
     if real is not None and real.parts[1:2] in (("proc",), ("sys",), ("dev",)):
         raise ReadRefused(NOT_REGULAR)  # /proc's files say they are regular; none is code

@@ -215,6 +215,48 @@ class PrincipalResult:
 
 
 @dataclass(frozen=True)
+class CallerIdentity:
+    """Whose credentials a run reads AWS with (sts:GetCallerIdentity)."""
+
+    partition: str
+    account: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class UsageSource:
+    """Where a run's usage data came from, for a reader to judge it by: AWS (`live`,
+    read as `identity` in its account), an access-data `file` (written at `file_date`,
+    by its modification time), a sweep's `store` (its snapshots are named in the
+    report's notes; `identity` when what it lacked was asked of AWS), IAM Access
+    Analyzer's findings (`access-analyzer`, read as `identity`), or nowhere (`none`:
+    offline, no credentials, or nothing to ask about)."""
+
+    kind: Literal["live", "file", "store", "access-analyzer", "none"]
+    identity: CallerIdentity | None = None
+    file: str | None = None
+    file_date: datetime | None = None
+    store: str | None = None
+    analyzer_arn: str | None = None
+
+    def describe(self) -> str:
+        """One line for a report's header."""
+        who = f", as {self.identity.arn}" if self.identity is not None else ""
+        if self.kind == "live" and self.identity is not None:
+            return f"AWS, account {self.identity.account}{who}"
+        if self.kind == "live":
+            return "AWS"
+        if self.kind == "store":
+            return f"the sweep's store {self.store}" + (f"; what it lacked from AWS{who}" if who else "")
+        if self.kind == "access-analyzer":
+            return f"IAM Access Analyzer's findings of {self.analyzer_arn}{who}"
+        if self.kind == "file":
+            date = f", written {self.file_date:%Y-%m-%d %H:%M} UTC" if self.file_date else ""
+            return f"the access-data file {self.file}{date}"
+        return "none"
+
+
+@dataclass(frozen=True)
 class RunResult:
     """What a run found. `warnings` are about the run itself (no credentials, a refused
     call), said once each; `interrupted` means Ctrl-C cut the reports short."""
@@ -226,6 +268,7 @@ class RunResult:
     notes: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = ()
     interrupted: bool = False
+    usage_source: UsageSource = field(default_factory=lambda: UsageSource("none"))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from typing import Any
 import botocore.session
 from botocore.exceptions import ClientError, UnknownRegionError
 
-from iam_lastused.model import InputError, Kind, Principal
+from iam_lastused.iam_names import name_problem
+from iam_lastused.model import CallerIdentity, InputError, Kind, Principal
 
 _IAM_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):"
@@ -43,9 +44,13 @@ def principal_from_arn(arn: str) -> Principal | InputError:
 
 
 def build_arn(partition: str, account: str, kind: Kind, path: str, name: str) -> str:
+    return f"arn:{partition}:iam::{account}:{kind}{_slashed(path)}{name}"
+
+
+def _slashed(path: str) -> str:
+    """A path as IAM writes it: a slash first and last."""
     path = path if path.endswith("/") else path + "/"
-    path = path if path.startswith("/") else "/" + path
-    return f"arn:{partition}:iam::{account}:{kind}{path}{name}"
+    return path if path.startswith("/") else "/" + path
 
 
 @dataclass(frozen=True)
@@ -81,9 +86,24 @@ def _partition_for(region: str) -> str:
         return "aws"
 
 
-def caller_account(sts: Any) -> Account:
+def caller_identity(sts: Any) -> CallerIdentity:
     identity = sts.get_caller_identity()
-    return Account(identity["Arn"].split(":")[1], identity["Account"])
+    return CallerIdentity(identity["Arn"].split(":")[1], identity["Account"], identity["Arn"])
+
+
+def with_valid_names(principals: Sequence[Principal]) -> list[Principal]:
+    """Each principal whose name or path breaks IAM's rules made unresolved, with why
+    and without the value (which the code computed: a file's content, a secret...).
+    One IAM confirmed (`deployed`) has the name IAM knows it by."""
+    checked = []
+    for principal in principals:
+        name = principal.name
+        if name is not None and not principal.deployed:
+            problem = name_problem(principal.kind, name, _slashed(principal.path))
+            if problem:
+                principal = replace(principal, name=None, arn=None, path="/", unresolved=problem)
+        checked.append(principal)
+    return checked
 
 
 def with_arns(principals: Sequence[Principal], account: Account | None, why_unknown: str) -> list[Principal]:

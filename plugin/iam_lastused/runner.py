@@ -24,16 +24,26 @@ from iam_lastused.aws import managed_policies, reports
 from iam_lastused.aws import session as aws
 from iam_lastused.aws.access_analyzer import AnalyzerError
 from iam_lastused.aws.s3_store import open_store
-from iam_lastused.model import AccessReport, Principal, ReportFailure, RunResult, SourceResult
+from iam_lastused.iam_names import INVALID_NAME
+from iam_lastused.model import (
+    AccessReport,
+    CallerIdentity,
+    Principal,
+    ReportFailure,
+    RunResult,
+    SourceResult,
+    UsageSource,
+)
 from iam_lastused.resolve import (
     Account,
     account_from_arns,
-    caller_account,
+    caller_identity,
     confirm_deployed,
     iam_path,
     partition_of_region,
     stack_resources,
     with_arns,
+    with_valid_names,
 )
 from iam_lastused.sources.cloudformation.stacks import resolve_from_stack
 from iam_lastused.store.access_data import AccessDataError, load_access_data, report_from_response
@@ -94,6 +104,9 @@ class Run:
                 self.access_data = load_access_data(Path(options.access_data))
             except AccessDataError as exc:
                 raise UsageError(str(exc)) from None
+        self._identity: CallerIdentity | Exception | None = None
+        self.asked_aws = False
+        """Whether reports were asked of AWS (for the report's usage source)."""
         self.interrupted = False
         self.warnings: dict[str, None] = {}
 
@@ -115,13 +128,39 @@ class Run:
         except BotoCoreError as exc:  # NoRegionError, for CloudFormation
             raise UsageError(f"cannot use AWS {service}: {exc} (give --region)") from None
 
+    def identity(self) -> CallerIdentity:
+        """Whose credentials this run reads AWS with: one sts:GetCallerIdentity call a run,
+        its answer (or its error, raised again) kept."""
+        if self._identity is None:
+            try:
+                self._identity = caller_identity(self.client("sts"))
+            except (ClientError, BotoCoreError) as exc:
+                self._identity = exc
+        if isinstance(self._identity, Exception):
+            raise self._identity
+        return self._identity
+
+    def _caller(self) -> str | None:
+        """Who asks for reports, as the report cache keys them: the caller's ARN, and how
+        it reaches each account (the role template, the profiles); None if unknown."""
+        try:
+            identity = self.identity()
+        except (ClientError, BotoCoreError):
+            return None
+        accounts = sorted(self.options.accounts.items())
+        return f"{identity.arn}|{self.options.assume_role_arn or ''}|{accounts}"
+
     # Reports -----------------------------------------------------------------
 
     def fetch(self, arns: list[str]) -> dict[str, dict[str, Any] | ReportFailure]:
-        """Reports from AWS; on Ctrl-C, what was complete (and `interrupted` is set)."""
+        """Reports from AWS; on Ctrl-C, what was complete (and `interrupted` is set).
+        Cached reports are those this caller fetched; none when it cannot be known."""
         options = self.options
+        self.asked_aws = True
+        caller = None if options.no_cache else self._caller()
         settings = reports.EngineSettings(
-            granularity=options.granularity, timeout=options.timeout, use_cache=not options.no_cache
+            granularity=options.granularity, timeout=options.timeout, use_cache=caller is not None,
+            caller=caller or "",
         )
         clients = aws.AccountClients(self.session, options.assume_role_arn, options.accounts)
         try:
@@ -147,6 +186,7 @@ class Run:
                 try:
                     raw.update(self.fetch(missing))
                 except reports.CredentialsMissing:
+                    self.asked_aws = False
                     self.warn(f"no AWS credentials to ask IAM for the {len(missing)} principal"
                               f"{'s' * (len(missing) != 1)} the store lacks: no data for them")
                     self.no_data.update(dict.fromkeys(missing, "not in the store, and no AWS credentials "
@@ -155,6 +195,7 @@ class Run:
             try:
                 raw = self.fetch(arns)
             except reports.CredentialsMissing:
+                self.asked_aws = False
                 self.warn(NO_CREDENTIALS)
                 return {arn: ReportFailure(arn, "no AWS credentials") for arn in arns}
         else:
@@ -205,7 +246,8 @@ class Run:
         if self.access_data is not None:
             return None, "account unknown: give --account-id (the access data names no one account)"
         try:
-            return caller_account(self.client("sts")), ""
+            identity = self.identity()
+            return Account(identity.partition, identity.account), ""
         except NoCredentialsError:
             self.warn(NO_CREDENTIALS)
             return None, "no AWS credentials: the account is unknown"
@@ -257,7 +299,9 @@ class Run:
     def analyse(self, found: SourceResult, usage: bool = True) -> RunResult:
         """Join what a source found with the reports; `usage=False` for static findings only."""
         options = self.options
-        found = with_suppressions(found, options.suppress)
+        # after resolve: a name IAM confirmed is IAM's (moto's nested stacks make longer ones)
+        found = with_suppressions(replace(found, principals=tuple(with_valid_names(found.principals))),
+                                  options.suppress)
         outcomes: dict[str, AccessReport | ReportFailure] = {}
         if usage and options.usage_source == "access-analyzer":  # its findings are judged against the grants
             found = replace(found, principals=self.with_managed_policies(found.principals))
@@ -272,9 +316,11 @@ class Run:
         principals = analyze(
             found.principals, outcomes, now, options.stale_days, options.max_services, options.granularity
         )
-        if not usage:
+        if not usage:  # but a name not shown still says why
             principals = tuple(
-                replace(p, status="no-data", error="usage data not requested (offline)") for p in principals
+                p if p.principal.unresolved and p.principal.unresolved.startswith(INVALID_NAME)
+                else replace(p, status="no-data", error="usage data not requested (offline)")
+                for p in principals
             )
         principals = tuple(
             replace(p, error=self.no_data[p.principal.arn])
@@ -289,6 +335,7 @@ class Run:
             notes=found.notes + tuple(self.notes) + granularity_notes(principals, options.granularity),
             warnings=tuple(self.warnings),
             interrupted=self.interrupted,
+            usage_source=self.usage_source() if usage else UsageSource("none"),
         )
 
     def analyzer_outcomes(self, principals: Sequence[Principal]) -> dict[str, AccessReport]:
@@ -305,6 +352,31 @@ class Run:
         self.no_data.update(found.no_data)
         self.notes.append(access_analyzer.source_note(analyzer, self.options.stale_days))
         return found.outcomes
+
+    def usage_source(self) -> UsageSource:
+        """Where this run's usage data came from."""
+        if self.options.usage_source == "access-analyzer":
+            return UsageSource("access-analyzer", identity=self._known_identity(),
+                               analyzer_arn=self.options.analyzer_arn)
+        if self.store is not None:  # what the store lacked may have been asked of AWS too
+            return UsageSource("store", identity=self._known_identity() if self.asked_aws else None,
+                               store=str(self.options.access_data))
+        if self.options.access_data is not None:
+            path = Path(self.options.access_data)
+            try:
+                written = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+            except OSError:
+                written = None
+            return UsageSource("file", file=str(path), file_date=written)
+        if not self.asked_aws:
+            return UsageSource("none")
+        return UsageSource("live", identity=self._known_identity())
+
+    def _known_identity(self) -> CallerIdentity | None:
+        try:
+            return self.identity()
+        except (ClientError, BotoCoreError):
+            return None
 
     def _warn_failures(self, outcomes: Mapping[str, AccessReport | ReportFailure]) -> None:
         """Each distinct failure once, however many principals it hit."""

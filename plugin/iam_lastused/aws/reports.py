@@ -81,6 +81,9 @@ class EngineSettings:
     first_poll: float = field(default_factory=lambda: FIRST_POLL_SECONDS)
     max_poll_interval: float = 8.0
     use_cache: bool = True
+    caller: str = ""
+    """Who asks (the caller's identity, and how it reaches each account): a cached
+    report is served only to the caller that fetched it."""
 
 
 @dataclass
@@ -245,8 +248,8 @@ def _failure(arn: str, operation: str, code: str, exc: ClientError) -> ReportFai
     return ReportFailure(arn, f"{operation} failed ({code}): {message}")
 
 
-def _cache_key(arn: str, granularity: str) -> str:
-    return f"{arn}|{granularity}"
+def _cache_key(arn: str, settings: EngineSettings) -> str:
+    return f"{settings.caller}|{arn}|{settings.granularity}"
 
 
 def account_of(arn: str) -> str:
@@ -336,7 +339,7 @@ def fetch_reports(
     notes: list[str] = []
     if settings.use_cache:
         for arn in wanted:
-            cached = cache.load("reports", _cache_key(arn, settings.granularity), CACHE_TTL_SECONDS)
+            cached = cache.load("reports", _cache_key(arn, settings), CACHE_TTL_SECONDS)
             if isinstance(cached, dict):
                 results[arn] = cached
     missing = [arn for arn in wanted if arn not in results]
@@ -385,7 +388,7 @@ def _store(
     for arn in arns:
         outcome = results.get(arn)
         if isinstance(outcome, dict) and outcome.get("JobStatus") == "COMPLETED":
-            if not cache.store("reports", _cache_key(arn, settings.granularity), dict(outcome)):
+            if not cache.store("reports", _cache_key(arn, settings), dict(outcome)):
                 notes.append(
                     f"the report cache in {cache.cache_dir()} cannot be written: reports were not cached"
                 )

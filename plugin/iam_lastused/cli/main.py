@@ -15,7 +15,7 @@ from iam_lastused import api
 from iam_lastused.cli import output
 from iam_lastused.cli.commands import cfn, check, fetch, hook, plan, run_task, scan, sweep, wrap
 from iam_lastused.cli.parser import build_parser
-from iam_lastused.config import ConfigError, find_config
+from iam_lastused.config import ConfigError, read_config
 from iam_lastused.render import SUGGESTING_FORMATS
 from iam_lastused.render.escape import terminal_safe
 
@@ -69,12 +69,14 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        config = find_config(Path.cwd())
+    try:  # which config file the invoker names (--config) decides the parser's defaults
+        config = read_config(Path.cwd(), build_parser().parse_args(argv).config_file)
         parser = build_parser(config)
     except ConfigError as exc:
         print(f"iam-lastused: error: {exc}", file=sys.stderr)
         return output.EXIT_USAGE
+    for refused in config.refused:
+        print(f"iam-lastused: warning: {terminal_safe(refused)}", file=sys.stderr)
     args = parser.parse_args(argv)
     args.config = config
     _check(_command_parser(parser, args), args)

@@ -26,7 +26,18 @@ def _format_and_file(value: str) -> tuple[str, Path]:
 
 def _aws_options(group: argparse._ActionsContainer) -> None:
     """How reports are fetched from AWS: for every command."""
+    _engine_options(group)
+    group.add_argument("--no-cache", action="store_true",
+                       help="neither read nor write the caches (reports, policy documents, parsed code)")
+
+
+def _engine_options(group: argparse._ActionsContainer) -> None:
+    """Whose credentials, and how the report engine asks: for every command, the sweep too
+    (which keeps no cache)."""
     group.add_argument("--profile", help="AWS named profile")
+    group.add_argument("--config", type=Path, metavar="FILE", dest="config_file",
+                       help="a config file of yours, over the repository's: it may also set the usage "
+                       "data and the AWS identity (default: $IAM_LASTUSED_CONFIG)")
     group.add_argument("--region", help="AWS region for the API endpoint")
     group.add_argument("--assume-role-arn", metavar="TEMPLATE",
                        help="for each account, assume this role for its reports, "
@@ -40,8 +51,6 @@ def _aws_options(group: argparse._ActionsContainer) -> None:
         metavar="SECONDS",
         help="give up on reports not complete after this long (default 600)",
     )
-    group.add_argument("--no-cache", action="store_true",
-                       help="neither read nor write the caches (reports, policy documents, parsed code)")
 
 
 def _analysis_options(group: argparse._ActionsContainer) -> None:
@@ -262,7 +271,7 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
                       help="a variable of the changed modules, after the var files (repeatable)")
 
     serve = run_task.add_parser(commands, _serve_options())
-    sweep.add_parser(commands)
+    sweep.add_parser(commands, _engine_options)
     if config is not None:
         apply_defaults([*commands.choices.values(), serve], config)
     return parser

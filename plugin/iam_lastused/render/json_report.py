@@ -9,7 +9,15 @@ import json
 from datetime import datetime
 from typing import Any
 
-from iam_lastused.model import ActionResult, Location, PrincipalResult, RunResult, ServiceResult, Suppression
+from iam_lastused.model import (
+    ActionResult,
+    Location,
+    PrincipalResult,
+    RunResult,
+    ServiceResult,
+    Suppression,
+    UsageSource,
+)
 from iam_lastused.render.escape import json_safe
 from iam_lastused.render.suggestions import suggestions_json
 from iam_lastused.suggest.verdicts import Suggestions
@@ -99,11 +107,28 @@ def principal_json(result: PrincipalResult) -> dict[str, Any]:
     }
 
 
+def usage_source_json(source: UsageSource) -> dict[str, Any]:
+    """Where the usage data came from: `live` (AWS: the account and identity that read
+    it), `file` (the access-data file and when it was written), `store` (a sweep's
+    store), `access-analyzer` (the analyzer) or `none`."""
+    identity = source.identity
+    return {
+        "kind": source.kind,
+        "account": identity.account if identity else None,
+        "identity_arn": identity.arn if identity else None,
+        "file": source.file,
+        "file_date": source.file_date.isoformat() if source.file_date else None,
+        "store": source.store,
+        "analyzer_arn": source.analyzer_arn,
+    }
+
+
 def render_json(run: RunResult, suggestions: Suggestions | None = None) -> str:
     """The JSON report; with `suggestions`, its `suggestions` field."""
     document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "stale_days": run.stale_days,
+        "usage_source": usage_source_json(run.usage_source),
         "principals": [principal_json(p) for p in run.principals],
         "errors": [{"file": e.file, "line": e.line, "message": e.message} for e in run.errors],
         "notes": list(run.notes),

@@ -13,7 +13,9 @@ suite's counts right); it serializes through the standard library's ElementTree 
 lxml, where installed). Neither writes a character that XML 1.0 cannot hold (most C0
 controls, lone surrogates from undecodable file names, U+FFFE and U+FFFF) in a form a
 parser accepts, so every string is made XML-safe first: such characters are shown as
-escapes (`\\x1b`), as in the terminal.
+escapes (`\\x1b`), as in the terminal. The document is then made safe for CI logs
+(escape.xml_document_safe): a line feed in a name or file name cannot start a line that
+is a workflow command.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped, SystemOut, TestCase, 
 from junitparser.junitparser import FinalResult
 
 from iam_lastused.model import InputError, Location, PrincipalResult, RunResult
+from iam_lastused.render.escape import terminal_safe, xml_document_safe
 from iam_lastused.render.findings import NO_DATA_RULES, NOT_IN_REPORT, Finding, findings
 from iam_lastused.suggest.verdicts import Suggestions
 
@@ -102,6 +105,7 @@ def render_junit(run: RunResult, suggestions: Suggestions | None = None) -> str:
     cases = [_case(result, by_principal.get(id(result), [])) for result in run.principals]
     cases += [_input_error(error) for error in run.errors]
     suite = TestSuite(SUITE)
+    suite.add_property("usage-source", xml_safe(terminal_safe(run.usage_source.describe())))
     suite.add_testcases(cases)
     if run.notes:
         suite.append(SystemOut(xml_safe("\n".join(run.notes))))
@@ -116,4 +120,4 @@ def render_junit(run: RunResult, suggestions: Suggestions | None = None) -> str:
         counted.skipped = sum(case.is_skipped for case in cases)  # never with a failure or error
     out = io.BytesIO()
     document.write(out)
-    return out.getvalue().decode("utf-8") + "\n"
+    return xml_document_safe(out.getvalue().decode("utf-8")) + "\n"

@@ -267,7 +267,7 @@ def _table(rows: list[str], budget: int) -> str:
 def render_markdown(run: RunResult, suggestions: Suggestions | None = None, links: str | None = None) -> str:
     """The pull-request comment; `links` is the base URL of file links (`blob_base`)."""
     base = links
-    head = f"{MARKER}\n{_verdict(run)}\n\n"
+    head = f"{MARKER}\n{_verdict(run)}\n\nUsage data: {escape_inline(run.usage_source.describe())}\n\n"
     budget = MAX_LENGTH - _size(head) - _size(_TABLE_HEADER) - 4 * _NOTE_ROOM
     errors = _list("Errors", [_error_item(e, base) for e in run.errors], budget // 8, "error")
     notes = _list("Notes", [f"- {escape_inline(note)}\n" for note in run.notes], budget // 8, "note")

@@ -30,6 +30,7 @@ from iam_lastused.render.findings import (
     Rule,
     findings,
 )
+from iam_lastused.render.json_report import usage_source_json
 from iam_lastused.suggest.verdicts import Suggestions
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -195,6 +196,7 @@ def render_sarif(run: RunResult, suggestions: Suggestions | None = None) -> str:
                 },
                 "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
                 "results": results,
+                "properties": {"usageSource": usage_source_json(run.usage_source)},
             }
         ],
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -76,14 +77,24 @@ def store_bytes(namespace: str, key: str, data: bytes) -> bool:
     """Store `data` under `key`; False if the cache could not be written."""
     path = _entry_path(namespace, key)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, data)
+        _private_directory(path.parent)
+        write_atomically(path, data, mode=0o600)
     except OSError:
         return False
     _writes[namespace] = _writes.get(namespace, 0) + 1
     if _writes[namespace] % _PRUNE_EVERY == 1:
         prune(namespace)
     return True
+
+
+def _private_directory(directory: Path) -> None:
+    """`directory` (a namespace's) made, or kept, 0700; the cache directory above it is
+    made 0700 when this makes it."""
+    if not directory.parent.is_dir():
+        directory.parent.mkdir(mode=0o700, parents=True)
+    directory.mkdir(mode=0o700, exist_ok=True)
+    if stat.S_IMODE(directory.stat().st_mode) != 0o700:
+        directory.chmod(0o700)  # made by an earlier version, with the umask's mode
 
 
 def prune(namespace: str, max_bytes: int = MAX_NAMESPACE_BYTES) -> None:

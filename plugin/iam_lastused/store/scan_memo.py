@@ -68,8 +68,11 @@ class Manifest:
 
 
 def key(*inputs: Any) -> str:
-    """The key of a scan of these inputs (JSON-able values) by this version of the tool."""
-    return json.dumps([_FORMAT, _code(), *inputs], sort_keys=True, default=str)
+    """The key of a scan of these inputs (JSON-able values) by this version of the tool:
+    their hash, since they hold variables' values (`TF_VAR_*`, `--var`), which may be
+    secrets; the entry keeps the key, and so never the values."""
+    text = json.dumps([_FORMAT, _code(), *inputs], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @functools.cache

@@ -7,6 +7,7 @@ Exit codes: 0 every account of this worker's shard written (a shard may have non
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from iam_lastused import api
 from iam_lastused.aws.sweep import Shard
@@ -29,7 +30,10 @@ def _shard(value: str) -> Shard:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(
+    commands: argparse._SubParsersAction, aws_options: Callable[[argparse._ActionsContainer], None]
+) -> argparse.ArgumentParser:
+    """The sweep's parser; `aws_options` are every command's (cli/parser.py)."""
     sweep = commands.add_parser(
         "sweep", help="write each account's last-accessed reports to a store (S3 prefix or directory)",
         description="For every role, user, group and customer managed policy in each account, its "
@@ -50,17 +54,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                        help="be worker I of N: the accounts at sorted positions I, I+N, I+2N... "
                        "(default 1/1)")
     sweep.add_argument("--quiet", action="store_true", help="no progress and no warnings on stderr")
-    group = sweep.add_argument_group("AWS options")
-    group.add_argument("--profile", help="AWS named profile")
-    group.add_argument("--region", help="AWS region for the API endpoint")
-    group.add_argument("--assume-role-arn", metavar="TEMPLATE",
-                       help="for each account, assume this role for its reports, "
-                       "e.g. 'arn:aws:iam::{account_id}:role/iam-lastused'")
-    group.add_argument("--granularity", choices=["service", "action"], default="service",
-                       help="reports per service (default) or per action; runs reading the store "
-                       "at action level need action-level snapshots")
-    group.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
-                       help="give up on reports not complete after this long (default 600)")
+    aws_options(sweep.add_argument_group("AWS options"))
     return sweep
 
 

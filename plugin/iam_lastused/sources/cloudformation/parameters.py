@@ -4,7 +4,6 @@ default, in that order of precedence from last to first."""
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from iam_lastused.data_files import DataFileError, document_of
 from iam_lastused.files import ReadRefused, read_bytes, refusal
 from iam_lastused.sources.cloudformation.values import Unknown
 
@@ -36,9 +36,9 @@ def read_parameters_file(path: Path) -> dict[str, str]:
     if path.suffix.lower() == ".toml":
         return _from_samconfig(path, text)
     try:
-        document = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        raise ParametersError(f"{path}: the parameters file is not valid JSON") from None
+        document = document_of(path, text, "the parameters file", is_json=True)
+    except DataFileError as exc:
+        raise ParametersError(str(exc)) from None
     found = _from_json(document)
     if found is None:
         raise ParametersError(

@@ -10,10 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
-from iam_lastused.files import MAX_SOURCE_BYTES, ReadRefused, read_bytes, refusal
+from iam_lastused.data_files import DataFileError, load_data
 from iam_lastused.model import Principal, SourceResult
 from iam_lastused.resolve import parse_arn
 from iam_lastused.sources.cloudformation.template import Context, scan_template
@@ -36,13 +35,9 @@ def read_stack_mapping(
     stacks: dict[Path, str] = {}
     if mapping_file:
         try:
-            mapping = yaml.safe_load(read_bytes(mapping_file, MAX_SOURCE_BYTES).decode("utf-8"))
-        except (OSError, ReadRefused, UnicodeDecodeError) as exc:
-            raise StackError(f"{mapping_file}: cannot read the stack mapping: {refusal(exc)}") from None
-        except yaml.YAMLError as exc:  # its message quotes the file: say where, not what
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            raise StackError(f"{mapping_file}: the stack mapping is not valid YAML{where}") from None
+            mapping = load_data(mapping_file, "the stack mapping")
+        except DataFileError as exc:
+            raise StackError(str(exc)) from None
         if not isinstance(mapping, dict):
             raise StackError(f"{mapping_file}: expected a mapping of template paths to stack names")
         stacks.update({Path(str(k)): str(v) for k, v in mapping.items()})
