@@ -9,7 +9,7 @@ from unittest.mock import ANY
 
 import pytest
 from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult, Statement
-from iam_lastused.sources.terraform import scan as terraform
+from iam_lastused.sources.terraform import reader
 from iam_lastused.sources.terraform.scan import scan_terraform
 
 # Most tests are about actions and lines; resources are checked in a test of their own.
@@ -833,12 +833,12 @@ def test_a_second_scan_of_an_unchanged_tree_uses_the_parse_cache(monkeypatch: py
         """
     }
     first = scan(files)
-    assert list((Path("cache") / terraform.CACHE_NAMESPACE).glob("*.json"))
+    assert list((Path("cache") / reader.CACHE_NAMESPACE).glob("*.json"))
 
     def no_parsing(name: str, data: bytes) -> dict[str, object]:
         raise AssertionError(f"{name} parsed again")
 
-    monkeypatch.setattr(terraform, "parse_file", no_parsing)
+    monkeypatch.setattr(reader, "parse_file", no_parsing)
     assert scan_terraform([Path("infra")]) == first
     Path("infra/main.tf").write_text(Path("infra/main.tf").read_text().replace('"app"', '"changed"'))
     with pytest.raises(AssertionError, match="parsed again"):
