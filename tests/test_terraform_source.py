@@ -754,9 +754,11 @@ def test_remote_modules_are_notes_and_terraform_dirs_are_skipped() -> None:
         }
     )
     assert result.principals == () and result.errors == ()
-    assert result.notes == (
-        "module.vpc: registry source hashicorp/foo/aws not followed",
-        "module.git: git source git::https://example.com/mod.git?ref=v1 not followed",
+    assert result.notes == (  # no manifest: terraform init has not installed them
+        "module.vpc: registry module hashicorp/foo/aws is not installed: its principals are not shown; "
+        "`terraform init` (or `terraform get`) makes them visible",
+        "module.git: git module git::https://example.com/mod.git?ref=v1 is not installed: its principals "
+        "are not shown; `terraform init` (or `terraform get`) makes them visible",
     )
 
 

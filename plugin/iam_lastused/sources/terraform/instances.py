@@ -141,6 +141,10 @@ def _repeats(block: Block, scope: Scope) -> list[tuple[Any, Repeat]] | Unknown:
 
 
 class Instance:
+    """One instance of a module: `prefix` is its address (`module.a["x"].module.b.`),
+    `call_key` the names of the calls that lead to it (`a.b`, the manifest's Key), `root`
+    the real directory of its root module, where terraform runs."""
+
     def __init__(
         self,
         scan: Scan,
@@ -149,6 +153,7 @@ class Instance:
         inputs: Mapping[str, Callable[..., Any]],
         root: Path,
         unsettled: str | None = None,
+        call_key: str = "",
     ) -> None:
         self.scan = scan
         self.module = module
@@ -156,6 +161,7 @@ class Instance:
         self.inputs = inputs
         self.root_module = root
         self.unsettled = unsettled
+        self.call_key = call_key
         self.children: dict[str, Any] = {}
         self.variables = _indexed(module.blocks("variable"))
         self.outputs = _indexed(module.blocks("output"))

@@ -1,6 +1,7 @@
 """IAM principals and what they are granted, read from Terraform source.
 
-Terraform is read per module directory, following module calls, and evaluated as far
+Terraform is read per module directory, following module calls (local ones, and
+the others where `terraform init` installed them), and evaluated as far
 as it can be without planning: variables (defaults, var files, module arguments),
 locals, templates, references between resources. Whatever depends on apply stays
 unknown, and says why. Each file's parse is cached by its content, so a second scan
@@ -28,7 +29,7 @@ from iam_lastused.sources.terraform import modules, variables
 from iam_lastused.sources.terraform.data_sources import Known
 from iam_lastused.sources.terraform.instances import Instance
 from iam_lastused.sources.terraform.principals import PolicyIndex, principals
-from iam_lastused.sources.terraform.reader import MAX_FILE_BYTES, TERRAFORM_SUFFIXES, Files
+from iam_lastused.sources.terraform.reader import MAX_FILE_BYTES, TERRAFORM_SUFFIXES, Files, Module
 from iam_lastused.sources.terraform.values import Text, Unknown
 from iam_lastused.store import scan_memo
 
@@ -57,6 +58,7 @@ def scan_terraform(
     memo_key = scan_memo.key(
         os.getcwd(), [str(path) for path in paths], [str(path) for path in var_files], list(variables),
         sorted((name, value) for name, value in os.environ.items() if name.startswith("TF_VAR_")),
+        os.environ.get("TF_DATA_DIR"),
         [str(directory) for directory in root.directories], known, list(exclude),
     )
     with _fewer_collections():
@@ -119,6 +121,7 @@ class Scan:
         self.files = Files(root, use_cache, self.error, self.note)
         self.instances: list[Instance] = []
         self.policies = PolicyIndex(self)
+        self._manifests: dict[Path, modules.Manifest] = {}
 
     def error(self, error: InputError) -> None:
         self.errors[error] = None
@@ -131,6 +134,12 @@ class Scan:
         values = {**variables.auto_variables(self, module), **given}
         inputs = {name: (lambda value=value: value) for name, value in values.items()}
         modules.instantiate_root(self, module, inputs)
+
+    def manifest(self, root: Module) -> modules.Manifest:
+        """The module manifest of the root module `root`, read once."""
+        if root.real not in self._manifests:
+            self._manifests[root.real] = modules.read_manifest(self, root)
+        return self._manifests[root.real]
 
     def read(self, instance: Instance, value: str, file: str, line: int | None) -> Text | Unknown:
         """The text of a file named in file()/templatefile(), relative to the module."""
