@@ -460,7 +460,7 @@ def test_invalid_json_in_a_policy_file_points_at_that_file() -> None:
     )
     assert result.errors[0] == InputError("invalid policy JSON: Expecting value", "infra/p.json", 3)
     assert result.errors[1].file == "infra/main.tf" and result.errors[1].line == 7
-    assert result.errors[1].message.startswith("cannot read missing.json")
+    assert result.errors[1].message.startswith("cannot read infra/missing.json")
 
 
 def test_a_broken_file_is_an_error_and_the_rest_is_still_read() -> None:

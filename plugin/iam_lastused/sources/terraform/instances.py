@@ -4,6 +4,7 @@ and what its variables, locals, outputs, resources and data sources evaluate to.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
@@ -217,18 +218,23 @@ class Instance:
         return self._once(("var", name), lambda: self._variable(name))
 
     def _variable(self, name: str) -> Any:
+        """A variable's value: what the caller (or, for a root module, the user) gives,
+        else its default. A `nullable = false` variable given null takes its default."""
         declared = self.variables.get(name)
-        if name in self.inputs:
-            value = self.inputs[name]()
-        elif declared is None:
-            return Unknown(f"var.{name} is not declared")
-        elif "default" in declared[1]["attrs"]:
-            value = evaluate(declared[1]["attrs"]["default"], Scope(self, declared[0]))
-        else:
-            return Unknown(f"var.{name} has no default")
+        value = self.inputs[name]() if name in self.inputs else None
         if declared is None:
-            return value
-        return as_declared(value, declared[1]["attrs"].get("type"), Scope(self, declared[0]))
+            return value if name in self.inputs else Unknown(f"var.{name} is not declared")
+        file, block = declared
+        attrs = block["attrs"]
+        scope = Scope(self, file)
+        defaulted = name not in self.inputs or (
+            value is None and "nullable" in attrs and evaluate(attrs["nullable"], scope) is False
+        )
+        if defaulted:
+            if "default" not in attrs:
+                return Unknown(f"var.{name} has no default")
+            value = evaluate(attrs["default"], scope)
+        return as_declared(value, attrs.get("type"), scope)
 
     def local(self, name: str) -> Any:
         if name not in self.locals:
@@ -237,11 +243,14 @@ class Instance:
         return self._once(("local", name), lambda: evaluate(expr, Scope(self, file)))
 
     def path(self, name: str) -> Any:
-        """`path.module`; `path.root` and `path.cwd`, which are the root module's directory,
-        where terraform runs."""
+        """As terraform, run in the root module's directory, gives them: `path.module`
+        the module's directory from there (`.` for the root module itself, `modules/x`,
+        `.terraform/modules/x`), `path.root` `.`, `path.cwd` the absolute directory."""
         if name == "module":
-            return str(self.module.real)
-        if name in ("root", "cwd"):
+            return os.path.relpath(self.module.real, self.root_module)
+        if name == "root":
+            return "."
+        if name == "cwd":
             return str(self.root_module)
         return Unknown(f"path.{name} is not evaluated")
 

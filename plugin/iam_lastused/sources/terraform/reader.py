@@ -29,7 +29,9 @@ _CACHE_FORMAT = "terraform-parse/6"  # 6: for expressions have a form
 # file (generated, or hostile) is reported rather than read
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
-TERRAFORM_SUFFIXES = (".tf", ".tf.json")
+TERRAFORM_SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json")
+_REPLACES = {".tofu": ".tf", ".tofu.json": ".tf.json"}
+"""OpenTofu's own extensions, and the Terraform file each replaces beside it."""
 
 
 def is_terraform(name: str) -> bool:
@@ -37,7 +39,17 @@ def is_terraform(name: str) -> bool:
 
 
 def terraform_files(directory: Path) -> list[Path]:
-    return [path for path in sorted(directory.iterdir()) if is_terraform(path.name) and not path.is_dir()]
+    """The files of a module directory, as OpenTofu loads them: `x.tofu` (`x.tofu.json`)
+    in place of `x.tf` (`x.tf.json`) beside it. A directory with no `.tofu` file, as
+    Terraform's own are, is read the same by both."""
+    files = [path for path in sorted(directory.iterdir()) if is_terraform(path.name) and not path.is_dir()]
+    replaced = {
+        path.name.removesuffix(tofu) + tf
+        for path in files
+        for tofu, tf in _REPLACES.items()
+        if path.name.endswith(tofu)
+    }
+    return [path for path in files if path.name not in replaced]
 
 
 _KEPT_DATA = {"aws_iam_policy_document", *data_sources.KNOWN_TYPES}

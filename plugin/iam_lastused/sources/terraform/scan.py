@@ -142,14 +142,26 @@ class Scan:
         return self._manifests[root.real]
 
     def read(self, instance: Instance, value: str, file: str, line: int | None) -> Text | Unknown:
-        """The text of a file named in file()/templatefile(), relative to the module."""
-        path = Path(value) if Path(value).is_absolute() else instance.module.real / value
+        """The text of a file named in file()/templatefile(): a relative path is from the
+        root module's directory, where terraform runs (so `${path.module}/x` is the
+        module's own file)."""
+        root = self.files.modules[instance.root_module]
+        path = Path(value) if Path(value).is_absolute() else root.real / value
         real = real_path(path) or path
         relative = os.path.relpath(real, instance.module.real)
         found = self.files.text(real, os.path.normpath(os.path.join(instance.module.display, relative)))
         if isinstance(found, Unknown):  # said at each place that names it
-            # path.module evaluates to the real directory; say it as the report names it
-            shown = value.replace(str(instance.module.real), instance.module.display)
+            shown = _as_reported(value, root)
             self.error(InputError(f"cannot read {shown}: {found.reason}", file, line))
             return Unknown(f"{shown} was not read: {found.reason}")
         return found
+
+
+def _as_reported(value: str, root: Module) -> str:
+    """A path the code names, as the report names files: from where the scan was asked
+    to read the root module (`infra/x.json`, `infra/../../x`), never where that is on
+    the machine."""
+    if Path(value).is_absolute():
+        return value.replace(str(root.real), root.display)
+    joined = os.path.join(root.display, value).split("/")
+    return "/".join(part for index, part in enumerate(joined) if part != "." or index == 0)
