@@ -108,13 +108,13 @@ def scan(
         raise UsageError("--stack reads the stack from AWS; it cannot be used with --access-data")
     values = _parameter_values(parameters, parameter)
     deployed = _stack_parameters(run, set(stacks.values()))
-    account = run.given_account()
+    known = _known(run, live=True)
     try:
         found = scan_paths(
             found_paths, var_files, stacks, root_for(found_paths, run.options.root),
-            parameters=values, account_id=account.account_id if account else None, region=run.options.region,
+            parameters=values, account_id=known.account_id, region=known.region,
             stack_parameters=deployed, use_cache=not run.options.no_cache, variables=variables,
-            exclude=exclude,
+            exclude=exclude, partition=known.partition,
         )
     except NoCode as exc:
         raise UsageError(str(exc)) from None
@@ -141,6 +141,22 @@ def plan(plan: str | Path | Mapping[str, Any], *, chdir: str | Path = ".", **opt
     found = read_plan(loaded, label, config_dir if root.contains(config_dir) else None, root)
     refused = outside_root([config_dir], root)
     return run.analyse(replace(found, errors=(*refused, *found.errors)))
+
+
+def _known(run: Run, live: bool) -> Known:
+    """What the run knows, before any code is evaluated, of the account and region the
+    code is applied in, for data.aws_caller_identity, data.aws_partition and
+    data.aws_region: the account as given (`--account-id`, access data naming one);
+    else, `live` and with no access data, the caller's own, from STS (the run says once
+    when there are no credentials), and the region of its session."""
+    account = run.given_account()
+    region = run.options.region
+    if account is None and live and run.access_data is None:
+        account, _ = run.account()
+        if account is not None and region is None:
+            region = run.session.region_name
+    return Known(account.account_id if account else None, region,
+                 account.partition if account else partition_of_region(region))
 
 
 def check(arns: Sequence[str], **options: Any) -> RunResult:
@@ -235,9 +251,7 @@ def hook(
     refused = outside_root(named, root)
     leave_out = (*DEFAULT_EXCLUDE, *exclude)
     changed = [path for path in named if root.contains(path) and not excluded(path, leave_out)]
-    account = run.given_account()
-    known = Known(account.account_id if account else None, run.options.region,
-                  account.partition if account else partition_of_region(run.options.region))
+    known = _known(run, live=not offline and bool(changed))
     found = scan_terraform(changed, var_files, root, not run.options.no_cache, known, variables)
     found = replace(found, errors=(*refused, *found.errors))
     if not offline and found.principals:  # no AWS call for none (every changed file excluded, say)
