@@ -231,3 +231,15 @@ def test_a_manifest_dir_outside_the_root_is_refused(tmp_path: Path, cli) -> None
         "message": "module.ci: git module git::https://example.com/org/ci.git?ref=v1: its directory in "
                    f"{root}/.terraform/modules/modules.json is outside the repository root; not followed",
     }]
+
+
+def test_one_manifest_entry_serves_every_instance_of_a_call(tmp_path: Path, cli) -> None:
+    """The manifest's Key names the call, not its instances (as terraform-aws-iam's
+    examples call iam-assumable-role with for_each)."""
+    main = ROOT.replace('  name    = "app"\n', '  for_each = toset(["api", "web"])\n  name     = each.key\n')
+    root = write(tmp_path / "root", {"main.tf": main, **INSTALLED}, MANIFEST)
+    report = cli("scan", str(root), *OFFLINE).json
+    roles = [p["arn"].rsplit("/", 1)[-1] for p in report["principals"] if ".aws_iam_role." in p["address"]]
+    assert roles == ["api", "web"]
+    assert report["notes"] == []
+    assert granted(report)['module.app["web"].aws_iam_role.this'] == (["logs", "s3"], True)
