@@ -243,3 +243,21 @@ def test_one_manifest_entry_serves_every_instance_of_a_call(tmp_path: Path, cli)
     assert roles == ["api", "web"]
     assert report["notes"] == []
     assert granted(report)['module.app["web"].aws_iam_role.this'] == (["logs", "s3"], True)
+
+
+@pytest.mark.parametrize(("constraint", "read"), [
+    ("~> 1.2", True), ("~> 1.2.0", True), ("~> 1.3", False), ("~> 1", True), ("1.2.3", True),
+    (">= 1.0, < 1.2", False), ("!= 1.2.3", False), ("> 1.2.2, <= 1.2.3", True), ("~> 0.9", False),
+])
+def test_a_version_the_call_no_longer_accepts_is_not_read(
+    tmp_path: Path, cli, constraint: str, read: bool
+) -> None:
+    """As terraform refuses to plan ("Module version requirements have changed") with
+    1.2.3 installed and a call asking for another."""
+    root = write(tmp_path / "root", {"main.tf": ROOT.replace("~> 1.2", constraint), **INSTALLED}, MANIFEST)
+    report = cli("scan", str(root), *OFFLINE).json
+    assert ("module.app.aws_iam_role.this" in granted(report)) is read
+    assert report["notes"] == ([] if read else [
+        f"module.app: registry module acme/iam/aws//modules/role: version 1.2.3 is installed, not one of "
+        f"{constraint}: its principals are not shown; `terraform init` installs it"
+    ])

@@ -65,6 +65,40 @@ def _canonical(source: str) -> str:
     return f"{host.lower()}{slash}{rest}"
 
 
+_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
+
+
+def _version(text: str) -> tuple[int, ...] | None:
+    """A release version's numbers (a pre-release, or anything else: None)."""
+    found = _VERSION.match(text.strip())
+    return None if found is None else tuple(int(part) for part in found.groups() if part is not None)
+
+
+def _allows(constraints: str, installed: str) -> bool:
+    """Whether the version installed meets a module call's `version` (Terraform's
+    constraint syntax: `1.2.3`, `>= 1.0, < 2.0`, `~> 1.2`); a version or constraint not
+    read here is taken to meet it, as the installed module is then read."""
+    have = _version(installed)
+    if have is None:
+        return True
+    for constraint in constraints.split(","):
+        found = re.match(r"^\s*(~>|>=|<=|!=|=|>|<)?\s*(\S+)\s*$", constraint)
+        wanted = _version(found.group(2)) if found else None
+        if found is None or wanted is None:
+            return True
+        padded, needed = have + (0,) * (3 - len(have)), wanted + (0,) * (3 - len(wanted))
+        operator = found.group(1) or "="
+        if operator == "~>":
+            upper = (wanted[0] + 1,) if len(wanted) == 1 else (*wanted[:-2], wanted[-2] + 1)
+            upper_padded = upper + (0,) * (3 - len(upper))
+            if not needed <= padded < upper_padded:
+                return False
+        elif not {"=": padded == needed, "!=": padded != needed, ">": padded > needed,
+                  ">=": padded >= needed, "<": padded < needed, "<=": padded <= needed}[operator]:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class Installed:
     """A module call as `terraform init` installed it (an entry of modules.json)."""
@@ -221,6 +255,11 @@ def _installed_module(scan: Scan, call: _Call, source: str, stack: tuple[Path, .
     if _canonical(installed.source) != _canonical(source):
         scan.note(f"{where}: the source changed since it was installed (from {installed.source}): "
                   "its principals are not shown; `terraform init` installs it")
+        return None
+    wanted = evaluate(block["attrs"]["version"], Scope(caller, file)) if "version" in block["attrs"] else None
+    if isinstance(wanted, str) and installed.version and not _allows(wanted, installed.version):
+        scan.note(f"{where}: version {installed.version} is installed, not one of {wanted}: its principals "
+                  "are not shown; `terraform init` installs it")
         return None
     real = real_path(root.real / installed.dir)
     if real is None or not scan.root.contains(real):
