@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from iam_lastused.sources.cloudformation.template import MAX_TEMPLATE_BYTES, scan_template
-from iam_lastused.sources.terraform.scan import MAX_FILE_BYTES, parse_file
+from iam_lastused.sources.terraform.reader import MAX_FILE_BYTES, parse_file
 from iam_lastused.workers import Budget, OverBudget, map_bounded
 from parse import MODULE_FILE  # bench/parse.py, beside this script
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from iam_lastused.model import SourceResult
+from iam_lastused.sources.terraform import reader
 from iam_lastused.sources.terraform import scan as terraform
 from iam_lastused.sources.terraform.scan import scan_terraform
 from iam_lastused.store import scan_memo
@@ -161,8 +162,8 @@ def test_a_scan_of_files_changed_within_a_second_of_it_is_not_kept(monkeypatch: 
 @pytest.mark.usefixtures("settled")
 def test_a_scan_with_a_file_over_its_budget_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     write(TREE)
-    monkeypatch.setattr(terraform, "map_bounded", lambda function, items: [
-        terraform.OverBudget("not read: took over 10 s") for _ in items
+    monkeypatch.setattr(reader, "map_bounded", lambda function, items: [
+        reader.OverBudget("not read: took over 10 s") for _ in items
     ])
     reads = Reads(monkeypatch)
     scan()

@@ -657,7 +657,9 @@ def test_a_variable_declared_as_a_set_is_one(cli: Any) -> None:
     assert (app["granted_services"], app["grants_complete"]) == (["sns", "sqs"], True)
 
 
-def test_path_cwd_and_root_are_the_root_modules_directory(cli: Any) -> None:
+def test_path_cwd_is_the_root_modules_directory_and_path_root_is_dot(cli: Any) -> None:
+    """As terraform gives them, run in the root module: path.root is `.`, path.module the
+    module's directory from there, path.cwd the absolute directory."""
     run = scan(cli, {
         "infra/main.tf": """\
             module "app" {
@@ -672,10 +674,10 @@ def test_path_cwd_and_root_are_the_root_modules_directory(cli: Any) -> None:
               name = "${basename(path.root)}-${basename(path.module)}"
             }
         """,
-    }, reports={"ex-infra": {}, "infra-app": {}})
+    }, reports={"ex-infra": {}, ".-app": {}})
     found = principals(run)
     assert found["module.app.aws_iam_role.cwd"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/ex-infra"
-    assert found["module.app.aws_iam_role.root"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/infra-app"
+    assert found["module.app.aws_iam_role.root"]["arn"] == f"arn:aws:iam::{ACCOUNT}:role/.-app"
 
 
 def test_optional_object_attributes_take_their_defaults(cli: Any) -> None:

@@ -9,7 +9,7 @@ from unittest.mock import ANY
 
 import pytest
 from iam_lastused.model import Grant, InputError, Location, Principal, SourceResult, Statement
-from iam_lastused.sources.terraform import scan as terraform
+from iam_lastused.sources.terraform import reader
 from iam_lastused.sources.terraform.scan import scan_terraform
 
 # Most tests are about actions and lines; resources are checked in a test of their own.
@@ -460,7 +460,7 @@ def test_invalid_json_in_a_policy_file_points_at_that_file() -> None:
     )
     assert result.errors[0] == InputError("invalid policy JSON: Expecting value", "infra/p.json", 3)
     assert result.errors[1].file == "infra/main.tf" and result.errors[1].line == 7
-    assert result.errors[1].message.startswith("cannot read missing.json")
+    assert result.errors[1].message.startswith("cannot read infra/missing.json")
 
 
 def test_a_broken_file_is_an_error_and_the_rest_is_still_read() -> None:
@@ -754,9 +754,11 @@ def test_remote_modules_are_notes_and_terraform_dirs_are_skipped() -> None:
         }
     )
     assert result.principals == () and result.errors == ()
-    assert result.notes == (
-        "module.vpc: registry source hashicorp/foo/aws not followed",
-        "module.git: git source git::https://example.com/mod.git?ref=v1 not followed",
+    assert result.notes == (  # no manifest: terraform init has not installed them
+        "module.vpc: registry module hashicorp/foo/aws is not installed: its principals are not shown; "
+        "`terraform init` (or `terraform get`) makes them visible",
+        "module.git: git module git::https://example.com/mod.git?ref=v1 is not installed: its principals "
+        "are not shown; `terraform init` (or `terraform get`) makes them visible",
     )
 
 
@@ -833,12 +835,12 @@ def test_a_second_scan_of_an_unchanged_tree_uses_the_parse_cache(monkeypatch: py
         """
     }
     first = scan(files)
-    assert list((Path("cache") / terraform.CACHE_NAMESPACE).glob("*.json"))
+    assert list((Path("cache") / reader.CACHE_NAMESPACE).glob("*.json"))
 
     def no_parsing(name: str, data: bytes) -> dict[str, object]:
         raise AssertionError(f"{name} parsed again")
 
-    monkeypatch.setattr(terraform, "parse_file", no_parsing)
+    monkeypatch.setattr(reader, "parse_file", no_parsing)
     assert scan_terraform([Path("infra")]) == first
     Path("infra/main.tf").write_text(Path("infra/main.tf").read_text().replace('"app"', '"changed"'))
     with pytest.raises(AssertionError, match="parsed again"):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from iam_lastused.sources.terraform.scan import parse_file
+from iam_lastused.sources.terraform.reader import parse_file
 from iam_lastused.workers import IN_PROCESS_BYTES, Budget, OverBudget, map_bounded
 
 PAD = b"#" * IN_PROCESS_BYTES  # with it, any batch goes to the workers

@@ -16,6 +16,7 @@ Options are keyword arguments named like the long command-line options
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -44,6 +45,7 @@ from iam_lastused.sources.cloudformation.template import Context
 from iam_lastused.sources.plan.load import PlanError, load_plan
 from iam_lastused.sources.plan.read import read_plan
 from iam_lastused.sources.terraform.data_sources import Known
+from iam_lastused.sources.terraform.reader import is_terraform
 from iam_lastused.sources.terraform.scan import scan_terraform
 from iam_lastused.suggest.edits import suggest as suggest_edits
 from iam_lastused.suggest.verdicts import DEFAULT_MIN_AGE_DAYS, Suggestions
@@ -111,13 +113,13 @@ def scan(
         raise UsageError("--stack reads the stack from AWS; it cannot be used with --access-data")
     values = _parameter_values(parameters, parameter)
     deployed = _stack_parameters(run, set(stacks.values()))
-    account = run.given_account()
+    known = _known(run, live=True)
     try:
         found = scan_paths(
             found_paths, var_files, stacks, root_for(found_paths, run.options.root),
-            parameters=values, account_id=account.account_id if account else None, region=run.options.region,
+            parameters=values, account_id=known.account_id, region=known.region,
             stack_parameters=deployed, use_cache=not run.options.no_cache, variables=variables,
-            exclude=exclude,
+            exclude=exclude, partition=known.partition,
         )
     except NoCode as exc:
         raise UsageError(str(exc)) from None
@@ -129,21 +131,53 @@ def scan(
     return run.analyse(replace(found, principals=tuple(run.resolve(principals))))
 
 
-def plan(plan: str | Path | Mapping[str, Any], *, chdir: str | Path = ".", **options: Any) -> RunResult:
+def plan(
+    plan: str | Path | Mapping[str, Any], *, chdir: str | Path | None = None, **options: Any
+) -> RunResult:
     """The principals of a Terraform plan: the JSON of `terraform show -json` (a file, or
-    already loaded), or a binary plan file. `chdir` is the configuration directory,
-    for file:line."""
+    already loaded), or a binary plan file. `chdir` is the configuration directory the
+    plan was made in, for file:line: by default the plan file's own directory when it
+    holds Terraform files, else the current directory. Only that root module and the
+    modules it calls are read, never the tree below it."""
     run = Run(_options(options))
     try:
         loaded = dict(plan) if isinstance(plan, Mapping) else load_plan(Path(plan))
     except PlanError as exc:
         raise UsageError(str(exc)) from None
     label = "plan" if isinstance(plan, Mapping) else str(plan)
-    config_dir = Path(chdir)
+    config_dir = Path(chdir) if chdir is not None else _plan_directory(plan)
     root = root_for([config_dir], run.options.root)
     found = read_plan(loaded, label, config_dir if root.contains(config_dir) else None, root)
     refused = outside_root([config_dir], root)
     return run.analyse(replace(found, errors=(*refused, *found.errors)))
+
+
+def _plan_directory(plan: str | Path | Mapping[str, Any]) -> Path:
+    """Where a plan was most likely made: beside its file (`terraform plan -out`, then
+    `show -json` there) when Terraform files are there, else the current directory."""
+    if isinstance(plan, Mapping) or str(plan) == "-":
+        return Path(".")
+    beside = Path(os.path.abspath(Path(plan).parent))
+    if not any(is_terraform(path.name) for path in beside.iterdir()):
+        return Path(".")
+    here = Path(os.path.abspath("."))
+    return Path(os.path.relpath(beside, here)) if here == beside or here in beside.parents else beside
+
+
+def _known(run: Run, live: bool) -> Known:
+    """What the run knows, before any code is evaluated, of the account and region the
+    code is applied in, for data.aws_caller_identity, data.aws_partition and
+    data.aws_region: the account as given (`--account-id`, access data naming one);
+    else, `live` and with no access data, the caller's own, from STS (the run says once
+    when there are no credentials), and the region of its session."""
+    account = run.given_account()
+    region = run.options.region
+    if account is None and live and run.access_data is None:
+        account, _ = run.account()
+        if account is not None and region is None:
+            region = run.session.region_name
+    return Known(account.account_id if account else None, region,
+                 account.partition if account else partition_of_region(region))
 
 
 def check(arns: Sequence[str], **options: Any) -> RunResult:
@@ -238,9 +272,7 @@ def hook(
     refused = outside_root(named, root)
     leave_out = (*DEFAULT_EXCLUDE, *exclude)
     changed = [path for path in named if root.contains(path) and not excluded(path, leave_out)]
-    account = run.given_account()
-    known = Known(account.account_id if account else None, run.options.region,
-                  account.partition if account else partition_of_region(run.options.region))
+    known = _known(run, live=not offline and bool(changed))
     found = scan_terraform(changed, var_files, root, not run.options.no_cache, known, variables)
     found = replace(found, errors=(*refused, *found.errors))
     if not offline and found.principals:  # no AWS call for none (every changed file excluded, say)

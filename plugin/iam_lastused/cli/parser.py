@@ -222,8 +222,9 @@ def build_parser(config: Config | None = None) -> argparse.ArgumentParser:
     )
     plan.add_argument("plan", type=Path, metavar="PLAN",
                       help="terraform show -json output, a binary plan file, or - for the JSON on stdin")
-    plan.add_argument("--chdir", type=Path, default=Path("."), metavar="DIR",
-                      help="the configuration directory, for file:line (default: the current directory)")
+    plan.add_argument("--chdir", type=Path, metavar="DIR",
+                      help="the configuration directory the plan was made in, for file:line (default: the "
+                           "plan's own directory when it holds .tf files, else the current directory)")
     _root_option(plan)
     plan.add_argument("--plan-text", type=Path, metavar="FILE",
                       help="terraform's human plan output, to annotate with --format plan")

@@ -49,6 +49,12 @@ class Inputs:
     """Terraform variables given (`--var NAME=VALUE`), set after the var files."""
     exclude: Sequence[str] = DEFAULT_EXCLUDE
     """The globs the walks leave out: the defaults, then the user's (`--exclude`)."""
+    partition: str | None = None
+    """The account's partition, when it is known; else the region's."""
+
+    @property
+    def partition_of_run(self) -> str:
+        return self.partition or partition_of_region(self.region)
 
 
 class NoCode(Exception):
@@ -84,7 +90,7 @@ class Terraform:
         return path.name.endswith(TERRAFORM_SUFFIXES)
 
     def read(self, paths: Sequence[Path], inputs: Inputs) -> SourceResult:
-        known = Known(inputs.account_id, inputs.region, partition_of_region(inputs.region))
+        known = Known(inputs.account_id, inputs.region, inputs.partition_of_run)
         return scan_terraform(
             paths, inputs.var_files, inputs.root, inputs.use_cache, known, inputs.variables, inputs.exclude
         )
@@ -113,8 +119,7 @@ class CloudFormation:
         """Each template read here, then parsed in bounded workers (workers.map_bounded)."""
         texts = {path: read_template(path, inputs.root) for path in paths}
         unread = [SourceResult(errors=(text,)) for text in texts.values() if isinstance(text, InputError)]
-        context = Context(dict(inputs.parameters), inputs.account_id, inputs.region,
-                          partition_of_region(inputs.region))
+        context = Context(dict(inputs.parameters), inputs.account_id, inputs.region, inputs.partition_of_run)
         items = [(path, stack, text, None, self.context(context, inputs, stack))
                  for path, text in texts.items() if isinstance(text, str)
                  for stack in [inputs.stacks.get(path.resolve())]]
@@ -149,10 +154,13 @@ def scan_paths(
     use_cache: bool = True,
     variables: Sequence[tuple[str, str]] = (),
     exclude: Sequence[str] = (),
+    partition: str | None = None,
 ) -> SourceResult:
     """Every source's principals in the given directories and files. `stacks` names the
     stack each template is deployed as. Files the code names are read only inside `root`
-    (by default, the root of `paths`). The walks of directories leave out what the
+    (by default, the root of `paths`). `account_id`, `region` and `partition` are what
+    the run knows of where the code is applied (the partition, when not given, the
+    region's). The walks of directories leave out what the
     `exclude` globs name, besides `DEFAULT_EXCLUDE`; a file named in `paths` never is.
     Raises NoCode, before reading anything, for a directory no source finds anything in."""
     inputs = Inputs(
@@ -166,6 +174,7 @@ def scan_paths(
         use_cache,
         tuple(variables),
         (*DEFAULT_EXCLUDE, *exclude),
+        partition,
     )
     missing = [InputError("no such file or directory", str(path)) for path in paths if not path.exists()]
     refused = outside_root(paths, inputs.root)

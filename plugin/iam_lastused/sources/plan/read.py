@@ -24,6 +24,7 @@ from iam_lastused.files import Root
 from iam_lastused.model import Grant, InputError, Kind, Location, Principal, SourceResult, Statement
 from iam_lastused.sources.iam_resources import PRINCIPAL_TYPES, TERRAFORM, collect
 from iam_lastused.sources.plan.load import check_plan
+from iam_lastused.sources.terraform.reader import terraform_files
 from iam_lastused.sources.terraform.scan import scan_terraform
 from iam_lastused.sources.terraform.values import Unknown, policy_document
 
@@ -366,10 +367,16 @@ class _Locator:
 
 
 def _hcl_principals(config_dir: Path | None, root: Root | None) -> dict[str, Principal]:
-    if config_dir is None:
+    """The principals of the configuration the plan was made from: its root module's
+    files and the modules they call, as terraform loads them (module calls followed,
+    installed ones through the manifest); never the tree below, which may hold other
+    roots by the thousand."""
+    if config_dir is None or not config_dir.is_dir():
         return {}
     found: dict[str, Principal] = {}
-    for principal in scan_terraform([config_dir], root=root).principals:  # by their instances' definition
+    # each file of the directory: the scan reads their module, and no directory below
+    for principal in scan_terraform(terraform_files(config_dir), root=root).principals:
+        # by their instances' definition
         found.setdefault(_INSTANCE_KEY.sub("[*]", principal.address), principal)
     return found
 
