@@ -105,3 +105,18 @@ def cli(capsys: pytest.CaptureFixture[str]):
 
 def make_role(iam: Any, name: str, path: str = "/") -> str:
     return iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+
+
+def iam_in(account: str) -> Any:
+    """moto's IAM of `account` (another account's through an assumed role)."""
+    if account == ACCOUNT:
+        return boto3.client("iam")
+    credentials = boto3.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/setup", RoleSessionName="test-setup"
+    )["Credentials"]
+    return boto3.client(
+        "iam",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )

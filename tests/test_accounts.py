@@ -4,24 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import boto3
 import pytest
-from conftest import make_role
+from conftest import iam_in, make_role
 
 OTHER = "111111111111"
 RECENT = datetime.now(timezone.utc) - timedelta(days=1)
-
-
-def iam_in(account: str):
-    credentials = boto3.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/setup", RoleSessionName="test-setup"
-    )["Credentials"]
-    return boto3.client(
-        "iam",
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
 
 
 @pytest.fixture

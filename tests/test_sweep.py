@@ -11,7 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import ACCOUNT
+from conftest import ACCOUNT, iam_in
 from iam_lastused import api
 from iam_lastused.aws.permissions import OperationNotAllowed, policy_actions
 from iam_lastused.aws.sweep import Shard
@@ -21,20 +21,6 @@ from iam_lastused.usage.sweep import parse_shard
 RECENT = datetime.now(timezone.utc) - timedelta(days=1)
 MEMBERS = ("111111111111", "222222222222", "333333333333")
 TEMPLATE = "arn:aws:iam::{account_id}:role/iam-lastused-sweep"
-
-
-def iam_in(account: str):
-    if account == ACCOUNT:
-        return boto3.client("iam")
-    credentials = boto3.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/setup", RoleSessionName="test-setup"
-    )["Credentials"]
-    return boto3.client(
-        "iam",
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
 
 
 def populate(last_accessed, account: str) -> dict[str, str]:

@@ -26,7 +26,7 @@ from iam_lastused.aws import managed_policies, reports
 from iam_lastused.files import DEFAULT_EXCLUDE, excluded, outside_root, root_for
 from iam_lastused.model import InputError, Principal, ReportFailure, RunResult, SourceResult
 from iam_lastused.render import renderer
-from iam_lastused.resolve import iam_path, partition_of_region, principal_from_arn
+from iam_lastused.resolve import Account, iam_path, partition_of_region, principal_from_arn
 from iam_lastused.runner import Options, Run, UsageError
 from iam_lastused.sources import NoCode, scan_paths
 from iam_lastused.sources.cdk import resolve_through_stacks
@@ -168,14 +168,16 @@ def _known(run: Run, live: bool) -> Known:
     """What the run knows, before any code is evaluated, of the account and region the
     code is applied in, for data.aws_caller_identity, data.aws_partition and
     data.aws_region: the account as given (`--account-id`, access data naming one);
-    else, `live` and with no access data, the caller's own, from STS (the run says once
-    when there are no credentials), and the region of its session."""
+    else, `live` and with no access data, the caller's own, from STS, and the region of its
+    session. Nothing is said here when STS cannot answer: resolving says it, once, if the
+    code holds a principal that needs the account."""
     account = run.given_account()
     region = run.options.region
     if account is None and live and run.access_data is None:
-        account, _ = run.account()
-        if account is not None and region is None:
-            region = run.session.region_name
+        identity = run.identity_if_known()
+        if identity is not None:
+            account = Account(identity.partition, identity.account)
+            region = region or run.session.region_name
     return Known(account.account_id if account else None, region,
                  account.partition if account else partition_of_region(region))
 

@@ -356,10 +356,10 @@ class Run:
     def usage_source(self) -> UsageSource:
         """Where this run's usage data came from."""
         if self.options.usage_source == "access-analyzer":
-            return UsageSource("access-analyzer", identity=self._known_identity(),
+            return UsageSource("access-analyzer", identity=self.identity_if_known(),
                                analyzer_arn=self.options.analyzer_arn)
         if self.store is not None:  # what the store lacked may have been asked of AWS too
-            return UsageSource("store", identity=self._known_identity() if self.asked_aws else None,
+            return UsageSource("store", identity=self.identity_if_known() if self.asked_aws else None,
                                store=str(self.options.access_data))
         if self.options.access_data is not None:
             path = Path(self.options.access_data)
@@ -370,9 +370,10 @@ class Run:
             return UsageSource("file", file=str(path), file_date=written)
         if not self.asked_aws:
             return UsageSource("none")
-        return UsageSource("live", identity=self._known_identity())
+        return UsageSource("live", identity=self.identity_if_known())
 
-    def _known_identity(self) -> CallerIdentity | None:
+    def identity_if_known(self) -> CallerIdentity | None:
+        """The caller's identity, or None when STS cannot say (no credentials, say)."""
         try:
             return self.identity()
         except (ClientError, BotoCoreError):

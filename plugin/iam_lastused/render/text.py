@@ -114,7 +114,8 @@ def render_text(run: RunResult, suggestions: Suggestions | None = None) -> str:
     suppressed = sum(len(p.suppressed()) for p in analyzed)
     broad = sum(len(p.static) for p in run.principals)
     partly = sum(len(p.partly_used()) for p in analyzed)
-    lines.append(f"usage data: {terminal_safe(run.usage_source.describe())}")
+    if run.principals:  # with nothing to judge, where the data came from is no news
+        lines.append(f"usage data: {terminal_safe(run.usage_source.describe())}")
     usage = (
         f"{len(analyzed)} analysed: {unused} never-used and {stale} stale service grants "
         f"(stale: not used in {run.stale_days} days)" + (f", {suppressed} suppressed" if suppressed else "")

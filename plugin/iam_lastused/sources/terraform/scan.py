@@ -163,5 +163,5 @@ def _as_reported(value: str, root: Module) -> str:
     the machine."""
     if Path(value).is_absolute():
         return value.replace(str(root.real), root.display)
-    joined = os.path.join(root.display, value).split("/")
-    return "/".join(part for index, part in enumerate(joined) if part != "." or index == 0)
+    parts = [part for part in os.path.join(root.display, value).split("/") if part != "."]
+    return "/".join(parts) or "."
