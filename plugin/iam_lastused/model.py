@@ -168,9 +168,10 @@ class ServiceResult:
 
 @dataclass(frozen=True)
 class StaticFinding:
-    """A broad grant seen in the code alone, with no usage data needed."""
+    """A broad grant seen in the code alone, with no usage data needed. `rule` is the
+    name of the rule that found it, one of analysis.rules.STATIC."""
 
-    rule: Literal["wildcard-action", "service-wildcard", "many-services"]
+    rule: str
     message: str
     location: Location | None
 

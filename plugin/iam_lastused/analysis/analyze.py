@@ -20,6 +20,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from iam_lastused import catalog
+from iam_lastused.analysis import rules
+from iam_lastused.analysis.rule import PrincipalCheck, StatementCheck
 from iam_lastused.model import (
     AccessReport,
     ActionResult,
@@ -159,37 +161,25 @@ def _unreported(granted: Mapping[str, list[Location]], report: AccessReport) -> 
     )
 
 
-def _statement_findings(statement: Statement) -> list[StaticFinding]:
-    if statement.effect != "Allow" or statement.resources is None or "*" not in statement.resources:
-        return []
-    if statement.not_actions:
-        excluded = ", ".join(statement.not_actions)
-        message = f"grants every action except {excluded} on every resource (NotAction with Resource \"*\")"
-        return [StaticFinding("wildcard-action", message, statement.location)]
-    if any(action.strip() == "*" for action in statement.actions):
-        message = 'grants every action on every resource (Action "*" with Resource "*")'
-        return [StaticFinding("wildcard-action", message, statement.location)]
-    services = sorted({a.split(":")[0].lower() for a in statement.actions if a.partition(":")[2] == "*"})
-    return [
-        StaticFinding("service-wildcard", f'grants every {service} action on every resource ("{service}:*")',
-                      statement.location)
-        for service in services
-    ]
-
-
 def static_findings(principal: Principal, granted: tuple[str, ...] | None, max_services: int) -> tuple[
     StaticFinding, ...
 ]:
-    """Broad grants visible in the code alone: useful with no usage data at all."""
+    """Broad grants visible in the code alone: useful with no usage data at all. Each
+    statement is checked by every statement rule in turn, then the principal's grants."""
     findings = [
-        finding
+        StaticFinding(rule.name, message, statement.location)
         for grant in principal.grants or ()
         for statement in grant.statements
-        for finding in _statement_findings(statement)
+        for rule in rules.static()
+        if isinstance(rule.decided_by, StatementCheck)
+        for message in rule.decided_by.check(statement)
     ]
-    if granted is not None and len(granted) > max_services:
-        message = f"grants {len(granted)} services (more than {max_services})"
-        findings.append(StaticFinding("many-services", message, principal.location))
+    findings += [
+        StaticFinding(rule.name, message, principal.location)
+        for rule in rules.static()
+        if isinstance(rule.decided_by, PrincipalCheck)
+        for message in rule.decided_by.check(granted, max_services)
+    ]
     return tuple(dict.fromkeys(findings))
 
 

@@ -5,42 +5,20 @@ it; with `--granularity action`, one per used service with never-used actions; o
 service the code grants that IAM's report does not list; one per principal that could
 not be analysed; one per broad grant seen in the code alone. Each has a key that stays
 the same when lines move, for fingerprints. `--fail-on` counts none but the unused and
-stale services and the broad grants (analysis.analyze.has_findings)."""
+stale services and the broad grants (analysis.analyze.has_findings). The rules are
+analysis.rules'."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
+from iam_lastused.analysis import rules
+from iam_lastused.analysis.rule import Rule
+from iam_lastused.analysis.rules import UNRESOLVED, UNUSED_ACTIONS
 from iam_lastused.model import Location, PrincipalResult, RunResult, ServiceResult, Suppression
 from iam_lastused.render.common import days_ago
-
-Level = Literal["error", "warning", "note"]
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    name: str
-    level: Level
-
-
-UNUSED = Rule("IAMLU001", "unused-service", "warning")
-STALE = Rule("IAMLU002", "stale-service", "note")
-UNRESOLVED = Rule("IAMLU003", "unresolved-principal", "note")
-STATIC = {
-    "wildcard-action": Rule("IAMLU004", "wildcard-action", "warning"),
-    "service-wildcard": Rule("IAMLU005", "service-wildcard", "warning"),
-    "many-services": Rule("IAMLU006", "many-services", "warning"),
-}
-UNUSED_ACTIONS = Rule("IAMLU007", "unused-actions", "note")
-NOT_IN_REPORT = Rule("IAMLU008", "service-not-in-report", "note")
-UNKNOWN_SERVICE = Rule("IAMLU009", "unknown-service", "warning")
-RULES = (UNUSED, STALE, UNRESOLVED, *STATIC.values(), UNUSED_ACTIONS, NOT_IN_REPORT, UNKNOWN_SERVICE)
-NO_DATA_RULES = (UNRESOLVED, NOT_IN_REPORT)
-"""Rules that say where there is no usage data, rather than what to change."""
 
 
 @dataclass(frozen=True)
@@ -91,11 +69,10 @@ def _own(result: PrincipalResult) -> tuple[Location, ...]:
 
 def _service(result: PrincipalResult, service: ServiceResult, stale_days: int, now: datetime) -> Finding:
     what = f"{service.namespace} ({service.name})"
+    rule = rules.by_state(service.state)
     if service.state == "unused":
-        rule = UNUSED
         text = f"{_who(result)} is granted {what} but has not used it in IAM's tracking period."
     else:
-        rule = STALE
         when = service.last_accessed.date().isoformat() if service.last_accessed else "unknown"
         text = (
             f"{_who(result)} is granted {what} but last used it {days_ago(service.last_accessed, now)} "
@@ -148,7 +125,7 @@ def unreported_message(result: PrincipalResult, service: ServiceResult) -> str:
 
 
 def _unreported(result: PrincipalResult, service: ServiceResult) -> Finding:
-    rule = UNKNOWN_SERVICE if service.state == "unknown-service" else NOT_IN_REPORT
+    rule = rules.by_state(service.state)
     where = service.granted_by or _own(result)
     return Finding(rule, unreported_message(result, service), result, where, service=service.namespace)
 
@@ -179,7 +156,7 @@ def said_once(run: RunResult, found: list[Finding]) -> list[Finding]:
 def _static(result: PrincipalResult) -> list[Finding]:
     return [
         Finding(
-            STATIC[finding.rule],
+            rules.by_name(finding.rule),
             f"{_who(result)}: {finding.message}.",
             result,
             (finding.location,) if finding.location else (),

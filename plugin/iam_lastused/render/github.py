@@ -23,6 +23,9 @@ a line) is broken. In a property, which the runner decodes, every `:` is escaped
 
 from __future__ import annotations
 
+from iam_lastused.analysis import rules
+from iam_lastused.analysis.rule import Level, Rule
+from iam_lastused.analysis.rules import NOT_IN_REPORT, STALE, UNKNOWN_SERVICE, UNUSED, UNUSED_ACTIONS
 from iam_lastused.model import InputError, Location, PrincipalResult, RunResult, ServiceResult
 from iam_lastused.render.common import days_ago
 from iam_lastused.render.escape import terminal_safe
@@ -36,6 +39,12 @@ _PROPERTY_ESCAPES = {**_DATA_ESCAPES, ":": "%3A", ",": "%2C"}
 # (after the escapes above, so the `%` written here is not escaped again). A `::` in a
 # message (every ARN has one) is left as it reads.
 _LEGACY_START = "##["
+_COMMANDS: dict[Level, str] = {"error": "error", "warning": "warning", "note": "notice"}
+
+
+def _level(rule: Rule) -> str:
+    """The workflow command for a finding of `rule`, from the rule's level."""
+    return _COMMANDS[rule.level]
 
 
 def _neutralise(text: str) -> str:
@@ -77,12 +86,12 @@ def _service_command(result: PrincipalResult, service: ServiceResult, run: RunRe
     first = where[0] if where else None
     if service.state == "unused":
         message = f"{who} is granted {what} but has not used it in IAM's tracking period.{also}"
-        return command("warning", message, first, f"Unused AWS service: {service.namespace}")
+        return command(_level(UNUSED), message, first, f"Unused AWS service: {service.namespace}")
     message = (
         f"{who} is granted {what} but last used it {days_ago(service.last_accessed, run.now)}, "
         f"stale after {run.stale_days} days.{also}"
     )
-    return command("notice", message, first, f"Stale AWS service: {service.namespace}")
+    return command(_level(STALE), message, first, f"Stale AWS service: {service.namespace}")
 
 
 def _first(result: PrincipalResult, service: ServiceResult) -> Location | None:
@@ -92,16 +101,18 @@ def _first(result: PrincipalResult, service: ServiceResult) -> Location | None:
 def _detail_commands(result: PrincipalResult) -> list[str]:
     """The used services with never-used actions, and the services the report does not list."""
     commands = [
-        command("notice", unused_actions_message(result, service), _first(result, service),
+        command(_level(UNUSED_ACTIONS), unused_actions_message(result, service), _first(result, service),
                 f"Unused AWS actions: {service.namespace}")
         for service in result.partly_used()
     ]
     for service in result.unreported:
         message = unreported_message(result, service)
         if service.state == "unknown-service":
-            commands.append(command("warning", message, _first(result, service), "Unknown AWS service"))
+            commands.append(
+                command(_level(UNKNOWN_SERVICE), message, _first(result, service), "Unknown AWS service")
+            )
         else:
-            commands.append(command("notice", message, _first(result, service),
+            commands.append(command(_level(NOT_IN_REPORT), message, _first(result, service),
                                     f"Not in IAM's report: {service.namespace}"))
     return commands
 
@@ -111,7 +122,8 @@ def _principal_commands(result: PrincipalResult, run: RunResult) -> list[str]:
     who = f"{principal.kind} {principal.address}"
     reason = result.error or "unknown reason"
     static = [
-        command("warning", f"{who} {finding.message}", finding.location, "Broad IAM grant")
+        command(_level(rules.by_name(finding.rule)), f"{who} {finding.message}", finding.location,
+                "Broad IAM grant")
         for finding in result.static
     ]
     if result.status == "unresolved":

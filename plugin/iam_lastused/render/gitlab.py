@@ -20,9 +20,10 @@ import os
 from pathlib import Path, PurePath
 from typing import Any
 
+from iam_lastused.analysis.rule import Level
 from iam_lastused.model import Location, RunResult
 from iam_lastused.render.escape import json_safe
-from iam_lastused.render.findings import Finding, Level, findings
+from iam_lastused.render.findings import Finding, findings
 from iam_lastused.suggest.verdicts import Suggestions
 
 SEVERITY: dict[Level, str] = {"error": "critical", "warning": "major", "note": "minor"}

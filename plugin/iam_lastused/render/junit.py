@@ -26,9 +26,10 @@ import re
 from junitparser import Error, Failure, JUnitXml, Skipped, SystemOut, TestCase, TestSuite
 from junitparser.junitparser import FinalResult
 
+from iam_lastused.analysis.rules import NOT_IN_REPORT
 from iam_lastused.model import InputError, Location, PrincipalResult, RunResult
 from iam_lastused.render.escape import terminal_safe, xml_document_safe
-from iam_lastused.render.findings import NO_DATA_RULES, NOT_IN_REPORT, Finding, findings
+from iam_lastused.render.findings import Finding, findings
 from iam_lastused.suggest.verdicts import Suggestions
 
 SUITE = "iam-lastused"
@@ -65,7 +66,7 @@ def _failure(finding: Finding) -> Failure:
 def _case(result: PrincipalResult, found: list[Finding]) -> TestCase:
     principal = result.principal
     case = TestCase(xml_safe(principal.address), xml_safe(principal.kind), 0.0)
-    failing = [f for f in found if not f.suppressed and f.rule not in NO_DATA_RULES]
+    failing = [f for f in found if not f.suppressed and not f.rule.no_data]
     outcome: list[FinalResult] = [_failure(f) for f in failing]
     reason = result.error or "no reason given"
     if result.status == "error":

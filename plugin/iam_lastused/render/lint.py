@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from iam_lastused.model import InputError, Location, RunResult
 from iam_lastused.render.escape import terminal_safe
-from iam_lastused.render.findings import NO_DATA_RULES, Finding, findings, said_once
+from iam_lastused.render.findings import Finding, findings, said_once
 from iam_lastused.suggest.verdicts import Suggestions
 
 
@@ -35,7 +35,7 @@ def _plural(count: int, noun: str) -> str:
 def render_lint(run: RunResult, suggestions: Suggestions | None = None) -> str:
     shown = said_once(run, [finding for finding in findings(run) if not finding.suppressed])
     lines = [_line(finding) for finding in shown] + [_error(error) for error in run.errors]
-    counted = [finding for finding in shown if finding.rule not in NO_DATA_RULES]  # no data is no finding
+    counted = [finding for finding in shown if not finding.rule.no_data]  # no data is no finding
     principals = {finding.result.principal.address for finding in counted}
     suppressed = sum(1 for finding in findings(run) if finding.suppressed)
     unanalysed = sum(1 for result in run.principals if result.status in ("unresolved", "error"))

