@@ -23,24 +23,22 @@ from pathlib import Path
 from typing import Any
 
 from iam_lastused.aws import managed_policies, reports
+from iam_lastused.aws.errors import AwsError
+from iam_lastused.aws.principals import iam_path
+from iam_lastused.aws.stacks import deployed_parameters, read_stack
+from iam_lastused.deployed_stacks import resolve_through_stacks
 from iam_lastused.files import DEFAULT_EXCLUDE, excluded, outside_root, root_for
 from iam_lastused.model import InputError, Principal, ReportFailure, RunResult, SourceResult
 from iam_lastused.render import renderer
-from iam_lastused.resolve import Account, iam_path, partition_of_region, principal_from_arn
+from iam_lastused.resolve import Account, partition_of_region, principal_from_arn
 from iam_lastused.runner import Options, Run, UsageError
 from iam_lastused.sources import NoCode, scan_paths
-from iam_lastused.sources.cdk import resolve_through_stacks
 from iam_lastused.sources.cloudformation.parameters import (
     ParametersError,
     parse_entries,
     read_parameters_file,
 )
-from iam_lastused.sources.cloudformation.stacks import (
-    StackError,
-    deployed_parameters,
-    read_change_set,
-    read_stack_mapping,
-)
+from iam_lastused.sources.cloudformation.stacks import StackError, read_change_set, read_stack_mapping
 from iam_lastused.sources.cloudformation.template import Context
 from iam_lastused.sources.plan.load import PlanError, load_plan
 from iam_lastused.sources.plan.read import read_plan
@@ -224,7 +222,7 @@ def _stack_parameters(run: Run, stacks: set[str]) -> dict[str, dict[str, str]]:
     for name in sorted(stacks) if run.access_data is None else ():
         try:
             found[name] = deployed_parameters(run.client("cloudformation"), name)
-        except StackError as exc:
+        except AwsError as exc:
             run.warnings[f"{exc} (cloudformation:DescribeStacks)"] = None
     return found
 
@@ -247,9 +245,10 @@ def cfn(
         partition_of_region(run.options.region),
     )
     try:
-        found = read_change_set(run.client("cloudformation"), stack, change_set, context)
-    except StackError as exc:
+        deployed = read_stack(run.client("cloudformation"), stack, change_set)
+    except AwsError as exc:
         raise UsageError(str(exc)) from None
+    found = read_change_set(deployed, context)
     resolved = run.resolve(run.resolve_stacks(found.principals, {stack}))
     return run.analyse(replace(found, principals=tuple(resolved)))
 

@@ -13,8 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import botocore.loaders
-
+from iam_lastused.aws.service_model import shapes
 from iam_lastused.model import Kind
 
 INVALID_NAME = "invalid name"
@@ -46,8 +45,8 @@ class _Rule:
 @functools.cache
 def _rule(kind: Kind, member: str) -> _Rule:
     operation, _ = _CREATE[kind]
-    shapes: dict[str, Any] = botocore.loaders.Loader().load_service_model("iam", "service-2")["shapes"]
-    shape = shapes[shapes[f"{operation}Request"]["members"][member]["shape"]]
+    iam: dict[str, Any] = shapes("iam")
+    shape = iam[iam[f"{operation}Request"]["members"][member]["shape"]]
     pattern = str(shape["pattern"])
     # IAM's patterns are Java's: \w is ASCII there
     return _Rule(int(shape["min"]), int(shape["max"]), re.compile(pattern, re.ASCII), pattern)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
-import botocore.session
-from botocore.exceptions import ClientError, UnknownRegionError
-
+from iam_lastused.aws.partitions import default_region, partition_for_region
 from iam_lastused.iam_names import name_problem
-from iam_lastused.model import CallerIdentity, InputError, Kind, Principal
+from iam_lastused.model import InputError, Kind, Principal
 
 _IAM_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):"
@@ -72,23 +68,8 @@ def account_from_arns(arns: Iterable[str]) -> Account | None:
 def partition_of_region(region: str | None) -> str:
     """The partition of `region` (else of the configured default region), by botocore's
     own endpoint data; `aws` when neither is known."""
-    region = region or botocore.session.get_session().get_config_variable("region")
-    return _partition_for(region) if region else "aws"
-
-
-@functools.cache
-def _partition_for(region: str) -> str:
-    """Cached: botocore reads its whole endpoint data (a large file) for each new session,
-    and a run asks for the partition several times."""
-    try:
-        return botocore.session.get_session().get_partition_for_region(region)
-    except UnknownRegionError:
-        return "aws"
-
-
-def caller_identity(sts: Any) -> CallerIdentity:
-    identity = sts.get_caller_identity()
-    return CallerIdentity(identity["Arn"].split(":")[1], identity["Account"], identity["Arn"])
+    region = region or default_region()
+    return (partition_for_region(region) or "aws") if region else "aws"
 
 
 def with_valid_names(principals: Sequence[Principal]) -> list[Principal]:
@@ -122,53 +103,3 @@ def with_arns(principals: Sequence[Principal], account: Account | None, why_unkn
             )
             resolved.append(replace(principal, arn=arn))
     return resolved
-
-
-_GETTERS = {
-    "role": ("get_role", "RoleName", "Role"),
-    "user": ("get_user", "UserName", "User"),
-    "group": ("get_group", "GroupName", "Group"),
-}
-
-
-def confirm_deployed(client: Any, principal: Principal) -> Principal:
-    """The principal with the ARN IAM has for it, or marked not deployed.
-
-    Any other answer (AccessDenied, say) leaves it as it was: the report engine
-    then meets the same problem and reports it for this principal. One whose
-    deployment a source already knows (a logical ID its stack lacks) is left alone.
-    """
-    if principal.arn is None or principal.unresolved or principal.deployed is not None:
-        return principal
-    try:
-        if principal.kind == "policy":
-            entity = client.get_policy(PolicyArn=principal.arn)["Policy"]
-        else:
-            method, parameter, key = _GETTERS[principal.kind]
-            entity = getattr(client, method)(**{parameter: principal.name})[key]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
-            return replace(principal, deployed=False)
-        return principal
-    return replace(principal, arn=entity["Arn"], deployed=True, created=entity.get("CreateDate"))
-
-
-def stack_resources(client: Any, stack: str) -> dict[str, str]:
-    """Logical ID to physical ID for every resource of a CloudFormation stack."""
-    resources: dict[str, str] = {}
-    for page in client.get_paginator("list_stack_resources").paginate(StackName=stack):
-        for summary in page["StackResourceSummaries"]:
-            if summary.get("PhysicalResourceId"):
-                resources[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
-    return resources
-
-
-def iam_path(client: Any, kind: str, name: str) -> str | None:
-    """The path IAM has for a role, user or group, or None if it cannot say."""
-    if kind not in _GETTERS:
-        return None
-    method, parameter, key = _GETTERS[kind]
-    try:
-        return getattr(client, method)(**{parameter: name})[key]["Path"]
-    except ClientError:
-        return None

@@ -16,14 +16,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
 from iam_lastused.analysis.analyze import DEFAULT_MAX_SERVICES, analyze, granularity_notes
 from iam_lastused.analysis.suppressions import with_suppressions
 from iam_lastused.aws import managed_policies, reports
 from iam_lastused.aws import session as aws
 from iam_lastused.aws.access_analyzer import AnalyzerError
+from iam_lastused.aws.errors import AwsError, NoCredentials
+from iam_lastused.aws.identity import caller_identity
+from iam_lastused.aws.principals import confirm_deployed, iam_path
 from iam_lastused.aws.s3_store import open_store
+from iam_lastused.aws.stacks import stack_resources
 from iam_lastused.iam_names import INVALID_NAME
 from iam_lastused.model import (
     AccessReport,
@@ -37,11 +39,7 @@ from iam_lastused.model import (
 from iam_lastused.resolve import (
     Account,
     account_from_arns,
-    caller_identity,
-    confirm_deployed,
-    iam_path,
     partition_of_region,
-    stack_resources,
     with_arns,
     with_valid_names,
 )
@@ -118,14 +116,14 @@ class Run:
         if self._session is None:
             try:
                 self._session = aws.make_session(self.options.profile, self.options.region)
-            except Exception as exc:  # botocore raises several unrelated types for a bad profile
+            except Exception as exc:  # boto3 raises several unrelated types for a bad profile
                 raise UsageError(f"cannot set up AWS: {exc}") from None
         return self._session
 
     def client(self, service: str) -> Any:
         try:
-            return aws.client(self.session, service)
-        except BotoCoreError as exc:  # NoRegionError, for CloudFormation
+            return aws.lookup_client(self.session, service)
+        except AwsError as exc:  # NoRegionError, for CloudFormation
             raise UsageError(f"cannot use AWS {service}: {exc} (give --region)") from None
 
     def identity(self) -> CallerIdentity:
@@ -134,7 +132,7 @@ class Run:
         if self._identity is None:
             try:
                 self._identity = caller_identity(self.client("sts"))
-            except (ClientError, BotoCoreError) as exc:
+            except AwsError as exc:
                 self._identity = exc
         if isinstance(self._identity, Exception):
             raise self._identity
@@ -145,7 +143,7 @@ class Run:
         it reaches each account (the role template, the profiles); None if unknown."""
         try:
             identity = self.identity()
-        except (ClientError, BotoCoreError):
+        except AwsError:
             return None
         accounts = sorted(self.options.accounts.items())
         return f"{identity.arn}|{self.options.assume_role_arn or ''}|{accounts}"
@@ -248,10 +246,10 @@ class Run:
         try:
             identity = self.identity()
             return Account(identity.partition, identity.account), ""
-        except NoCredentialsError:
+        except NoCredentials:
             self.warn(NO_CREDENTIALS)
             return None, "no AWS credentials: the account is unknown"
-        except (ClientError, BotoCoreError) as exc:
+        except AwsError as exc:
             self.warn(f"cannot identify the AWS account (sts:GetCallerIdentity): {exc}")
             return None, "the AWS account could not be identified"
 
@@ -263,7 +261,7 @@ class Run:
         for stack in sorted(stacks):
             try:
                 physical = stack_resources(client, stack)
-            except (ClientError, BotoCoreError) as exc:
+            except AwsError as exc:
                 message = f"cannot read stack {stack} (cloudformation:ListStackResources): {exc}"
                 raise UsageError(message) from None
             in_stack = [p for p in resolved if p.address.startswith(f"{stack}/")]
@@ -288,9 +286,9 @@ class Run:
         try:
             with ThreadPoolExecutor(max_workers=8) as pool:
                 return list(pool.map(lambda p: confirm_deployed(client, p), resolved))
-        except NoCredentialsError:  # the account was given (--account-id), so STS was not asked
+        except NoCredentials:  # the account was given (--account-id), so STS was not asked
             self.warn(NO_CREDENTIALS)
-        except BotoCoreError as exc:  # no endpoint, say: the reports will meet it too
+        except AwsError as exc:  # no endpoint, say: the reports will meet it too
             self.warn(f"cannot ask IAM whether the principals exist: {exc}")
         return resolved
 
@@ -347,8 +345,6 @@ class Run:
             )
         except AnalyzerError as exc:
             raise UsageError(str(exc)) from None
-        except NoCredentialsError:
-            raise UsageError("no AWS credentials found: Access Analyzer's findings need them") from None
         self.no_data.update(found.no_data)
         self.notes.append(access_analyzer.source_note(analyzer, self.options.stale_days))
         return found.outcomes
@@ -376,7 +372,7 @@ class Run:
         """The caller's identity, or None when STS cannot say (no credentials, say)."""
         try:
             return self.identity()
-        except (ClientError, BotoCoreError):
+        except AwsError:
             return None
 
     def _warn_failures(self, outcomes: Mapping[str, AccessReport | ReportFailure]) -> None:

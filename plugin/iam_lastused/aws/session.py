@@ -12,6 +12,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from iam_lastused.aws.errors import translated
 from iam_lastused.aws.permissions import guarded
 
 # Lookups (STS, CloudFormation, GetRole...) are few: botocore's standard retries serve.
@@ -32,14 +33,23 @@ class AccountUnavailable(Exception):
 
 
 def make_session(profile: str | None, region: str | None) -> Any:
+    """A boto3 session (AwsError when botocore cannot make it: a profile not found, say)."""
     import boto3
 
-    return boto3.Session(profile_name=profile, region_name=region)
+    with translated():
+        return boto3.Session(profile_name=profile, region_name=region)
 
 
 def client(session: Any, service: str, config: Config = BOTOCORE_CONFIG, role: str = "run") -> Any:
     """A client allowed `role`'s operations only (permissions.ROLES)."""
     return guarded(session.client(service, config=config), role)
+
+
+def lookup_client(session: Any, service: str) -> Any:
+    """A client for a run's lookups (STS, IAM, CloudFormation); AwsError when botocore
+    cannot make one (no region, for CloudFormation)."""
+    with translated():
+        return client(session, service)
 
 
 class AccountClients:

@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from iam_lastused.aws import reports
 from iam_lastused.aws import session as aws
+from iam_lastused.aws.errors import translated
 from iam_lastused.aws.managed_policies import as_access_data
 from iam_lastused.aws.session import AccountClients, AccountUnavailable
 from iam_lastused.model import ReportFailure
@@ -132,8 +133,10 @@ def inventory(session: Any) -> Inventory:
 
 
 def caller(session: Any) -> tuple[str, str]:
-    """Who sweeps (the caller's ARN, for the snapshots) and the caller's account."""
-    identity = aws.client(session, "sts", role="sweep").get_caller_identity()
+    """Who sweeps (the caller's ARN, for the snapshots) and the caller's account
+    (AwsError, NoCredentials when STS cannot say)."""
+    with translated():
+        identity = aws.client(session, "sts", role="sweep").get_caller_identity()
     return str(identity["Arn"]), str(identity["Account"])
 
 

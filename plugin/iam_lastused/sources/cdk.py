@@ -7,7 +7,7 @@ each resource, `MyStack/Worker/Role/Resource` shown as `MyStack/Worker/Role`): t
 what the CDK code calls it. CloudFormation knows it by stack and logical ID, which the
 principal keeps as `stack_address` (`MyStack/WorkerRole1A2B3C4D`, or, in a nested stack,
 `MyStack/StorageNestedStackResource9C8D7E6F/ReaderRole5A6B7C8D`), so resolution through
-the deployed stacks (`resolve_through_stacks`) is the CloudFormation source's own
+the deployed stacks (deployed_stacks.py) is the CloudFormation source's own
 `resolve_from_stack`, given the principal under that address.
 
 The manifest and templates come with the code, so their paths are untrusted: a
@@ -17,18 +17,15 @@ inside the assembly directory (and, as every file, inside the root, and regular)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
 from iam_lastused.files import MAX_SOURCE_BYTES, ReadRefused, read_bytes, refusal
 from iam_lastused.model import InputError, Principal, SourceResult
 from iam_lastused.render.escape import terminal_safe
-from iam_lastused.resolve import partition_of_region, stack_resources
-from iam_lastused.sources.cloudformation.stacks import resolve_from_stack
+from iam_lastused.resolve import partition_of_region
 from iam_lastused.sources.cloudformation.template import (
     GENERATED,
     Context,
@@ -257,79 +254,3 @@ class Cdk:
             errors=tuple(e for r in results for e in r.errors),
             notes=tuple(n for r in results for n in r.notes),
         )
-
-
-# ---------------------------------------------------------------------------
-# Resolution through the deployed stacks
-# ---------------------------------------------------------------------------
-
-
-def resolve_through_stacks(
-    principals: Sequence[Principal],
-    client: Any,
-    path_of: Callable[[str, str], str | None],
-    warn: Callable[[str], None],
-) -> list[Principal]:
-    """CDK principals with the physical names their deployed stacks gave them
-    (`cloudformation:ListStackResources`, a nested stack's through its parent's). A
-    stack that does not exist yet means its principals are not deployed; a stack that
-    cannot be read leaves its principals as the code names them, with a warning."""
-    chains = sorted({
-        tuple(p.stack_address.split("/")[:-1]) for p in principals if p.stack_address and p.source == "cdk"
-    })
-    resources: dict[tuple[str, ...], dict[str, str] | None] = {}
-    for chain in chains:
-        _stack_resources(chain, client, resources, warn)
-    resolved = []
-    for principal in principals:
-        if not principal.stack_address or principal.source != "cdk":
-            resolved.append(principal)
-            continue
-        chain = tuple(principal.stack_address.split("/")[:-1])
-        found = resources[chain]
-        if found is None:  # not read: left as it was
-            resolved.append(principal)
-            continue
-        view = replace(principal, address=principal.stack_address, source="cloudformation")
-        [done] = resolve_from_stack([view], found, path_of)
-        resolved.append(replace(done, address=principal.address, source=principal.source))
-    return resolved
-
-
-def _stack_resources(
-    chain: tuple[str, ...],
-    client: Any,
-    found: dict[tuple[str, ...], dict[str, str] | None],
-    warn: Callable[[str], None],
-) -> dict[str, str] | None:
-    """A stack's resources by logical ID: `{}` when the stack is not deployed, None
-    when it cannot be read."""
-    if chain in found:
-        return found[chain]
-    if len(chain) == 1:
-        name = chain[0]
-    else:
-        parent = _stack_resources(chain[:-1], client, found, warn)
-        if parent is None:
-            found[chain] = None
-            return None
-        if chain[-1] not in parent:
-            found[chain] = {}
-            return found[chain]
-        name = parent[chain[-1]]
-    try:
-        found[chain] = stack_resources(client, name)
-    except NoCredentialsError:
-        warn("no AWS credentials: CDK principals with generated names are not resolved through their stacks")
-        found[chain] = None
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        if error.get("Code") == "ValidationError" and "does not exist" in str(error.get("Message", "")):
-            found[chain] = {}
-        else:
-            warn(f"cannot read stack {chain[0]} (cloudformation:ListStackResources): {exc}")
-            found[chain] = None
-    except BotoCoreError as exc:
-        warn(f"cannot read stack {chain[0]} (cloudformation:ListStackResources): {exc}")
-        found[chain] = None
-    return found[chain]

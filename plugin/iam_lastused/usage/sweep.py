@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
 from iam_lastused.aws import reports
 from iam_lastused.aws import session as aws
+from iam_lastused.aws.errors import AwsError, NoCredentials
 from iam_lastused.aws.s3_store import open_store
 from iam_lastused.aws.sweep import Shard, SweepError, Swept, caller, organization_accounts, sweep
 from iam_lastused.runner import UsageError
@@ -68,9 +67,9 @@ def _sweep(store_url: str | Path, options: SweepOptions) -> tuple[list[str], Swe
     try:
         session = aws.make_session(options.profile, options.region)
         by, own_account = caller(session)
-    except NoCredentialsError:
+    except NoCredentials:
         raise UsageError("no AWS credentials found: set a profile or the standard AWS variables") from None
-    except (ClientError, BotoCoreError) as exc:
+    except AwsError as exc:
         raise UsageError(f"cannot identify the sweeping identity (sts:GetCallerIdentity): {exc}") from None
     try:
         store = open_store(store_url, session, writer=True)

@@ -1,21 +1,21 @@
 """CloudFormation stacks: which stack each template is deployed as, the physical
-names a stack gave its principals, and a stack's template before and after a pending
-change set."""
+names a stack gave its principals, and a stack's principals before and after a pending
+change set, from what aws/stacks.py read of it."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import TYPE_CHECKING, Any
 
 from iam_lastused.data_files import DataFileError, load_data
 from iam_lastused.model import Principal, SourceResult
 from iam_lastused.resolve import parse_arn
 from iam_lastused.sources.cloudformation.template import Context, scan_template
+
+if TYPE_CHECKING:
+    from iam_lastused.aws.stacks import DeployedStack
 
 CHANGE_ACTIONS = {
     "Add": "create", "Modify": "update", "Remove": "delete", "Import": "create", "Dynamic": "update",
@@ -23,7 +23,7 @@ CHANGE_ACTIONS = {
 
 
 class StackError(Exception):
-    """A stack, or the mapping of templates to stacks, cannot be read."""
+    """The mapping of templates to stacks cannot be read."""
 
 
 def read_stack_mapping(
@@ -80,46 +80,24 @@ def resolve_from_stack(
 
 
 
-
-def deployed_parameters(client: Any, stack: str, change_set: str | None = None) -> dict[str, str]:
-    """The parameter values a stack was deployed with (`cloudformation:DescribeStacks`),
-    or those a change set gives (`cloudformation:DescribeChangeSet`)."""
-    try:
-        if change_set:
-            found = client.describe_change_set(StackName=stack, ChangeSetName=change_set).get("Parameters")
-        else:
-            found = client.describe_stacks(StackName=stack)["Stacks"][0].get("Parameters")
-    except (ClientError, BotoCoreError, IndexError, KeyError) as exc:
-        raise StackError(f"cannot read the parameters of stack {stack}: {exc}") from None
-    return {
-        str(item["ParameterKey"]): str(item.get("ResolvedValue", item["ParameterValue"]))
-        for item in found or []
-        if "ParameterKey" in item and "ParameterValue" in item
-    }
-
-
-def read_change_set(
-    client: Any, stack: str, change_set: str | None, context: Context | None = None
-) -> SourceResult:
+def read_change_set(deployed: DeployedStack, context: Context | None = None) -> SourceResult:
     """A stack's principals as deployed, or with a change set's template and changes
     applied: each principal's change, and its grants before. Each side is read with
     its own parameter values, under those `context` gives."""
     context = context or Context()
-    try:
-        current = _template_text(client, StackName=stack)
-        current_values = {**deployed_parameters(client, stack), **context.parameters}
-        pending = None
-        if change_set:
-            pending = _template_text(client, StackName=stack, ChangeSetName=change_set)
-            pending_values = {**deployed_parameters(client, stack, change_set), **context.parameters}
-        actions = _change_actions(client, stack, change_set) if change_set else {}
-    except (ClientError, BotoCoreError) as exc:
-        raise StackError(f"cannot read stack {stack}: {exc}") from None
+    stack, change_set = deployed.stack, deployed.change_set
     label = Path(f"cloudformation:{stack}" + (f"/{change_set}" if change_set else ""))
-    before = scan_template(label, stack, text=current, context=replace(context, parameters=current_values))
-    if pending is None:
+    current_values = {**deployed.parameters, **context.parameters}
+    before = scan_template(
+        label, stack, text=deployed.template, context=replace(context, parameters=current_values)
+    )
+    if deployed.pending_template is None:
         return before
-    found = scan_template(label, stack, text=pending, context=replace(context, parameters=pending_values))
+    pending_values = {**deployed.pending_parameters, **context.parameters}
+    found = scan_template(
+        label, stack, text=deployed.pending_template, context=replace(context, parameters=pending_values)
+    )
+    actions = _change_actions(deployed.changes)
     previous = {p.address: p for p in before.principals}
     principals = [
         replace(
@@ -132,23 +110,13 @@ def read_change_set(
     return replace(found, principals=tuple(principals))
 
 
-def _template_text(client: Any, **params: str) -> str:
-    body = client.get_template(**params)["TemplateBody"]
-    return body if isinstance(body, str) else json.dumps(body, indent=2)
-
-
-def _change_actions(client: Any, stack: str, change_set: str) -> dict[str, str]:
-    """Each logical ID the change set touches, with its change in the plan's terms."""
+def _change_actions(changes: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Each logical ID the change set touches (its `ResourceChange`s), with its change
+    in the plan's terms."""
     actions: dict[str, str] = {}
-    params = {"StackName": stack, "ChangeSetName": change_set}
-    while True:
-        page = client.describe_change_set(**params)
-        for change in page.get("Changes", []):
-            detail = change.get("ResourceChange", {})
-            action = CHANGE_ACTIONS.get(detail.get("Action", ""), "update")
-            if action == "update" and detail.get("Replacement") == "True":
-                action = "replace"
-            actions[detail.get("LogicalResourceId", "")] = action
-        if not page.get("NextToken"):
-            return actions
-        params["NextToken"] = page["NextToken"]
+    for detail in changes:
+        action = CHANGE_ACTIONS.get(detail.get("Action", ""), "update")
+        if action == "update" and detail.get("Replacement") == "True":
+            action = "replace"
+        actions[detail.get("LogicalResourceId", "")] = action
+    return actions

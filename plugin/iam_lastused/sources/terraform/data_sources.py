@@ -12,8 +12,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import botocore.session
-
+from iam_lastused.aws.partitions import dns_suffixes
 from iam_lastused.sources.terraform.hcl import Block
 from iam_lastused.sources.terraform.values import Scope, Unknown, evaluate, why_unknown
 
@@ -44,12 +43,6 @@ class InTreePolicies(Protocol):
 
 
 @functools.cache
-def _dns_suffixes() -> dict[str, str]:
-    partitions = botocore.session.get_session().get_data("endpoints")["partitions"]
-    return {partition["partition"]: partition["dnsSuffix"] for partition in partitions}
-
-
-@functools.cache
 def aws_managed_policies(partition: str) -> dict[str, str]:
     """AWS managed policies by name, to their ARN (with its path): SAM's bundled table."""
     from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
@@ -66,8 +59,8 @@ def attribute(
         values = {
             "partition": known.partition,
             "id": known.partition,
-            "dns_suffix": _dns_suffixes().get(known.partition, Unknown(f"{address}.dns_suffix is not known")),
-            "reverse_dns_prefix": ".".join(reversed(_dns_suffixes().get(known.partition, "").split("."))),
+            "dns_suffix": dns_suffixes().get(known.partition, Unknown(f"{address}.dns_suffix is not known")),
+            "reverse_dns_prefix": ".".join(reversed(dns_suffixes().get(known.partition, "").split("."))),
         }
         return values.get(attr, Unknown(f"{address}.{attr} is not evaluated"))
     if data_type == "aws_caller_identity":
