@@ -273,7 +273,7 @@ def test_a_name_that_breaks_iams_rules_is_not_shown_in_any_format(cli, repo, mon
     for name, run in runs.items():
         assert TOKEN not in run.out + run.err and "aaaaaaaaaa" not in run.out + run.err, name
     [principal] = runs["json"].json["principals"]
-    assert principal["status"] == "unresolved" and principal["arn"] is None
+    assert principal["status"] == "invalid-name" and principal["arn"] is None
     assert principal["error"].startswith(f"invalid name: the {kind} name is not one IAM accepts (4")
 
 
@@ -284,6 +284,7 @@ def test_a_path_that_breaks_iams_rules_is_not_shown(cli, repo, offline):
     run = cli("scan", ".", *offline, "--format", "json")
     assert TOKEN not in run.out
     assert run.json["principals"][0]["error"].startswith("invalid name: the role path")
+    assert run.json["principals"][0]["status"] == "invalid-name"
 
 
 def test_file_and_templatefile_refuse_what_is_inside_dot_git(cli, repo, offline):

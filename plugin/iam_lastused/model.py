@@ -10,7 +10,9 @@ from typing import Literal
 
 Kind = Literal["role", "user", "group", "policy"]
 Source = Literal["arn", "terraform", "terraform-plan", "cloudformation", "cdk"]
-Status = Literal["analyzed", "not-deployed", "no-data", "unresolved", "error"]
+Status = Literal["analyzed", "not-deployed", "no-data", "unresolved", "invalid-name", "error"]
+NOT_ANALYSABLE: tuple[Status, ...] = ("unresolved", "invalid-name", "error")
+"""The statuses of principals that cannot be analysed: said, never counted as findings."""
 State = Literal["used", "stale", "unused", "not-granted", "not-in-report", "unknown-service"]
 """`not-in-report` and `unknown-service` are for services the code grants that the report
 does not list: a service IAM knows (the catalogue has it), or one it does not."""
@@ -92,6 +94,9 @@ class Principal:
     path: str = "/"
     grants: tuple[Grant, ...] | None = None
     unresolved: str | None = None
+    invalid_name: bool = False
+    """The name or path the code gives breaks IAM's rules: `unresolved` says how, the
+    value itself is gone (resolve.with_valid_names)."""
     deployed: bool | None = None
     change: str | None = None
     grants_before: tuple[Grant, ...] | None = None

@@ -73,7 +73,7 @@ def partition_of_region(region: str | None) -> str:
 
 
 def with_valid_names(principals: Sequence[Principal]) -> list[Principal]:
-    """Each principal whose name or path breaks IAM's rules made unresolved, with why
+    """Each principal whose name or path breaks IAM's rules made `invalid_name`, with why
     and without the value (which the code computed: a file's content, a secret...).
     One IAM confirmed (`deployed`) has the name IAM knows it by."""
     checked = []
@@ -82,7 +82,8 @@ def with_valid_names(principals: Sequence[Principal]) -> list[Principal]:
         if name is not None and not principal.deployed:
             problem = name_problem(principal.kind, name, _slashed(principal.path))
             if problem:
-                principal = replace(principal, name=None, arn=None, path="/", unresolved=problem)
+                principal = replace(principal, name=None, arn=None, path="/", unresolved=problem,
+                                    invalid_name=True)
         checked.append(principal)
     return checked
 

@@ -26,7 +26,6 @@ from iam_lastused.aws.identity import caller_identity
 from iam_lastused.aws.principals import confirm_deployed, iam_path
 from iam_lastused.aws.s3_store import open_store
 from iam_lastused.aws.stacks import stack_resources
-from iam_lastused.iam_names import INVALID_NAME
 from iam_lastused.model import (
     AccessReport,
     CallerIdentity,
@@ -316,7 +315,7 @@ class Run:
         )
         if not usage:  # but a name not shown still says why
             principals = tuple(
-                p if p.principal.unresolved and p.principal.unresolved.startswith(INVALID_NAME)
+                p if p.status == "invalid-name"
                 else replace(p, status="no-data", error="usage data not requested (offline)")
                 for p in principals
             )

@@ -223,6 +223,8 @@ def analyze_principal(
         unknown=unknown_grants(principal.grants or ()),
     )
     if principal.unresolved:
+        if principal.invalid_name:
+            return replace(result, status="invalid-name", error=principal.unresolved)
         return replace(result, status="unresolved", error=principal.unresolved)
     if principal.deployed is False or principal.arn is None:
         return replace(result, status="not-deployed")

@@ -17,7 +17,14 @@ from datetime import datetime
 from iam_lastused.analysis import rules
 from iam_lastused.analysis.rule import Rule
 from iam_lastused.analysis.rules import UNRESOLVED, UNUSED_ACTIONS
-from iam_lastused.model import Location, PrincipalResult, RunResult, ServiceResult, Suppression
+from iam_lastused.model import (
+    NOT_ANALYSABLE,
+    Location,
+    PrincipalResult,
+    RunResult,
+    ServiceResult,
+    Suppression,
+)
 from iam_lastused.render.common import days_ago
 
 
@@ -45,7 +52,7 @@ def findings(run: RunResult) -> list[Finding]:
 
 def _principal_findings(result: PrincipalResult, run: RunResult) -> list[Finding]:
     static = _static(result)
-    if result.status in ("unresolved", "error"):
+    if result.status in NOT_ANALYSABLE:
         return [_unresolved(result), *static]
     if result.status != "analyzed":
         return static
@@ -132,7 +139,7 @@ def _unreported(result: PrincipalResult, service: ServiceResult) -> Finding:
 
 def _unresolved(result: PrincipalResult) -> Finding:
     reason = result.error or "unknown reason"
-    if result.status == "unresolved":
+    if result.status in ("unresolved", "invalid-name"):
         text = f"{_who(result)} cannot be analysed: {reason}."
     else:
         text = f"No last-accessed report for {_who(result)}: {reason}."
@@ -143,7 +150,7 @@ def said_once(run: RunResult, found: list[Finding]) -> list[Finding]:
     """`found` with the findings of principals that cannot be analysed made one, when
     every principal of the run cannot be for one and the same reason (no credentials,
     say: nothing about any of them), for the formats that print one line per finding."""
-    reasons = {result.error for result in run.principals if result.status in ("unresolved", "error")}
+    reasons = {result.error for result in run.principals if result.status in NOT_ANALYSABLE}
     unresolved = [finding for finding in found if finding.rule is UNRESOLVED]
     if len(unresolved) < 2 or len(unresolved) != len(run.principals) or len(reasons) != 1:
         return found

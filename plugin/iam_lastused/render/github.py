@@ -126,8 +126,8 @@ def _principal_commands(result: PrincipalResult, run: RunResult) -> list[str]:
                 "Broad IAM grant")
         for finding in result.static
     ]
-    if result.status == "unresolved":
-        message = f"{who} cannot be analysed before apply: {reason}"
+    if result.status in ("unresolved", "invalid-name"):
+        message = f"{who} cannot be analysed: {reason}"
         return [command("notice", message, principal.location, "Principal not analysed"), *static]
     if result.status == "error":
         message = f"No last-accessed report for {who}: {reason}"

@@ -38,6 +38,7 @@ _NO_DATA = {
     "not-deployed": "not deployed yet: IAM has no such entity, so no usage history",
     "no-data": "no usage data",
     "unresolved": "unresolved",
+    "invalid-name": "invalid name",
 }
 
 

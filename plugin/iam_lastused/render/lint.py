@@ -4,7 +4,7 @@ file. Principals with no usage data say nothing; input that was skipped says so.
 
 from __future__ import annotations
 
-from iam_lastused.model import InputError, Location, RunResult
+from iam_lastused.model import NOT_ANALYSABLE, InputError, Location, RunResult
 from iam_lastused.render.escape import terminal_safe
 from iam_lastused.render.findings import Finding, findings, said_once
 from iam_lastused.suggest.verdicts import Suggestions
@@ -38,7 +38,7 @@ def render_lint(run: RunResult, suggestions: Suggestions | None = None) -> str:
     counted = [finding for finding in shown if not finding.rule.no_data]  # no data is no finding
     principals = {finding.result.principal.address for finding in counted}
     suppressed = sum(1 for finding in findings(run) if finding.suppressed)
-    unanalysed = sum(1 for result in run.principals if result.status in ("unresolved", "error"))
+    unanalysed = sum(1 for result in run.principals if result.status in NOT_ANALYSABLE)
     summary = (
         f"iam-lastused: {_plural(len(counted), 'finding')} in {_plural(len(principals), 'principal')}"
         f" of {len(run.principals)}"

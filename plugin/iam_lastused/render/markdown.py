@@ -45,6 +45,7 @@ _STATUS = {
     "not-deployed": "not deployed yet: no usage history",
     "no-data": "no report in the access data",
     "unresolved": "unresolved",
+    "invalid-name": "invalid name",
     "error": "error",
 }
 _TABLE_HEADER = (

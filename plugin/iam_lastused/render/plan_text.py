@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from iam_lastused.model import PrincipalResult, RunResult
+from iam_lastused.model import NOT_ANALYSABLE, PrincipalResult, RunResult
 from iam_lastused.render.escape import terminal_safe
 from iam_lastused.render.findings import unreported_reason, unreported_to_say
 from iam_lastused.render.suggestions import render_suggestions
@@ -116,7 +116,7 @@ def place_notes(
 
 def _worth_saying(result: PrincipalResult) -> bool:
     unknown = any(s.state == "unknown-service" for s in result.unreported)
-    return bool(result.findings() or result.static or unknown) or result.status in ("error", "unresolved")
+    return bool(result.findings() or result.static or unknown) or result.status in NOT_ANALYSABLE
 
 
 def not_shown(results: Sequence[PrincipalResult], stale_days: int, shown: set[str]) -> list[str]:

@@ -4,6 +4,7 @@ each principal a status, and these rules report the states and statuses they nam
 from __future__ import annotations
 
 from iam_lastused.analysis.rule import LEAST_PRIVILEGE, FromReport, Rule
+from iam_lastused.model import NOT_ANALYSABLE
 
 UNUSED = Rule(
     "IAMLU001", "unused-service", "warning", "Granted AWS service never used",
@@ -31,7 +32,7 @@ UNRESOLVED = Rule(
     "Give the principal a name known before apply, or check the AWS permissions "
     "the tool needs (see the README); the message says which applies.",
     ("iam",),
-    FromReport(statuses=("unresolved", "error")),
+    FromReport(statuses=NOT_ANALYSABLE),
     no_data=True,
 )
 UNUSED_ACTIONS = Rule(
