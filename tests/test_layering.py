@@ -12,15 +12,6 @@ import iam_lastused
 
 PACKAGE = Path(iam_lastused.__file__).parent
 
-SOURCES_IMPORTING_RENDER = {
-    "iam_lastused.sources.cdk",
-    "iam_lastused.sources.cloudformation.sam",
-    "iam_lastused.sources.cloudformation.template",
-}
-"""Known exceptions, to be removed: these escape what they show with
-`render.escape.terminal_safe`, which is to move out of `render/`."""
-
-
 def _module_name(path: Path, package: Path) -> str:
     parts = path.relative_to(package.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -79,7 +70,7 @@ def test_the_walk_sees_the_package() -> None:
     modules = dict(_modules(PACKAGE))
     assert "iam_lastused.aws.session" in modules
     assert "botocore.config" in modules["iam_lastused.aws.session"]
-    assert "iam_lastused.render.escape.terminal_safe" in modules["iam_lastused.sources.cdk"]
+    assert "iam_lastused.render.escape.terminal_safe" in modules["iam_lastused.cli.output"]
 
 
 def test_no_module_outside_aws_imports_boto3_or_botocore() -> None:
@@ -87,9 +78,8 @@ def test_no_module_outside_aws_imports_boto3_or_botocore() -> None:
 
 
 def test_no_source_imports_render() -> None:
-    """None beyond the known exceptions, and each of those still does (else it is
-    struck from the list)."""
-    assert sources_importing_render(PACKAGE) == SOURCES_IMPORTING_RENDER
+    """Sources return what they read; escaping it is each format's job."""
+    assert sources_importing_render(PACKAGE) == set()
 
 
 def test_relative_imports_are_read_as_absolute(tmp_path: Path) -> None:

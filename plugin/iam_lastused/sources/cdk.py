@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from iam_lastused.files import MAX_SOURCE_BYTES, ReadRefused, read_bytes, refusal
 from iam_lastused.model import InputError, Principal, SourceResult
-from iam_lastused.render.escape import terminal_safe
 from iam_lastused.resolve import partition_of_region
 from iam_lastused.sources.cloudformation.template import (
     GENERATED,
@@ -74,7 +73,7 @@ def is_assembly(directory: Path, root: Root | None = None) -> bool:
 
 
 def _shown(value: Any) -> str:
-    text = terminal_safe(str(value))
+    text = str(value)  # each format escapes it as its own text
     return text if len(text) <= 80 else text[:80] + "..."
 
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iam_lastused.model import InputError
-from iam_lastused.render.escape import terminal_safe
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _RESOURCE_ID = re.compile(r"Resource with id \[([^\]]+)\]")
@@ -129,7 +128,7 @@ def translate(
 
 def _short(message: str) -> str:
     first = " ".join(message.split())
-    return terminal_safe(first[:200] + ("..." if len(first) > 200 else ""))
+    return first[:200] + ("..." if len(first) > 200 else "")  # each format escapes it
 
 
 def _origins(

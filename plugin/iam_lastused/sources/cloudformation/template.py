@@ -24,7 +24,6 @@ from typing import Any
 from iam_lastused.files import ReadRefused, Root, TooBig, read_bytes, refusal
 from iam_lastused.model import Grant, InputError, Kind, Location, Principal, SourceResult, Suppression
 from iam_lastused.policy import PolicyDoc, from_document, from_json
-from iam_lastused.render.escape import terminal_safe
 from iam_lastused.sources.cloudformation.parameters import template_parameters
 from iam_lastused.sources.cloudformation.sam import SAM_TRANSFORM, Translated, translate
 from iam_lastused.sources.cloudformation.values import Pseudo, Unknown, Values, is_intrinsic
@@ -160,7 +159,7 @@ def _decode(path: Path, text: str | None, root: Root | None) -> tuple[Any, Input
 def _short(message: str) -> str:
     """A decoder's message on one line and short: YAML's and JSON's quote the text."""
     first = message.strip().splitlines()[0] if message.strip() else "invalid template"
-    return terminal_safe(first[:80] + ("..." if len(first) > 80 else ""))
+    return first[:80] + ("..." if len(first) > 80 else "")  # each format escapes it
 
 
 def _looks_like_template(template: Any) -> bool:
@@ -186,7 +185,7 @@ def _untransformed_sam(template: Mapping[str, Any], file: str) -> tuple[InputErr
     template ("Unrecognized resource types"); each is said at its line, the rest is read."""
     return tuple(
         InputError(
-            f"{terminal_safe(str(logical_id))}: unrecognized resource type {terminal_safe(kind)}: "
+            f"{logical_id}: unrecognized resource type {kind}: "
             f"it needs Transform: {SAM_TRANSFORM}", file, _line(logical_id),
         )
         for logical_id, resource in _mapping(template.get("Resources")).items()
