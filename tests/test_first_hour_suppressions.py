@@ -90,10 +90,13 @@ def test_config_principals_match_addresses_as_printed(cli, project, principal, s
     assert bool(unmatched) == (not suppressed)
 
 
-def test_a_config_entry_that_matches_nothing_is_a_note(cli, project):
-    config(project, "module.orders.*")
+def test_a_config_entry_that_matches_nothing_is_a_note_at_its_line(cli, project):
+    (project / ".iam-lastused.toml").write_text(
+        "stale-days = 30\n\n[[suppress]]\nprincipal = 'module.svc.*'\nservices = [\"sqs\"]\n\n"
+        "[[suppress]]\nprincipal = 'module.orders.*'\nservices = [\"sqs\"]\n"
+    )
     assert scan(cli)["notes"] == [
-        "config: the [[suppress]] entry for principal = 'module.orders.*' matches no principal"
+        ".iam-lastused.toml:7: the [[suppress]] entry for principal = 'module.orders.*' matches no principal"
     ]
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,6 +132,7 @@ def _config(path: Path, table: dict[str, Any], trusted: bool = False) -> Config:
         for s in suppress
     ):
         raise ConfigError(f"{path}: each [[suppress]] needs principal = \"ADDRESS\" and services = [...]")
+    suppress = _located(path, suppress)
     accounts = table.get("accounts", {})
     if not isinstance(accounts, dict) or not all(isinstance(v, str) for v in accounts.values()):
         raise ConfigError(f"{path}: [accounts] maps each account ID to a profile name")
@@ -143,6 +145,22 @@ def _config(path: Path, table: dict[str, Any], trusted: bool = False) -> Config:
         path, options, tuple(suppress), {str(k): v for k, v in accounts.items()}, tuple(refused),
         dict.fromkeys(options, path),
     )
+
+
+_SUPPRESS_HEADER = re.compile(
+    r'^[ \t]*\[\[\s*(?:tool\s*\.\s*"?iam-lastused"?\s*\.\s*)?suppress\s*\]\]', re.MULTILINE
+)
+
+
+def _located(path: Path, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each [[suppress]] entry with the file and line it is written at (TOML's reader
+    gives no lines: the headers, in order, where each entry has one), so a note about
+    an entry can point at it."""
+    text = path.read_text(encoding="utf-8")
+    lines = [text.count("\n", 0, match.start()) + 1 for match in _SUPPRESS_HEADER.finditer(text)]
+    if len(lines) != len(entries):  # written inline (suppress = [{...}]): the file alone
+        return [{**entry, "file": _shown(path)} for entry in entries]
+    return [{**entry, "file": _shown(path), "line": line} for entry, line in zip(entries, lines, strict=True)]
 
 
 def _relative_to(config_path: Path, key: str, value: Any, trusted: bool) -> Any:

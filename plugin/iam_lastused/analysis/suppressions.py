@@ -149,6 +149,13 @@ def _malformed(principal: Principal, read: Callable[[str], Sequence[str]]) -> li
 _MENTION = "iam-lastused:ignore"
 
 
+def _written_at(entry: Mapping[str, Any]) -> str:
+    """Where a config entry is written: `file:line`, the file alone, or `config`."""
+    if "line" in entry:
+        return f"{entry['file']}:{entry['line']}"
+    return str(entry.get("file", "config"))
+
+
 def with_suppressions(found: SourceResult, config_entries: Sequence[Mapping[str, Any]]) -> SourceResult:
     read = cache(_lines)  # each file once per run: paths may be relative to this run's directory
     by_place, unplaced = _directives_by_place(found.principals, read)
@@ -161,7 +168,8 @@ def with_suppressions(found: SourceResult, config_entries: Sequence[Mapping[str,
         for p in found.principals
     )
     unmatched = [
-        f"config: the [[suppress]] entry for principal = {str(entry['principal'])!r} matches no principal"
+        f"{_written_at(entry)}: the [[suppress]] entry for principal = {str(entry['principal'])!r} "
+        "matches no principal"
         for entry in config_entries
         if found.principals and not any(_matches(p, str(entry["principal"])) for p in found.principals)
     ]
