@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore import xform_name
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -179,7 +180,7 @@ class _Account:
             try:
                 self.pacer.wait()
                 with self.limiter:
-                    response = getattr(self.client, _method(operation))(**params)
+                    response = getattr(self.client, xform_name(operation))(**params)
                 self.limiter.succeeded()
                 self.pacer.succeeded()
                 return response
@@ -229,10 +230,6 @@ class _Account:
         report.pop("IsTruncated", None)
         report.pop("Marker", None)
         return report
-
-
-def _method(operation: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
 
 
 def _failure(arn: str, operation: str, code: str, exc: ClientError) -> ReportFailure:
