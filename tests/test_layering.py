@@ -90,3 +90,18 @@ def test_relative_imports_are_read_as_absolute(tmp_path: Path) -> None:
     (package / "sources" / "reader.py").write_text("def read():\n    from botocore import session\n")
     assert sources_importing_render(package) == {"pkg.sources"}
     assert boto_outside_aws(package) == {"pkg.sources.reader": ["botocore", "botocore.session"]}
+
+
+def source_internals_the_api_imports(package: Path) -> list[str]:
+    """What `api.py` imports from the modules below `sources/`: nothing, the package's
+    own names (sources/__init__.py) being its one face."""
+    below = {child.stem for child in (package / "sources").iterdir() if child.stem != "__init__"}
+    imported = dict(_modules(package))[f"{package.name}.api"]
+    return sorted(name for name in imported
+                  if _is_within(name, f"{package.name}.sources") and name.count(".") >= 2
+                  and name.split(".")[2] in below)
+
+
+def test_the_api_imports_no_sources_internals() -> None:
+    assert "iam_lastused.sources.scan_paths" in dict(_modules(PACKAGE))["iam_lastused.api"]
+    assert source_internals_the_api_imports(PACKAGE) == []

@@ -32,19 +32,23 @@ from iam_lastused.model import InputError, Principal, ReportFailure, RunResult, 
 from iam_lastused.render import renderer
 from iam_lastused.resolve import Account, partition_of_region, principal_from_arn
 from iam_lastused.runner import Options, Run, UsageError
-from iam_lastused.sources import NoCode, scan_paths
-from iam_lastused.sources.cloudformation.parameters import (
+from iam_lastused.sources import (
+    Context,
+    Known,
+    NoCode,
     ParametersError,
+    PlanError,
+    StackError,
+    is_terraform,
+    load_plan,
     parse_entries,
+    read_change_set,
     read_parameters_file,
+    read_plan,
+    read_stack_mapping,
+    scan_paths,
+    scan_terraform,
 )
-from iam_lastused.sources.cloudformation.stacks import StackError, read_change_set, read_stack_mapping
-from iam_lastused.sources.cloudformation.template import Context
-from iam_lastused.sources.plan.load import PlanError, load_plan
-from iam_lastused.sources.plan.read import read_plan
-from iam_lastused.sources.terraform.data_sources import Known
-from iam_lastused.sources.terraform.reader import is_terraform
-from iam_lastused.sources.terraform.scan import scan_terraform
 from iam_lastused.suggest.edits import suggest as suggest_edits
 from iam_lastused.suggest.verdicts import DEFAULT_MIN_AGE_DAYS, Suggestions
 from iam_lastused.usage.sweep import run_sweep as sweep

@@ -1,5 +1,9 @@
 """The IaC sources, behind one protocol. Each reads one format into the shared model;
-`scan_paths` gives each source the paths of its format, from what the user names."""
+`scan_paths` gives each source the paths of its format, from what the user names.
+
+This package is also the sources' one face to the library API (api.py imports nothing
+from the modules below it): the readers of plans, change sets, stack mappings and
+parameter files, and what they raise, are named here."""
 
 from __future__ import annotations
 
@@ -12,15 +16,42 @@ from iam_lastused.files import DEFAULT_EXCLUDE, HIDDEN_DIRECTORIES, Root, outsid
 from iam_lastused.model import InputError, SourceResult
 from iam_lastused.resolve import partition_of_region
 from iam_lastused.sources.cdk import Cdk, is_assembly
+from iam_lastused.sources.cloudformation.parameters import (
+    ParametersError,
+    parse_entries,
+    read_parameters_file,
+)
+from iam_lastused.sources.cloudformation.stacks import StackError, read_change_set, read_stack_mapping
 from iam_lastused.sources.cloudformation.template import (
     Context,
     is_template,
     read_template,
     scan_template,
 )
+from iam_lastused.sources.plan.load import PlanError, load_plan
+from iam_lastused.sources.plan.read import read_plan
 from iam_lastused.sources.terraform.data_sources import Known
+from iam_lastused.sources.terraform.reader import is_terraform
 from iam_lastused.sources.terraform.scan import TERRAFORM_SUFFIXES, scan_terraform
 from iam_lastused.workers import OverBudget, map_bounded
+
+__all__ = [
+    "Context",
+    "Known",
+    "NoCode",
+    "ParametersError",
+    "PlanError",
+    "StackError",
+    "is_terraform",
+    "load_plan",
+    "parse_entries",
+    "read_change_set",
+    "read_parameters_file",
+    "read_plan",
+    "read_stack_mapping",
+    "scan_paths",
+    "scan_terraform",
+]
 
 BUILD_OUTPUT = (".aws-sam/", "cdk.out/")
 """Not entered while walking a tree for templates, besides what is excluded: build
