@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iam_lastused.model import InputError
+from iam_lastused.sources.cloudformation import nodes
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _RESOURCE_ID = re.compile(r"Resource with id \[([^\]]+)\]")
@@ -51,13 +52,8 @@ class Translated:
     """(generated role, policy name or managed policy ARN): the line of its `Policies` entry."""
 
 
-def _line(node: Any) -> int | None:
-    mark = getattr(node, "start_mark", None)
-    return mark.line + 1 if mark is not None else None
 
 
-def _key_line(mapping: Mapping[str, Any], key: str) -> int | None:
-    return next((_line(candidate) for candidate in mapping if candidate == key), None)
 
 
 def _placeholder_uris(resources: Mapping[str, Any]) -> None:
@@ -75,7 +71,8 @@ def _placeholder_uris(resources: Mapping[str, Any]) -> None:
                 isinstance(value, dict) and "Bucket" in value
             ):
                 properties[key] = _PLACEHOLDER_URI
-        if image and "ImageUri" not in properties and _mapping(resource.get("Metadata")).get("Dockerfile"):
+        built_here = nodes.mapping(resource.get("Metadata")).get("Dockerfile")
+        if image and "ImageUri" not in properties and built_here:
             properties["ImageUri"] = _PLACEHOLDER_IMAGE_URI
         if kind == "AWS::Serverless::Function" and "CodeUri" not in properties and "InlineCode" not in (
             properties
@@ -111,7 +108,7 @@ def translate(
             get_managed_policy_map=lambda: managed,
         )
     except InvalidDocumentException as exc:
-        lines = {str(key): _line(key) for key in _mapping(template.get("Resources"))}
+        lines = {str(key): nodes.line(key) for key in nodes.mapping(template.get("Resources"))}
         errors = []
         for cause in exc.causes or [exc]:
             message = str(getattr(cause, "message", cause))
@@ -135,27 +132,27 @@ def _origins(
     template: Mapping[str, Any], output: Mapping[str, Any]
 ) -> tuple[dict[str, tuple[str, int | None]], dict[tuple[str, str], int | None]]:
     sam = {
-        str(logical_id): (resource, _line(logical_id))
-        for logical_id, resource in _mapping(template.get("Resources")).items()
+        str(logical_id): (resource, nodes.line(logical_id))
+        for logical_id, resource in nodes.mapping(template.get("Resources")).items()
         if isinstance(resource, dict) and str(resource.get("Type", "")).startswith("AWS::Serverless::")
     }
     origins: dict[str, tuple[str, int | None]] = {}
     entry_lines: dict[tuple[str, str], int | None] = {}
     by_length = sorted(sam, key=len, reverse=True)
-    for logical_id, resource in _mapping(output.get("Resources")).items():
+    for logical_id, resource in nodes.mapping(output.get("Resources")).items():
         generated = str(logical_id)
-        if _line(logical_id) is not None and generated not in sam:
+        if nodes.line(logical_id) is not None and generated not in sam:
             continue  # written in the template itself
         owner = next((name for name in by_length if generated.startswith(name)), None)
         if owner is None:
             continue
         sam_resource, line = sam[owner]
-        properties = _mapping(sam_resource.get("Properties"))
-        events = _mapping(properties.get("Events"))
+        properties = nodes.mapping(sam_resource.get("Properties"))
+        events = nodes.mapping(properties.get("Events"))
         event = next((name for name in sorted(map(str, events), key=len, reverse=True)
                       if generated.startswith(owner + name)), None)
         if event is not None:
-            line = _key_line(events, event) or line
+            line = nodes.key_line(events, event) or line
         origins[generated] = (owner, line)
         if isinstance(resource, dict) and resource.get("Type") == "AWS::IAM::Role":
             entry_lines.update(_entry_lines(generated, properties, line))
@@ -169,16 +166,13 @@ def _entry_lines(
     SAM names the policy of entry i `<Role>Policy<i>`; a managed policy is found by its
     name or ARN."""
     policies = properties.get("Policies")
-    fallback = _key_line(properties, "Policies") or line
+    fallback = nodes.key_line(properties, "Policies") or line
     items = policies if isinstance(policies, list) else [policies] if policies is not None else []
     found: dict[tuple[str, str], int | None] = {}
     for index, item in enumerate(items):
-        item_line = _line(item) or fallback
+        item_line = nodes.line(item) or fallback
         found[(role, f"{role}Policy{index}")] = item_line
         if isinstance(item, str):
             found[(role, str(item))] = item_line
     return found
 
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}

@@ -24,6 +24,7 @@ from typing import Any
 from iam_lastused.files import ReadRefused, Root, TooBig, read_bytes, refusal
 from iam_lastused.model import Grant, InputError, Kind, Location, Principal, SourceResult, Suppression
 from iam_lastused.policy import PolicyDoc, from_document, from_json
+from iam_lastused.sources.cloudformation import nodes
 from iam_lastused.sources.cloudformation.parameters import template_parameters
 from iam_lastused.sources.cloudformation.sam import SAM_TRANSFORM, Translated, translate
 from iam_lastused.sources.cloudformation.values import Pseudo, Unknown, Values, is_intrinsic
@@ -111,12 +112,12 @@ def scan_template(
         if isinstance(result, list):
             return SourceResult(errors=tuple(result))
         translated, template = result, result.template
-    resources = _mapping(template.get("Resources"))
+    resources = nodes.mapping(template.get("Resources"))
     values = Values(
         parameters,
         Pseudo(context.account_id, context.region, context.partition, stack),
-        _mapping(template.get("Mappings")),
-        _mapping(template.get("Conditions")),
+        nodes.mapping(template.get("Mappings")),
+        nodes.mapping(template.get("Conditions")),
         frozenset(str(logical_id) for logical_id in resources),
     )
     scan = _Template(file, stack, resources, values, translated, lines)
@@ -177,7 +178,7 @@ def _transform_error(template: dict[str, Any], transforms: list[Any], file: str)
         return None
     name = unsupported[0] if isinstance(unsupported[0], str) else json.dumps(_plain(unsupported[0]))
     message = f"unsupported transform {name}: only {SAM_TRANSFORM} and {LANGUAGE_EXTENSIONS} are understood"
-    return InputError(message, file, _key_line(template, "Transform"))
+    return InputError(message, file, nodes.key_line(template, "Transform"))
 
 
 def _untransformed_sam(template: Mapping[str, Any], file: str) -> tuple[InputError, ...]:
@@ -186,9 +187,9 @@ def _untransformed_sam(template: Mapping[str, Any], file: str) -> tuple[InputErr
     return tuple(
         InputError(
             f"{logical_id}: unrecognized resource type {kind}: "
-            f"it needs Transform: {SAM_TRANSFORM}", file, _line(logical_id),
+            f"it needs Transform: {SAM_TRANSFORM}", file, nodes.line(logical_id),
         )
-        for logical_id, resource in _mapping(template.get("Resources")).items()
+        for logical_id, resource in nodes.mapping(template.get("Resources")).items()
         if isinstance(resource, dict) and isinstance(kind := resource.get("Type"), str)
         and kind.startswith("AWS::Serverless::")
     )
@@ -203,13 +204,13 @@ def _expand(
     from cfnlint.template.transforms._language_extensions import language_extension
 
     source = copy.deepcopy(template)
-    for name, spec in _mapping(source.get("Parameters")).items():
+    for name, spec in nodes.mapping(source.get("Parameters")).items():
         value = parameters.get(str(name))
         if isinstance(spec, dict) and isinstance(value, str | list):
             spec["Default"] = ",".join(value) if isinstance(value, list) else value
-    resources = _mapping(source.get("Resources"))
+    resources = nodes.mapping(source.get("Resources"))
     spans = [
-        (_line(key), _line(value), _end_line(value))
+        (nodes.line(key), nodes.line(value), nodes.end_line(value))
         for key, value in resources.items() if str(key).startswith("Fn::ForEach::")
     ]
     cfn = types.SimpleNamespace(template=source, filename=file, regions=[context.region or "us-east-1"])
@@ -223,8 +224,8 @@ def _expand(
         return InputError(f"cannot expand {LANGUAGE_EXTENSIONS}: {_short(matches[0].message)}", file,
                           matches[0].linenumber)
     lines: dict[str, int | None] = {}
-    for logical_id in _mapping(expanded.get("Resources")):
-        line = _line(logical_id)
+    for logical_id in nodes.mapping(expanded.get("Resources")):
+        line = nodes.line(logical_id)
         if str(logical_id) in resources or line is None:
             continue
         for key_line, start, end in spans:
@@ -238,20 +239,10 @@ def _expand(
 # ---------------------------------------------------------------------------
 
 
-def _line(node: Any) -> int | None:
-    if isinstance(node, Unknown):
-        return node.line
-    mark = getattr(node, "start_mark", None)
-    return mark.line + 1 if mark is not None else None
 
 
-def _end_line(node: Any) -> int | None:
-    mark = getattr(node, "end_mark", None)
-    return mark.line + 1 if mark is not None else None
 
 
-def _key_line(mapping: Mapping[str, Any], key: str) -> int | None:
-    return next((_line(candidate) for candidate in mapping if candidate == key), None)
 
 
 def _plain(value: Any) -> Any:
@@ -267,8 +258,6 @@ def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _why(value: Any) -> str:
@@ -300,7 +289,7 @@ def _metadata_suppressions(metadata: Any, location: Location) -> tuple[Suppressi
     if not isinstance(entry, dict) or not isinstance(entry.get("ignore"), list):
         return ()
     services = tuple(str(s).lower() for s in entry["ignore"] if isinstance(s, str))
-    line = _line(entry) or location.line
+    line = nodes.line(entry) or location.line
     where = Location(location.file, line)
     return (Suppression(services, str(entry.get("reason") or "no reason given"), where),) if services else ()
 
@@ -331,9 +320,9 @@ class _Template:
             self.metadata[key] = resource.get("Metadata")
             if "Condition" in resource and not self.exists(key, resource["Condition"]):
                 continue
-            line = (lines or {}).get(key) or _line(logical_id) or self.origins.get(key, ("", None))[1]
-            properties = values.evaluate(_mapping(resource.get("Properties")))
-            self.resources[key] = (line, str(resource["Type"]), _mapping(properties))
+            line = (lines or {}).get(key) or nodes.line(logical_id) or self.origins.get(key, ("", None))[1]
+            properties = values.evaluate(nodes.mapping(resource.get("Properties")))
+            self.resources[key] = (line, str(resource["Type"]), nodes.mapping(properties))
         self.entities: dict[str, _Entity] = {}
         self.documents: dict[str, Grant] = {}
 
@@ -356,7 +345,7 @@ class _Template:
         return f"{self.stack}/{logical_id}" if self.stack else logical_id
 
     def location(self, node: Any, fallback: Location) -> Location:
-        line = _line(node)
+        line = nodes.line(node)
         return Location(self.file, line) if line is not None else fallback
 
     def note(self, note: str) -> None:
@@ -389,7 +378,7 @@ class _Template:
             kind, name_key = _PRINCIPAL_TYPES[resource_type]
             self.entities[logical_id] = self.entity(kind, line, properties, name_key, "Path")
             if kind == "policy":
-                location = Location(self.file, _key_line(properties, "PolicyDocument") or line)
+                location = Location(self.file, nodes.key_line(properties, "PolicyDocument") or line)
                 self.documents[logical_id] = self.document(properties.get("PolicyDocument"), location)
 
     def collect(
@@ -423,7 +412,7 @@ class _Template:
         """Give a policy to the principals its Roles, Users and Groups name."""
         for key, kind in _TARGET_LISTS:
             if key in properties:
-                location = Location(self.file, _key_line(properties, key) or grant.location.line)
+                location = Location(self.file, nodes.key_line(properties, key) or grant.location.line)
                 self.grant(self.targets(properties[key], kind, where), replace(grant, location=location))
 
     def grant(self, logical_ids: list[str], grant: Grant) -> None:
