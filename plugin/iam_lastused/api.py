@@ -170,16 +170,20 @@ def _known(run: Run, live: bool) -> Known:
     """What the run knows, before any code is evaluated, of the account and region the
     code is applied in, for data.aws_caller_identity, data.aws_partition and
     data.aws_region: the account as given (`--account-id`, access data naming one);
-    else, `live` and with no access data, the caller's own, from STS, and the region of its
-    session. Nothing is said here when STS cannot answer: resolving says it, once, if the
-    code holds a principal that needs the account."""
+    else, `live` and with no access data, the caller's own, from STS; live, the region is
+    the session's unless given. Nothing is said here when AWS cannot answer (no
+    credentials, a profile that cannot be set up): resolving says it, once, if the code
+    holds a principal that needs the account."""
     account = run.given_account()
     region = run.options.region
-    if account is None and live and run.access_data is None:
-        identity = run.identity_if_known()
+    if live and run.access_data is None:
+        try:
+            region = region or run.session.region_name
+            identity = run.identity_if_known() if account is None else None
+        except UsageError:  # the session cannot be set up
+            identity = None
         if identity is not None:
             account = Account(identity.partition, identity.account)
-            region = region or run.session.region_name
     return Known(account.account_id if account else None, region,
                  account.partition if account else partition_of_region(region))
 

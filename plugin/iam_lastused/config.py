@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from iam_lastused.files import OUTSIDE_ROOT, root_for
+from iam_lastused.files import OUTSIDE_ROOT, git_work_tree, root_for
 from iam_lastused.options import OPTIONS
 
 if sys.version_info >= (3, 11):
@@ -70,14 +70,18 @@ def _read(path: Path) -> dict[str, Any]:
 def read_config(cwd: Path, named: Path | None = None) -> Config:
     """The repository's config (found from `cwd`), with the invoker's (`named`, else the
     file `IAM_LASTUSED_CONFIG` names) laid over it. A named file inside the repository
-    is the repository's: it is read as one found."""
+    (the git work tree holding `cwd`; without one, the directory of the config found) is
+    the repository's: it is read as one found, and the found one itself only once."""
     found = find_config(cwd)
     named = named or (Path(os.environ[CONFIG_VARIABLE]) if os.environ.get(CONFIG_VARIABLE) else None)
     if named is None:
         return found
     if not named.is_file():
         raise ConfigError(f"{named}: cannot read the config file: no such file")
-    trusted = not root_for([cwd], cwd=cwd).contains(named)
+    if found.path is not None and found.path.resolve() == named.resolve():
+        return found
+    repository = git_work_tree(cwd) or (found.path.parent if found.path is not None else None)
+    trusted = repository is None or not named.resolve().is_relative_to(repository.resolve())
     table = _read(named)
     if named.name == "pyproject.toml":
         table = table.get("tool", {}).get("iam-lastused", {})

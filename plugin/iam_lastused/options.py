@@ -33,7 +33,7 @@ class Option:
     """Its value names a file or directory: in a config file, relative to that file."""
 
 
-PATHS = {"access-data", "var-file", "parameters", "stack-from-file", "chdir", "plan-text", "output",
+PATHS = {"access-data", "store", "var-file", "parameters", "stack-from-file", "chdir", "plan-text", "output",
          "root", "config"}
 
 

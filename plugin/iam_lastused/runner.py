@@ -44,7 +44,7 @@ from iam_lastused.resolve import (
 )
 from iam_lastused.sources.cloudformation.stacks import resolve_from_stack
 from iam_lastused.store.access_data import AccessDataError, load_access_data, report_from_response
-from iam_lastused.store.snapshots import is_store_url
+from iam_lastused.store.snapshots import StoreError, is_store_url
 from iam_lastused.usage import access_analyzer
 from iam_lastused.usage.store_reader import StoreReader
 
@@ -94,7 +94,11 @@ class Run:
         if options.usage_source == "access-analyzer" and (not options.analyzer_arn or options.access_data):
             raise UsageError("--usage-source access-analyzer needs --analyzer-arn ARN, and no --access-data")
         if options.access_data and is_store_url(options.access_data):
-            store = open_store(options.access_data, self.session)
+            in_s3 = str(options.access_data).startswith("s3://")  # a directory needs no AWS session
+            try:
+                store = open_store(options.access_data, self.session if in_s3 else None)
+            except StoreError as exc:
+                raise UsageError(str(exc)) from None
             self.store = StoreReader(store, options.max_age, options.granularity)
         elif options.access_data:
             try:
@@ -300,10 +304,11 @@ class Run:
         found = with_suppressions(replace(found, principals=tuple(with_valid_names(found.principals))),
                                   options.suppress)
         outcomes: dict[str, AccessReport | ReportFailure] = {}
-        if usage and options.usage_source == "access-analyzer":  # its findings are judged against the grants
+        analyzer = options.usage_source == "access-analyzer"
+        if usage and analyzer and found.principals:  # its findings are judged against the grants
             found = replace(found, principals=self.with_managed_policies(found.principals))
             outcomes = dict(self.analyzer_outcomes(found.principals))
-        elif usage:
+        elif usage and not analyzer:
             arns = [p.arn for p in found.principals if p.arn and not p.unresolved and p.deployed is not False]
             outcomes = self.outcomes(list(dict.fromkeys(arns)))
             self._warn_failures(outcomes)

@@ -84,14 +84,17 @@ def _decoded(document: Any) -> Any:
 def fetch_documents(client: Any, arns: Sequence[str], use_cache: bool = True) -> Documents:
     """Each policy's default version from IAM. A policy that cannot be read keeps its
     statements unknown, with a note; a refusal to read an AWS managed policy is said once
-    and ends the reads, since it is the caller's permissions, not the policy."""
+    and ends the reads, since it is the caller's permissions, not the policy. Only AWS
+    managed policies, public to every caller, are cached: a customer managed policy is
+    read by who may read it, each run."""
     found: dict[str, Any] = {}
     notes: list[str] = []
     for arn in arns:
         if not _POLICY_ARN.match(arn):
             notes.append(f"{arn}: not a managed policy ARN: its services stay findings")
             continue
-        cached = cache.load("policies", arn, CACHE_TTL_SECONDS) if use_cache else None
+        cacheable = use_cache and is_aws_managed(arn)
+        cached = cache.load("policies", arn, CACHE_TTL_SECONDS) if cacheable else None
         if cached is not None:
             found[arn] = cached
             continue
@@ -116,7 +119,7 @@ def fetch_documents(client: Any, arns: Sequence[str], use_cache: bool = True) ->
         if document is None:
             continue
         found[arn] = document
-        if use_cache:
+        if cacheable:
             cache.store("policies", arn, document)
     return Documents(found, tuple(notes))
 

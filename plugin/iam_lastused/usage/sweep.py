@@ -77,9 +77,18 @@ def _sweep(store_url: str | Path, options: SweepOptions) -> tuple[list[str], Swe
     except (StoreError, SweepError) as exc:
         raise UsageError(str(exc)) from None
     mine = options.shard.of(everyone or [own_account])
+    # the caller's own credentials read only its own account: another one needs a role
+    # template or a profile, or its snapshot would hold the caller's account's principals
+    unreachable = [account for account in mine if account != own_account and not options.assume_role_arn
+                   and account not in (options.profiles or {})]
     clients = aws.AccountClients(session, options.assume_role_arn, options.profiles, role="sweep")
     settings = reports.EngineSettings(options.granularity, timeout=options.timeout, use_cache=False)
     try:
-        return mine, sweep(by, mine, store, clients, settings, options.progress)
+        reachable = [account for account in mine if account not in unreachable]
+        swept = sweep(by, reachable, store, clients, settings, options.progress)
     except reports.CredentialsMissing:
         raise UsageError("no AWS credentials found: set a profile or the standard AWS variables") from None
+    for account in unreachable:
+        swept.failed[account] = (f"no way into it: the caller is in {own_account}; give --assume-role-arn "
+                                  "or a profile for it in [accounts]")
+    return mine, swept

@@ -40,8 +40,9 @@ def add_parser(
         "last-accessed report, written as one snapshot per account under STORE/<account-id>/ "
         "for runs to read with --access-data STORE. s3:PutObject under the store's prefix is its one write.",
     )
-    sweep.add_argument("--store", required=True, metavar="URL",
-                       help="s3://BUCKET/PREFIX, or a local directory")
+    sweep.add_argument("--store", metavar="URL",
+                       help="s3://BUCKET/PREFIX, or a local directory (required: here, or as store in "
+                       "the config file --config names)")
     which = sweep.add_mutually_exclusive_group()
     which.add_argument("--accounts", type=_accounts, default=[], metavar="ID,...",
                        help="the accounts to sweep (default: the caller's own)")
@@ -59,6 +60,8 @@ def add_parser(
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.store:
+        raise api.UsageError("give the store: --store URL (or store in the config file --config names)")
     if args.ou and not args.organization:
         raise api.UsageError("--ou narrows --organization: give both")
     with output.progress(args) as progress:
