@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from iam_lastused.aws import session as aws
+from iam_lastused.aws.errors import failure
 from iam_lastused.aws.permissions import guarded
 
 FINDING_TYPES = ("UnusedPermission", "UnusedIAMRole")
@@ -71,12 +72,9 @@ def read_analyzer(client: Any, analyzer_arn: str) -> Analyzer:
     name = analyzer_arn.rpartition("/")[2]
     try:
         found = client.get_analyzer(analyzerName=name)["analyzer"]
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "error")
-        raise AnalyzerError(f"cannot read the analyzer {analyzer_arn} (access-analyzer:GetAnalyzer): "
-                            f"{code}") from None
-    except BotoCoreError as exc:
-        raise AnalyzerError(f"cannot read the analyzer {analyzer_arn}: {exc}") from None
+    except (ClientError, BotoCoreError) as exc:
+        how = failure(exc, "access-analyzer")
+        raise AnalyzerError(f"cannot read the analyzer {analyzer_arn}{how}") from None
     if found.get("type") not in ("ACCOUNT_UNUSED_ACCESS", "ORGANIZATION_UNUSED_ACCESS"):
         raise AnalyzerError(f"{analyzer_arn} is not an unused-access analyzer (type {found.get('type')})")
     if found.get("status") != "ACTIVE":
@@ -107,12 +105,8 @@ def read_findings(client: Any, analyzer: Analyzer, arns: Iterable[str]) -> Findi
             pages = paginator.paginate(analyzerArn=analyzer.arn, filter=criteria)
             for summary in (s for page in pages for s in page["findings"]):
                 _add(found, summary["resource"], _details(client, analyzer.arn, summary["id"]))
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "error")
-        raise AnalyzerError(f"cannot read the analyzer's findings (access-analyzer:{exc.operation_name}): "
-                            f"{code}") from None
-    except BotoCoreError as exc:
-        raise AnalyzerError(f"cannot read the analyzer's findings: {exc}") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise AnalyzerError(f"cannot read the analyzer's findings{failure(exc, 'access-analyzer')}") from None
     return found
 
 

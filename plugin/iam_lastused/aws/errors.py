@@ -34,3 +34,12 @@ def translated() -> Iterator[None]:
         raise AwsError(str(exc), exc.response.get("Error", {}).get("Code")) from exc
     except BotoCoreError as exc:
         raise AwsError(str(exc)) from exc
+
+
+def failure(exc: ClientError | BotoCoreError, service: str) -> str:
+    """How a call failed, to end a message: ` (service:Operation): Code` when AWS answered
+    with an error (the permission it wants, and its code), `: message` when botocore could
+    not make the call."""
+    if isinstance(exc, ClientError):
+        return f" ({service}:{exc.operation_name}): {exc.response.get('Error', {}).get('Code', 'error')}"
+    return f": {exc}"

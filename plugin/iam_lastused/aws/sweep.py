@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from iam_lastused.aws import reports
 from iam_lastused.aws import session as aws
-from iam_lastused.aws.errors import translated
+from iam_lastused.aws.errors import failure, translated
 from iam_lastused.aws.managed_policies import as_access_data
 from iam_lastused.aws.session import AccountClients, AccountUnavailable
 from iam_lastused.model import ReportFailure
@@ -87,12 +87,8 @@ def organization_accounts(session: Any, ou: str | None = None) -> list[str]:
             units = client.get_paginator("list_organizational_units_for_parent").paginate(ParentId=parent)
             parents += [unit["Id"] for page in units for unit in page["OrganizationalUnits"]]
         return found
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "error")
-        raise SweepError(f"cannot list the organisation's accounts (organizations:{exc.operation_name}): "
-                         f"{code}") from None
-    except BotoCoreError as exc:
-        raise SweepError(f"cannot list the organisation's accounts: {exc}") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise SweepError(f"cannot list the organisation's accounts{failure(exc, 'organizations')}") from None
 
 
 def _active(pages: Iterable[dict[str, Any]]) -> list[str]:
@@ -178,11 +174,8 @@ def _inventories(accounts: Sequence[str], clients: AccountClients, swept: Swept)
             found[account] = inventory(clients.session_for(account))
         except AccountUnavailable as exc:
             swept.failed[account] = str(exc)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "error")
-            swept.failed[account] = f"cannot list its principals (iam:{exc.operation_name}): {code}"
-        except BotoCoreError as exc:
-            swept.failed[account] = f"cannot list its principals: {exc}"
+        except (ClientError, BotoCoreError) as exc:
+            swept.failed[account] = f"cannot list its principals{failure(exc, 'iam')}"
 
     with ThreadPoolExecutor(max_workers=INVENTORY_WORKERS) as pool:
         list(pool.map(take, accounts))
