@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-Kind = Literal["role", "user", "group", "policy"]
+Kind = Literal["role", "user", "group", "policy", "permission-set"]
+"""`permission-set`: an IAM Identity Center permission set, judged by the role it
+provisions in each account it is assigned to (`Principal.roles`)."""
 Source = Literal["arn", "terraform", "terraform-plan", "cloudformation", "cdk"]
 Status = Literal["analyzed", "not-deployed", "no-data", "unresolved", "invalid-name", "error"]
 NOT_ANALYSABLE: tuple[Status, ...] = ("unresolved", "invalid-name", "error")
@@ -46,6 +48,15 @@ class Statement:
 
 
 @dataclass(frozen=True)
+class PolicyReference:
+    """A customer managed policy named by name and path, as a permission set refers to
+    one: the policy itself is in each account the permission set is assigned to."""
+
+    name: str
+    path: str = "/"
+
+
+@dataclass(frozen=True)
 class Grant:
     """One way a principal holds permissions: an inline policy, a managed policy
     defined in the code, or an attachment of a policy the code does not define
@@ -59,6 +70,8 @@ class Grant:
     policy_arn: str | None = None
     known: bool = True
     unknown: str | None = field(default=None, compare=False)
+    policy_reference: PolicyReference | None = None
+    """A customer managed policy referred to by name (a permission set's), not yet read."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,19 @@ class Suppression:
 
     def covers(self, namespace: str) -> bool:
         return "*" in self.services or namespace in self.services
+
+
+@dataclass(frozen=True)
+class AccountRole:
+    """A permission set's role in one account it is assigned to: the role Identity Center
+    provisions there (`AWSReservedSSO_<name>_<16 hex>` under `/aws-reserved/sso.amazonaws.com/`),
+    or, where `arn` is None, why there is none (`not_deployed`: not provisioned yet)."""
+
+    account: str
+    arn: str | None = None
+    created: datetime | None = None
+    not_deployed: bool = False
+    why: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +132,13 @@ class Principal:
     stack_address: str | None = None
     """Where the address is another name (a CDK construct path): `Stack/LogicalId` as
     CloudFormation knows it (a nested stack's logical ID between), for stack resolution."""
+    boundary: Grant | None = None
+    """The permissions boundary the code sets, as written: it limits, it grants nothing."""
+    accounts: tuple[str, ...] | None = None
+    """A permission set's accounts as the code assigns them (None: the code assigns it to
+    none it can name, so they are asked of Identity Center)."""
+    roles: tuple[AccountRole, ...] = ()
+    """A permission set's role in each assigned account, as resolving found them."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +197,9 @@ class ServiceResult:
     unused_actions: tuple[str, ...] | None = None
     """At action level, the tracked actions the code grants that were never used, as
     `service:Action`; None where not judged at action level."""
+    accounts: tuple[str, ...] = ()
+    """For a permission set, the assigned accounts in which this state holds (whose
+    role did not use the service, or not recently); empty for other principals."""
 
     @property
     def partly_used(self) -> bool:
