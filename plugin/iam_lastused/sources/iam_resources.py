@@ -1,10 +1,12 @@
 """The IAM resource types, in one table, and the one collector of what each grants.
 
-A Terraform IAM resource either is a principal (a role, user, group or managed policy)
-or grants to principals it names: a policy document, attached policy ARNs, or a
-group membership. The HCL source and the plan source read the same resources (from
-code, or from the plan's values), so each gives a `Reader` for its own resources and
-`collect` does the rest: a new IAM resource type is one entry of `TERRAFORM`.
+A Terraform IAM resource either is a principal (a role, user, group, managed policy or
+Identity Center permission set) or grants to principals it names: a policy document,
+attached policy ARNs, customer managed policies by name, a permissions boundary, a group
+membership, or a permission set's assignment to an account. The HCL source and the plan
+source read the same resources (from code, or from the plan's values), so each gives a
+`Reader` for its own resources and `collect` does the rest:
+a new IAM resource type is one entry of `TERRAFORM`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ class ResourceType:
     - `targets`: the attributes naming the principals it grants to, with their kind; a
       principal grants to itself.
     - `members`: the attributes naming users and the groups they join.
+    - `policy_references`: the attribute (or nested blocks) naming customer managed
+      policies by name and path, as a permission set refers to them.
+    - `boundary`: the attribute (or nested block) setting a permissions boundary.
+    - `assignments`: the attributes naming the permission set and the account it is
+      assigned to.
     """
 
     kind: Kind | None = None
@@ -37,6 +44,12 @@ class ResourceType:
     policy_arns: str | None = None
     targets: tuple[tuple[str, Kind], ...] = ()
     members: tuple[str, str] | None = None
+    policy_references: str | None = None
+    boundary: str | None = None
+    assignments: tuple[str, str] | None = None
+
+
+_PERMISSION_SET: tuple[tuple[str, Kind], ...] = (("permission_set_arn", "permission-set"),)
 
 
 TERRAFORM: dict[str, ResourceType] = {
@@ -60,6 +73,20 @@ TERRAFORM: dict[str, ResourceType] = {
     ),
     "aws_iam_user_group_membership": ResourceType(members=("user", "groups")),
     "aws_iam_group_membership": ResourceType(members=("users", "group")),
+    "aws_ssoadmin_permission_set": ResourceType(kind="permission-set"),
+    "aws_ssoadmin_permission_set_inline_policy": ResourceType(
+        document="inline_policy", targets=_PERMISSION_SET
+    ),
+    "aws_ssoadmin_managed_policy_attachment": ResourceType(
+        policy_arns="managed_policy_arn", targets=_PERMISSION_SET
+    ),
+    "aws_ssoadmin_customer_managed_policy_attachment": ResourceType(
+        policy_references="customer_managed_policy_reference", targets=_PERMISSION_SET
+    ),
+    "aws_ssoadmin_permissions_boundary_attachment": ResourceType(
+        boundary="permissions_boundary", targets=_PERMISSION_SET
+    ),
+    "aws_ssoadmin_account_assignment": ResourceType(assignments=("permission_set_arn", "target_id")),
 }
 """Every Terraform resource type that makes or grants to an IAM principal."""
 
@@ -99,6 +126,19 @@ class Reader(Protocol[_R, K]):
         """The principals of `kind` that `attr` names (none where it is not set)."""
         ...
 
+    def policy_references(self, resource: _R, attr: str) -> list[Grant]:
+        """The grants of the customer managed policies `attr` names by name and path
+        (`Grant.policy_reference`), not known until read in each account."""
+        ...
+
+    def boundary(self, resource: _R, attr: str) -> Grant:
+        """The permissions boundary `attr` sets, as written."""
+        ...
+
+    def accounts(self, resource: _R, attr: str) -> tuple[list[str], str | None]:
+        """The account IDs `attr` names, and why one it names is not known (None: all are)."""
+        ...
+
     def unreadable(self, resource: _R) -> None:
         """`resource` is nested deeper than the stack (no tool wrote it) and is skipped."""
         ...
@@ -110,6 +150,11 @@ class Collected(Generic[K]):
 
     grants: dict[K, list[Grant]] = field(default_factory=dict)
     via: dict[K, list[K]] = field(default_factory=dict)
+    boundaries: dict[K, Grant] = field(default_factory=dict)
+    accounts: dict[K, list[str]] = field(default_factory=dict)
+    """The accounts each permission set is assigned to, as far as they are known."""
+    accounts_unknown: dict[K, str] = field(default_factory=dict)
+    """Why a permission set is assigned to an account that is not known."""
 
     def add(self, target: K, grants: list[Grant], via: list[K]) -> None:
         self.grants.setdefault(target, []).extend(grants)
@@ -153,11 +198,29 @@ def _collect_one(
         attached, sources = reader.attached(resource, spec.policy_arns)
         grants.extend(attached)
         via.extend(sources)
+    if spec.policy_references and reader.sets(resource, spec.policy_references):
+        grants.extend(reader.policy_references(resource, spec.policy_references))
     for target in dict.fromkeys(targets):
         collected.add(target, grants, via)
+    if spec.boundary and reader.sets(resource, spec.boundary):
+        boundary = reader.boundary(resource, spec.boundary)
+        for target in dict.fromkeys(targets):
+            collected.boundaries[target] = boundary
+    if spec.assignments:
+        _assign(resource, spec.assignments, reader, collected)
     if not spec.members:
         return []
     users_attr, groups_attr = spec.members
     users = reader.targets(resource, users_attr, "user")
     groups = reader.targets(resource, groups_attr, "group")
     return [(user, group) for user in users for group in groups]
+
+
+def _assign(resource: R, attrs: tuple[str, str], reader: Reader[R, K], collected: Collected[K]) -> None:
+    """Records the account a permission set is assigned to."""
+    permission_set_attr, account_attr = attrs
+    accounts, unknown = reader.accounts(resource, account_attr)
+    for target in reader.targets(resource, permission_set_attr, "permission-set"):
+        collected.accounts.setdefault(target, []).extend(accounts)
+        if unknown is not None:
+            collected.accounts_unknown.setdefault(target, unknown)

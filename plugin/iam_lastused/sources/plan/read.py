@@ -21,7 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from iam_lastused.files import Root
-from iam_lastused.model import Grant, InputError, Kind, Location, Principal, SourceResult, Statement
+from iam_lastused.model import (
+    Grant,
+    InputError,
+    Kind,
+    Location,
+    PolicyReference,
+    Principal,
+    SourceResult,
+    Statement,
+)
 from iam_lastused.sources.iam_resources import PRINCIPAL_TYPES, TERRAFORM, collect
 from iam_lastused.sources.plan.load import check_plan
 from iam_lastused.sources.terraform.reader import terraform_files
@@ -224,6 +233,28 @@ class _Side:
             if policy != "":  # `inline_policy {}` (no inline policies at all) plans as name and policy ""
                 grants.append(self.document_of(role, policy))
         return grants
+
+    def policy_references(self, resource: _Resource, attr: str) -> list[Grant]:
+        grants = []
+        for item in _list(self.values(resource).get(attr)):
+            name, path = _dict(item).get("name"), _dict(item).get("path") or "/"
+            if isinstance(name, str) and isinstance(path, str):
+                reference = PolicyReference(name, path)
+                why = f"customer managed policy {path}{name}: read in each account"
+                grants.append(Grant(self.location, known=False, unknown=why, policy_reference=reference))
+            else:
+                unknown = "the customer managed policy is known only after apply"
+                grants.append(Grant(self.location, known=False, unknown=unknown))
+        return grants
+
+    def boundary(self, resource: _Resource, attr: str) -> Grant:
+        return Grant(self.location, known=False, unknown="a permissions boundary")
+
+    def accounts(self, resource: _Resource, attr: str) -> tuple[list[str], str | None]:
+        value = self.values(resource).get(attr)
+        if isinstance(value, str):
+            return [value], None
+        return [], "the account is known only after apply" if isinstance(value, Unknown) else "no account"
 
     def unreadable(self, resource: _Resource) -> None:
         error = InputError(f"{resource.address}: nested too deeply to read", self.found.file)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from iam_lastused.model import Grant, InputError, Kind, Location, Principal
+from iam_lastused.model import Grant, InputError, Kind, Location, PolicyReference, Principal
 from iam_lastused.policy import PolicyDoc
 from iam_lastused.sources.iam_resources import PRINCIPAL_TYPES, TERRAFORM, collect
 from iam_lastused.sources.terraform.hcl import Block
@@ -173,6 +173,41 @@ class _Reader:
         reason = value.reason if isinstance(value, Unknown) else "not an ARN"
         self.scan.note(f"{where}: the policy ARN is not known: {reason}")
         return [Grant(location, known=False, unknown=f"the policy ARN is not known: {reason}")], []
+
+    def policy_references(self, resource: _Resource, attr: str) -> list[Grant]:
+        """The `customer_managed_policy_reference` blocks, each a policy by name and path."""
+        scope = resource.instance.scope(resource.type, resource.name, resource.key)
+        grants = []
+        for nested in resource.block["blocks"]:
+            reasons: list[str] = []
+            for block, inner in expanded(nested, attr, scope, reasons):
+                location = Location(resource.file, block["line"])
+                name = evaluate(block["attrs"]["name"], inner) if "name" in block["attrs"] else None
+                path = evaluate(block["attrs"]["path"], inner) if "path" in block["attrs"] else "/"
+                if isinstance(name, str) and isinstance(path, str | None):
+                    reference = PolicyReference(str(name), str(path or "/"))
+                    why = f"customer managed policy {reference.path}{reference.name}: read in each account"
+                    grants.append(_unsettled(Grant(location, known=False, unknown=why,
+                                                   policy_reference=reference), resource))
+                else:
+                    value = name if not isinstance(name, str) else path
+                    why = value.reason if isinstance(value, Unknown) else "not a string"
+                    grants.append(Grant(location, known=False,
+                                        unknown=f"the customer managed policy is not known: {why}"))
+            if reasons:
+                grants.append(Grant(Location(resource.file, nested["line"]), known=False, unknown=reasons[0]))
+        return grants
+
+    def boundary(self, resource: _Resource, attr: str) -> Grant:
+        return Grant(resource.attr_location(attr), known=False, unknown="a permissions boundary")
+
+    def accounts(self, resource: _Resource, attr: str) -> tuple[list[str], str | None]:
+        if attr not in resource.block["attrs"]:
+            return [], f"{attr} is not set"
+        value = resource.value(attr)
+        if isinstance(value, str):
+            return [str(value)], None
+        return [], value.reason if isinstance(value, Unknown) else "not an account ID"
 
     def unreadable(self, resource: _Resource) -> None:
         self.scan.error(InputError(f"{resource.where}: nested too deeply to read", resource.file))
