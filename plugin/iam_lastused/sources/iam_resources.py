@@ -25,7 +25,11 @@ class ResourceType:
     - `kind`: the principal the resource is, if it is one.
     - `name`: the attribute holding the principal's name, where the reader takes it from
       the table (CloudFormation's; Terraform's readers know `name` and `name_prefix`).
+    - `reference`: the attribute other resources name the principal by (CloudFormation's
+      `!GetAtt`), where they do not name it by `!Ref`.
     - `document`: the attribute holding a policy document it grants.
+    - `inline_policy`: the attribute holding the one inline policy document a principal
+      has (a permission set's); counted only where the configuration sets it.
     - `inline_policies`: the nested blocks (or list) of inline policy documents it grants
       itself; counted only where the configuration sets them.
     - `policy_arns`: the attribute holding the ARN(s) of the policies it attaches; on a
@@ -46,7 +50,9 @@ class ResourceType:
 
     kind: Kind | None = None
     name: str | None = None
+    reference: str | None = None
     document: str | None = None
+    inline_policy: str | None = None
     inline_policies: str | None = None
     policy_arns: str | None = None
     targets: tuple[tuple[str, Kind], ...] = ()
@@ -120,6 +126,12 @@ CLOUDFORMATION: dict[str, ResourceType] = {
     "AWS::IAM::UserPolicy": ResourceType(document="PolicyDocument", targets=(("UserName", "user"),)),
     "AWS::IAM::GroupPolicy": ResourceType(document="PolicyDocument", targets=(("GroupName", "group"),)),
     "AWS::IAM::UserToGroupAddition": ResourceType(members=("Users", "GroupName")),
+    "AWS::SSO::PermissionSet": ResourceType(
+        kind="permission-set", name="Name", reference="PermissionSetArn", inline_policy="InlinePolicy",
+        policy_arns="ManagedPolicies", policy_references="CustomerManagedPolicyReferences",
+        boundary="PermissionsBoundary",
+    ),
+    "AWS::SSO::Assignment": ResourceType(assignments=("PermissionSetArn", "TargetId")),
 }
 """Every CloudFormation resource type that makes or grants to an IAM principal (SAM's
 are translated to these first)."""
@@ -236,6 +248,8 @@ def _collect_one(
     via = [key]
     if spec.document:
         grants.append(reader.document(resource, spec.document, own=spec.kind is not None))
+    if spec.inline_policy and reader.sets(resource, spec.inline_policy):
+        grants.append(reader.document(resource, spec.inline_policy, own=True))
     if spec.inline_policies and reader.sets(resource, spec.inline_policies):
         grants.extend(reader.inline_policies(resource, spec.inline_policies))
     if spec.policy_arns and (spec.kind is None or reader.sets(resource, spec.policy_arns)):

@@ -286,6 +286,8 @@ class _Named:
     name: str | None
     path: str
     unresolved: str | None
+    reference: str | None
+    """The attribute others name it by (`!GetAtt`); None: by `!Ref`."""
 
 
 def _metadata_suppressions(metadata: Any, location: Location) -> tuple[Suppression, ...]:
@@ -387,7 +389,7 @@ class _Template:
             if unresolved is None:
                 unresolved = f"Path is not known: {_why(path)}; or give --stack to resolve it"
             path = "/"
-        return _Named(spec.kind, name, str(path) or "/", unresolved)
+        return _Named(spec.kind, name, str(path) or "/", unresolved, spec.reference)
 
     # -- the collector's reader (iam_resources.Placing) ----------------------
 
@@ -426,7 +428,7 @@ class _Template:
             return [target for item in value for target in self.named_by(item, kind, where)]
         if isinstance(value, Unknown) and value.ref in self.named:
             named = self.named[value.ref]
-            if named.kind == kind and value.attribute is None:
+            if named.kind == kind and value.attribute == named.reference:
                 return [value.ref]
         if not isinstance(value, str):
             self.note(f"{where}: the {kind} is not known: {_why(value)}")
