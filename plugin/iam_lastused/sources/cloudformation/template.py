@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -149,14 +148,8 @@ def _decode(path: Path, text: str | None, root: Root | None) -> tuple[Any, Input
     template, matches = decode_str(source)
     if matches:
         line = matches[0].linenumber
-        return None, InputError(f"cannot parse: {_short(matches[0].message)}", str(path), line)
+        return None, InputError(f"cannot parse: {nodes.short(matches[0].message)}", str(path), line)
     return template, None
-
-
-def _short(message: str) -> str:
-    """A decoder's message on one line and short: YAML's and JSON's quote the text."""
-    first = message.strip().splitlines()[0] if message.strip() else "invalid template"
-    return first[:80] + ("..." if len(first) > 80 else "")  # each format escapes it
 
 
 def _looks_like_template(template: Any) -> bool:
@@ -197,7 +190,7 @@ def _expand(
     """The template with `AWS::LanguageExtensions` expanded by cfn-lint's implementation,
     and the line of the `Fn::ForEach` each resource it made came from. The values the
     run knows are given to it as the parameters' defaults."""
-    from cfnlint.template.transforms._language_extensions import language_extension
+    from cfnlint.template import Template  # the template cfn-lint's runner transforms, and its API
 
     source = copy.deepcopy(template)
     for name, spec in nodes.mapping(source.get("Parameters")).items():
@@ -209,16 +202,19 @@ def _expand(
         (nodes.line(key), nodes.line(value), nodes.end_line(value))
         for key, value in resources.items() if str(key).startswith("Fn::ForEach::")
     ]
-    cfn = types.SimpleNamespace(template=source, filename=file, regions=[context.region or "us-east-1"])
+    source["Transform"] = LANGUAGE_EXTENSIONS  # not SAM's: its Globals are SAM's own transform's, next
     try:
-        matches, expanded = language_extension(cfn)
+        cfn = Template(file, source, [context.region or "us-east-1"])
+        matches = cfn.transform()
     except MemoryError:
         raise
     except Exception as exc:  # cfn-lint's transform raises what its input makes it
-        return InputError(f"cannot expand {LANGUAGE_EXTENSIONS}: {_short(str(exc))}", file)
+        return InputError(f"cannot expand {LANGUAGE_EXTENSIONS}: {nodes.short(str(exc))}", file)
     if matches:
-        return InputError(f"cannot expand {LANGUAGE_EXTENSIONS}: {_short(matches[0].message)}", file,
+        return InputError(f"cannot expand {LANGUAGE_EXTENSIONS}: {nodes.short(matches[0].message)}", file,
                           matches[0].linenumber)
+    expanded = cfn.template
+    expanded["Transform"] = template["Transform"]
     lines: dict[str, int | None] = {}
     for logical_id in nodes.mapping(expanded.get("Resources")):
         line = nodes.line(logical_id)
@@ -235,12 +231,6 @@ def _expand(
 # ---------------------------------------------------------------------------
 
 
-
-
-
-
-
-
 def _plain(value: Any) -> Any:
     """The value without cfn-lint's node classes, which cannot be pickled."""
     if isinstance(value, dict):
@@ -252,8 +242,6 @@ def _plain(value: Any) -> Any:
 
 def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
-
-
 
 
 def _why(value: Any) -> str:
