@@ -47,7 +47,8 @@ def test_a_plan_in_a_directory_that_does_not_exist_is_a_usage_error(cli, tmp_pat
     monkeypatch.chdir(tmp_path)
     done = cli("plan", "no-such-directory/plan.json", "--access-data", ACCESS)
     assert (done.code, done.out) == (2, "")
-    assert done.err == "iam-lastused: error: no-such-directory/plan.json: cannot read: No such file or directory\n"
+    missing = "no-such-directory/plan.json: cannot read: No such file or directory"
+    assert done.err == f"iam-lastused: error: {missing}\n"
 
 
 def test_a_wrapped_terraform_that_cannot_show_its_plan_keeps_its_exit_code(cli, tmp_path):

@@ -16,18 +16,17 @@ Options are keyword arguments named like the long command-line options
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from iam_lastused import deployed_stacks
 from iam_lastused.analysis.analyze import FAIL_LEVELS, has_findings
-from iam_lastused.aws import managed_policies, reports
 from iam_lastused.aws.sweep import Shard
 from iam_lastused.files import DEFAULT_EXCLUDE, Root, excluded, outside_root, root_for
-from iam_lastused.model import InputError, Principal, ReportFailure, RunResult, SourceResult
+from iam_lastused.model import RunResult
 from iam_lastused.render import renderer
-from iam_lastused.resolve import Account, partition_of_region, principal_from_arn
+from iam_lastused.resolve import Account, partition_of_region
 from iam_lastused.runner import NO_CREDENTIALS, Options, Run, UsageError
 from iam_lastused.sources import (
     Inputs,
@@ -46,8 +45,10 @@ from iam_lastused.sources import (
     scan_paths,
 )
 from iam_lastused.sources import load_plan as load_plan_file
+from iam_lastused.sources import read_arns as principals_from_arns
 from iam_lastused.suggest.edits import suggest as suggest_edits
 from iam_lastused.suggest.verdicts import DEFAULT_MIN_AGE_DAYS, Suggestions
+from iam_lastused.usage.fetch import FetchResult, fetch_access_data
 from iam_lastused.usage.sweep import parse_shard
 from iam_lastused.usage.sweep import run_sweep as sweep
 
@@ -281,43 +282,10 @@ def hook_files(files: Sequence[str | Path], *, root: str | Path | None = None) -
     return Terraform().touching_iam(named, root_for(named, Path(root) if root is not None else None))
 
 
-@dataclass(frozen=True)
-class FetchResult:
-    """What `fetch` saved, as the access-data file holds it, out of `wanted` reports and
-    policies; `complete` when every one was saved and every ARN could be read."""
-
-    saved: dict[str, Any]
-    wanted: int
-    complete: bool
-    warnings: tuple[str, ...] = ()
-    interrupted: bool = False
-
-
 def fetch(arns: Sequence[str], **options: Any) -> FetchResult:
     """Reports for principals, and documents for AWS managed policies
     (`arn:aws:iam::aws:policy/...`), from AWS, in the access-data file's shape."""
-    run = Run(_options(options))
-    policies = [arn for arn in arns if managed_policies.is_aws_managed(arn)]
-    found = principals_from_arns([arn for arn in arns if arn not in policies])
-    for error in found.errors:
-        run.warn(error.message)
-    wanted = [p.arn for p in found.principals if p.arn]
-    try:
-        raw = run.fetch(wanted) if wanted else {}
-    except reports.CredentialsMissing:
-        raise UsageError("no AWS credentials found: set a profile or the standard AWS variables") from None
-    saved: dict[str, Any] = reports.only_reports(raw)
-    for arn, outcome in raw.items():
-        if isinstance(outcome, ReportFailure):
-            run.warn(f"{arn}: {outcome.message}")
-    if policies and not run.interrupted:
-        documents = managed_policies.fetch_documents(run.client("iam"), policies, not run.options.no_cache)
-        for note in documents.notes:
-            run.warn(note)
-        saved.update(managed_policies.as_access_data(documents.found))
-    total = len(wanted) + len(policies)
-    complete = len(saved) == total and not found.errors
-    return FetchResult(saved, total, complete, tuple(run.warnings), run.interrupted)
+    return fetch_access_data(Run(_options(options)), arns)
 
 
 def suggest(
@@ -343,16 +311,3 @@ def render(
         return renderer(format, plan_text=plan_text, links=links)(result, suggestions)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-
-
-def principals_from_arns(arns: Sequence[str]) -> SourceResult:
-    """The principals the ARNs name, and an error for each one that names none."""
-    principals: list[Principal] = []
-    errors: list[InputError] = []
-    for arn in arns:
-        found = principal_from_arn(arn)
-        if isinstance(found, InputError):
-            errors.append(found)
-        else:
-            principals.append(found)
-    return SourceResult(principals=tuple(principals), errors=tuple(errors))

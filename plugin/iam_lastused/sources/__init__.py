@@ -26,8 +26,8 @@ from iam_lastused.files import (
     root_for,
     walk,
 )
-from iam_lastused.model import InputError, SourceResult
-from iam_lastused.resolve import partition_of_region
+from iam_lastused.model import InputError, Principal, SourceResult
+from iam_lastused.resolve import partition_of_region, principal_from_arn
 from iam_lastused.sources.cdk import Cdk, StackChain, is_assembly, stack_chains, with_stack_names
 from iam_lastused.sources.cloudformation.parameters import (
     ParametersError,
@@ -69,6 +69,7 @@ __all__ = [
     "load_plan",
     "parse_entries",
     "plan_from_json",
+    "read_arns",
     "read_deployed",
     "read_parameters_file",
     "read_stack_mapping",
@@ -257,6 +258,20 @@ def read_deployed(deployed: DeployedStack, inputs: Inputs) -> SourceResult:
     under those given (`Inputs.parameters`)."""
     context = Context(dict(inputs.parameters), inputs.account_id, inputs.region, inputs.partition_of_run)
     return read_change_set(deployed, context)
+
+
+def read_arns(arns: Sequence[str]) -> SourceResult:
+    """Deployed principals, named by their ARNs (`check`, `fetch`): an error for each
+    ARN that names none."""
+    principals: list[Principal] = []
+    errors: list[InputError] = []
+    for arn in arns:
+        found = principal_from_arn(arn)
+        if isinstance(found, InputError):
+            errors.append(found)
+        else:
+            principals.append(found)
+    return SourceResult(principals=tuple(principals), errors=tuple(errors))
 
 
 SOURCES: tuple[Source, ...] = (Terraform(), CloudFormation(), Cdk())
