@@ -171,3 +171,49 @@ def test_front_ends_are_checked_in_a_package_of_their_own(tmp_path: Path) -> Non
         "pkg.integrations.task": ["pkg.aws.stacks"],
         "pkg.integrations.wrap": ["pkg.analysis.analyze", "pkg.analysis.analyze.has_findings"],
     }
+
+
+SOURCES_MAY_IMPORT_FROM_AWS = {
+    ("iam_lastused.sources", "iam_lastused.aws.stacks.DeployedStack"):
+        "a type only (TYPE_CHECKING): what aws/stacks.py read of a stack, which `read_deployed` reads",
+    ("iam_lastused.sources.cloudformation.stacks", "iam_lastused.aws.stacks.DeployedStack"): "as above",
+    ("iam_lastused.sources.terraform.data_sources", "iam_lastused.aws.partitions.dns_suffixes"):
+        "botocore's bundled partition data, read from the installed package: no call to AWS",
+}
+"""What the sources import of `aws/`, each with why: nothing that calls AWS."""
+
+
+def sources_importing_aws(package: Path) -> dict[str, list[str]]:
+    """Each module under `sources/` that imports from `aws/`, with what, besides what
+    SOURCES_MAY_IMPORT_FROM_AWS allows (and the module it is imported from)."""
+    sources, aws = f"{package.name}.sources", f"{package.name}.aws"
+    allowed = {(f"{package.name}.{module.partition('.')[2]}", f"{package.name}.{name.partition('.')[2]}")
+               for module, name in SOURCES_MAY_IMPORT_FROM_AWS}
+    allowed_modules = {(module, name.rpartition(".")[0]) for module, name in allowed}
+    found = {
+        module: sorted(name for name in imported if _is_within(name, aws)
+                       and (module, name) not in allowed | allowed_modules)
+        for module, imported in _modules(package) if _is_within(module, sources)
+    }
+    return {module: names for module, names in found.items() if names}
+
+
+def test_no_source_calls_aws() -> None:
+    """Sources read files, and what the runner read of AWS for them (aws/stacks.py's
+    `DeployedStack`); AWS is called by the run, never by a source."""
+    assert sources_importing_aws(PACKAGE) == {}
+    modules = dict(_modules(PACKAGE))
+    for module, name in SOURCES_MAY_IMPORT_FROM_AWS:
+        assert name in modules[module], (module, name)
+
+
+def test_a_source_calling_aws_is_seen(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    (package / "sources" / "cloudformation").mkdir(parents=True)
+    for init in ("", "sources/", "sources/cloudformation/"):
+        (package / init / "__init__.py").write_text("")
+    (package / "sources" / "cloudformation" / "stacks.py").write_text(
+        "from ...aws.stacks import DeployedStack, stack_resources\n")
+    assert sources_importing_aws(package) == {
+        "pkg.sources.cloudformation.stacks": ["pkg.aws.stacks.stack_resources"],
+    }
