@@ -9,6 +9,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from iam_lastused import api
+from iam_lastused.files import root_for
+from iam_lastused.sources import Inputs, Plan, Source
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCESS = str(ROOT / "examples" / "access-data.json")
@@ -69,3 +72,16 @@ def test_a_wrapped_terraform_that_cannot_show_its_plan_keeps_its_exit_code(cli, 
     assert warnings[1:] == [
         f"iam-lastused: plan not analysed: {binary} show: cannot run: No such file or directory"
     ]
+
+
+def test_a_plan_is_a_source_like_the_others():
+    """Read through the Source protocol, a plan gives what `api.plan` analyses; a
+    directory is never taken for a plan (a scan does not meet plans)."""
+    config = ROOT / "examples" / "terraform"
+    source: Source = Plan()
+    inputs = Inputs(root_for([config]), configuration=config)
+    assert source.found_in(ROOT / "examples" / "plan", inputs) == []
+    found = source.read([PLAN], inputs)
+    analysed = api.plan(PLAN, chdir=config, access_data=ACCESS)
+    assert [p.address for p in found.principals] == [p.principal.address for p in analysed.principals]
+    assert {Path(p.location.file).name for p in found.principals} == {"main.tf"}  # located in the HCL

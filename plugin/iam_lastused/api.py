@@ -145,12 +145,15 @@ def plan(
     directory when it holds Terraform files, else the current directory. Only that root
     module and the modules it calls are read, never the tree below it."""
     run = Run(_options(options))
-    given = None if isinstance(plan, Mapping) else Path(plan)
-    configuration = Path(chdir) if chdir is not None else Plan.made_in(given)
+    source = Plan()
+    configuration = Path(chdir) if chdir is not None else source.made_in(
+        None if isinstance(plan, Mapping) else Path(plan))
     inputs = Inputs(root_for([configuration], run.options.root), configuration=configuration)
     try:
-        found = Plan().read_loaded(plan, "plan", inputs) if isinstance(plan, Mapping) else (
-            Plan().read([Path(plan)], inputs))
+        if isinstance(plan, Mapping):
+            found = source.read_loaded(plan, "plan", inputs)
+        else:
+            found = source.read([Path(plan)], inputs)
     except PlanError as exc:
         raise UsageError(str(exc)) from None
     return run.analyse(found)
@@ -238,7 +241,7 @@ def cfn(
     run = Run(_options(options))
     if run.access_data is not None:
         raise UsageError("cfn reads the stack from AWS; it cannot be used with --access-data")
-    inputs = Inputs(Root(()), parameters=_parameter_values(parameters, parameter),
+    inputs = Inputs(Root(()), parameters=_parameter_values(parameters, parameter),  # no file is read
                     account_id=run.options.account_id, region=run.options.region)
     found = read_deployed(deployed_stacks.deployed(run, stack, change_set), inputs)
     resolved = run.resolve(run.resolve_stacks(found.principals, {stack}))
