@@ -1,6 +1,8 @@
 """The package's layers, kept by reading its imports: all AWS I/O (and so every import
-of boto3 or botocore) lives in `iam_lastused/aws/`, and the sources, which read files
-and return what they found, do not import the renderers."""
+of boto3 or botocore) lives in `iam_lastused/aws/`; the sources, which read files and
+return what they found, do not import the renderers nor call AWS; `api.py` reaches the
+sources through their one face; the command line and the integrations reach the
+sources, `aws/` and analysis only through `api.py`."""
 
 from __future__ import annotations
 
