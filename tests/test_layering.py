@@ -1,6 +1,8 @@
 """The package's layers, kept by reading its imports: all AWS I/O (and so every import
-of boto3 or botocore) lives in `iam_lastused/aws/`, and the sources, which read files
-and return what they found, do not import the renderers."""
+of boto3 or botocore) lives in `iam_lastused/aws/`; the sources, which read files and
+return what they found, do not import the renderers nor call AWS; `api.py` reaches the
+sources through their one face; the command line and the integrations reach the
+sources, `aws/` and analysis only through `api.py`."""
 
 from __future__ import annotations
 
@@ -105,3 +107,115 @@ def source_internals_the_api_imports(package: Path) -> list[str]:
 def test_the_api_imports_no_sources_internals() -> None:
     assert "iam_lastused.sources.scan_paths" in dict(_modules(PACKAGE))["iam_lastused.api"]
     assert source_internals_the_api_imports(PACKAGE) == []
+
+
+FRONT_ENDS = ("cli", "integrations")
+"""The command line and the integrations: thin front ends over `api.py`."""
+
+INTERNALS = ("sources", "aws", "analysis")
+"""What only the library API (and the run behind it) reaches: the front ends reach them
+through it."""
+
+FRONT_ENDS_MAY_IMPORT = {
+    ("iam_lastused.cli.parser", "iam_lastused.analysis.analyze"):
+        "options-once's file this round: the options' declaration (the --fail-on levels, the "
+        "--max-services default) moves out of the parser there",
+    ("iam_lastused.cli.parser", "iam_lastused.analysis.analyze.DEFAULT_MAX_SERVICES"): "as above",
+    ("iam_lastused.cli.parser", "iam_lastused.analysis.analyze.FAIL_LEVELS"): "as above",
+}
+"""What a front end still imports of the internals, each with why."""
+
+
+def front_ends_reaching_past_the_api(package: Path) -> dict[str, list[str]]:
+    """Each module of the front ends that imports one of the internals, with what it
+    imports of them, besides what FRONT_ENDS_MAY_IMPORT allows."""
+    front = tuple(f"{package.name}.{name}" for name in FRONT_ENDS)
+    internal = tuple(f"{package.name}.{name}" for name in INTERNALS)
+    allowed = {(f"{package.name}.{module.partition('.')[2]}", f"{package.name}.{name.partition('.')[2]}")
+               for module, name in FRONT_ENDS_MAY_IMPORT}
+    found = {
+        module: sorted(name for name in imported if (module, name) not in allowed
+                       and any(_is_within(name, inside) for inside in internal))
+        for module, imported in _modules(package)
+        if any(_is_within(module, end) for end in front)
+    }
+    return {module: names for module, names in found.items() if names}
+
+
+def test_front_ends_call_only_the_api() -> None:
+    """The command line and the integrations call `api.py`: what they need of the
+    sources, the AWS layer or analysis, the API gives (`api.load_plan`, `api.has_findings`...)."""
+    modules = dict(_modules(PACKAGE))
+    assert "iam_lastused.api" in modules["iam_lastused.cli.commands.plan"]
+    assert "iam_lastused.api" in modules["iam_lastused.integrations.run_task"]
+    assert front_ends_reaching_past_the_api(PACKAGE) == {}
+
+
+def test_the_allowed_imports_are_still_made() -> None:
+    """An allowance no longer needed goes (else it would hide a new import)."""
+    modules = dict(_modules(PACKAGE))
+    for module, name in FRONT_ENDS_MAY_IMPORT:
+        assert name in modules[module], (module, name)
+
+
+def test_front_ends_are_checked_in_a_package_of_their_own(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    for directory in ("cli", "integrations", "sources", "render"):
+        (package / directory).mkdir(parents=True)
+        (package / directory / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "cli" / "plan.py").write_text("from .. import api\nfrom ..sources.plan import load\n")
+    (package / "cli" / "show.py").write_text("from ..render import text\n")
+    (package / "integrations" / "task.py").write_text("def f():\n    import pkg.aws.stacks\n")
+    (package / "integrations" / "wrap.py").write_text("from pkg.analysis.analyze import has_findings\n")
+    assert front_ends_reaching_past_the_api(package) == {
+        "pkg.cli.plan": ["pkg.sources.plan", "pkg.sources.plan.load"],
+        "pkg.integrations.task": ["pkg.aws.stacks"],
+        "pkg.integrations.wrap": ["pkg.analysis.analyze", "pkg.analysis.analyze.has_findings"],
+    }
+
+
+SOURCES_MAY_IMPORT_FROM_AWS = {
+    ("iam_lastused.sources", "iam_lastused.aws.stacks.DeployedStack"):
+        "a type only (TYPE_CHECKING): what aws/stacks.py read of a stack, which `read_deployed` reads",
+    ("iam_lastused.sources.cloudformation.stacks", "iam_lastused.aws.stacks.DeployedStack"): "as above",
+    ("iam_lastused.sources.terraform.data_sources", "iam_lastused.aws.partitions.dns_suffixes"):
+        "botocore's bundled partition data, read from the installed package: no call to AWS",
+}
+"""What the sources import of `aws/`, each with why: nothing that calls AWS."""
+
+
+def sources_importing_aws(package: Path) -> dict[str, list[str]]:
+    """Each module under `sources/` that imports from `aws/`, with what, besides what
+    SOURCES_MAY_IMPORT_FROM_AWS allows (and the module it is imported from)."""
+    sources, aws = f"{package.name}.sources", f"{package.name}.aws"
+    allowed = {(f"{package.name}.{module.partition('.')[2]}", f"{package.name}.{name.partition('.')[2]}")
+               for module, name in SOURCES_MAY_IMPORT_FROM_AWS}
+    allowed_modules = {(module, name.rpartition(".")[0]) for module, name in allowed}
+    found = {
+        module: sorted(name for name in imported if _is_within(name, aws)
+                       and (module, name) not in allowed | allowed_modules)
+        for module, imported in _modules(package) if _is_within(module, sources)
+    }
+    return {module: names for module, names in found.items() if names}
+
+
+def test_no_source_calls_aws() -> None:
+    """Sources read files, and what the runner read of AWS for them (aws/stacks.py's
+    `DeployedStack`); AWS is called by the run, never by a source."""
+    assert sources_importing_aws(PACKAGE) == {}
+    modules = dict(_modules(PACKAGE))
+    for module, name in SOURCES_MAY_IMPORT_FROM_AWS:
+        assert name in modules[module], (module, name)
+
+
+def test_a_source_calling_aws_is_seen(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    (package / "sources" / "cloudformation").mkdir(parents=True)
+    for init in ("", "sources/", "sources/cloudformation/"):
+        (package / init / "__init__.py").write_text("")
+    (package / "sources" / "cloudformation" / "stacks.py").write_text(
+        "from ...aws.stacks import DeployedStack, stack_resources\n")
+    assert sources_importing_aws(package) == {
+        "pkg.sources.cloudformation.stacks": ["pkg.aws.stacks.stack_resources"],
+    }

@@ -15,53 +15,60 @@ Options are keyword arguments named like the long command-line options
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from iam_lastused.aws import managed_policies, reports
-from iam_lastused.aws.errors import AwsError
-from iam_lastused.aws.principals import iam_path
-from iam_lastused.aws.stacks import deployed_parameters, read_stack
-from iam_lastused.deployed_stacks import resolve_through_stacks
-from iam_lastused.files import DEFAULT_EXCLUDE, excluded, outside_root, root_for
-from iam_lastused.model import InputError, Principal, ReportFailure, RunResult, SourceResult
+from iam_lastused import deployed_stacks
+from iam_lastused.analysis.analyze import FAIL_LEVELS, has_findings
+from iam_lastused.aws.sweep import Shard
+from iam_lastused.files import DEFAULT_EXCLUDE, Root, excluded, outside_root, root_for
+from iam_lastused.model import RunResult
 from iam_lastused.render import renderer
-from iam_lastused.resolve import Account, partition_of_region, principal_from_arn
-from iam_lastused.runner import Options, Run, UsageError
+from iam_lastused.resolve import Account, partition_of_region
+from iam_lastused.runner import NO_CREDENTIALS, Options, Run, UsageError
 from iam_lastused.sources import (
-    Context,
+    Inputs,
     Known,
     NoCode,
     ParametersError,
+    Plan,
     PlanError,
     StackError,
-    is_terraform,
-    load_plan,
+    Terraform,
     parse_entries,
-    read_change_set,
+    plan_from_json,
+    read_deployed,
     read_parameters_file,
-    read_plan,
     read_stack_mapping,
     scan_paths,
-    scan_terraform,
 )
+from iam_lastused.sources import load_plan as load_plan_file
+from iam_lastused.sources import read_arns as principals_from_arns
 from iam_lastused.suggest.edits import suggest as suggest_edits
 from iam_lastused.suggest.verdicts import DEFAULT_MIN_AGE_DAYS, Suggestions
+from iam_lastused.usage.fetch import FetchResult, fetch_access_data
+from iam_lastused.usage.sweep import parse_shard
 from iam_lastused.usage.sweep import run_sweep as sweep
 
 __all__ = [
+    "FAIL_LEVELS",
+    "NO_CREDENTIALS",
     "FetchResult",
     "Options",
+    "Shard",
     "UsageError",
     "cfn",
     "check",
     "fetch",
+    "has_findings",
     "hook",
+    "hook_files",
+    "load_plan",
+    "parse_shard",
     "plan",
+    "principals_from_arns",
     "render",
     "scan",
     "suggest",
@@ -114,7 +121,7 @@ def scan(
     if stacks and run.access_data is not None:
         raise UsageError("--stack reads the stack from AWS; it cannot be used with --access-data")
     values = _parameter_values(parameters, parameter)
-    deployed = _stack_parameters(run, set(stacks.values()))
+    deployed = deployed_stacks.parameters(run, set(stacks.values()))
     known = _known(run, live=True)
     try:
         found = scan_paths(
@@ -125,11 +132,7 @@ def scan(
         )
     except NoCode as exc:
         raise UsageError(str(exc)) from None
-    principals = run.resolve_stacks(found.principals, set(stacks.values())) if stacks else found.principals
-    if run.access_data is None and any(p.source == "cdk" for p in principals):  # named in the manifest
-        principals = resolve_through_stacks(
-            principals, run.client("cloudformation"), functools.partial(iam_path, run.client("iam")), run.warn
-        )
+    principals = deployed_stacks.named(run, found.principals, set(stacks.values()))
     return run.analyse(replace(found, principals=tuple(run.resolve(principals))))
 
 
@@ -137,33 +140,35 @@ def plan(
     plan: str | Path | Mapping[str, Any], *, chdir: str | Path | None = None, **options: Any
 ) -> RunResult:
     """The principals of a Terraform plan: the JSON of `terraform show -json` (a file, or
-    already loaded), or a binary plan file. `chdir` is the configuration directory the
-    plan was made in, for file:line: by default the plan file's own directory when it
-    holds Terraform files, else the current directory. Only that root module and the
-    modules it calls are read, never the tree below it."""
+    already loaded: `load_plan`), or a binary plan file. `chdir` is the configuration
+    directory the plan was made in, for file:line: by default the plan file's own
+    directory when it holds Terraform files, else the current directory. Only that root
+    module and the modules it calls are read, never the tree below it."""
     run = Run(_options(options))
+    source = Plan()
+    configuration = Path(chdir) if chdir is not None else source.made_in(
+        None if isinstance(plan, Mapping) else Path(plan))
+    inputs = Inputs(root_for([configuration], run.options.root), configuration=configuration)
     try:
-        loaded = dict(plan) if isinstance(plan, Mapping) else load_plan(Path(plan))
+        if isinstance(plan, Mapping):
+            found = source.read_loaded(plan, "plan", inputs)
+        else:
+            found = source.read([Path(plan)], inputs)
     except PlanError as exc:
         raise UsageError(str(exc)) from None
-    label = "plan" if isinstance(plan, Mapping) else str(plan)
-    config_dir = Path(chdir) if chdir is not None else _plan_directory(plan)
-    root = root_for([config_dir], run.options.root)
-    found = read_plan(loaded, label, config_dir if root.contains(config_dir) else None, root)
-    refused = outside_root([config_dir], root)
-    return run.analyse(replace(found, errors=(*refused, *found.errors)))
+    return run.analyse(found)
 
 
-def _plan_directory(plan: str | Path | Mapping[str, Any]) -> Path:
-    """Where a plan was most likely made: beside its file (`terraform plan -out`, then
-    `show -json` there) when Terraform files are there, else the current directory."""
-    if isinstance(plan, Mapping) or str(plan) == "-":
-        return Path(".")
-    beside = Path(os.path.abspath(Path(plan).parent))
-    if not any(is_terraform(path.name) for path in beside.iterdir()):
-        return Path(".")
-    here = Path(os.path.abspath("."))
-    return Path(os.path.relpath(beside, here)) if here == beside or here in beside.parents else beside
+def load_plan(plan: str | Path | bytes, *, terraform: Sequence[str] | None = None) -> dict[str, Any]:
+    """A Terraform plan, for `plan`: from its JSON text (`bytes`, as `terraform show
+    -json` prints it), or from a file of it or a binary plan file, which the Terraform
+    of $TERRAFORM_BINARY converts, or `terraform` when given (the command that made it:
+    the binary and its global options, such as `-chdir`). UsageError when it is not a
+    plan this reads, or cannot be converted."""
+    try:
+        return plan_from_json(plan) if isinstance(plan, bytes) else load_plan_file(plan, terraform)
+    except PlanError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _known(run: Run, live: bool) -> Known:
@@ -223,18 +228,6 @@ def _parameter_values(parameters: str | Path | None, parameter: Sequence[str]) -
         raise UsageError(str(exc)) from None
 
 
-def _stack_parameters(run: Run, stacks: set[str]) -> dict[str, dict[str, str]]:
-    """Each stack's deployed parameter values; a stack that cannot be read is warned of
-    (its resources are then not read either) and its templates keep their defaults."""
-    found = {}
-    for name in sorted(stacks) if run.access_data is None else ():
-        try:
-            found[name] = deployed_parameters(run.client("cloudformation"), name)
-        except AwsError as exc:
-            run.warnings[f"{exc} (cloudformation:DescribeStacks)"] = None
-    return found
-
-
 def cfn(
     stack: str,
     *,
@@ -248,15 +241,9 @@ def cfn(
     run = Run(_options(options))
     if run.access_data is not None:
         raise UsageError("cfn reads the stack from AWS; it cannot be used with --access-data")
-    context = Context(
-        _parameter_values(parameters, parameter), run.options.account_id, run.options.region,
-        partition_of_region(run.options.region),
-    )
-    try:
-        deployed = read_stack(run.client("cloudformation"), stack, change_set)
-    except AwsError as exc:
-        raise UsageError(str(exc)) from None
-    found = read_change_set(deployed, context)
+    inputs = Inputs(Root(()), parameters=_parameter_values(parameters, parameter),  # no file is read
+                    account_id=run.options.account_id, region=run.options.region)
+    found = read_deployed(deployed_stacks.deployed(run, stack, change_set), inputs)
     resolved = run.resolve(run.resolve_stacks(found.principals, {stack}))
     return run.analyse(replace(found, principals=tuple(resolved)))
 
@@ -282,50 +269,26 @@ def hook(
     leave_out = (*DEFAULT_EXCLUDE, *exclude)
     changed = [path for path in named if root.contains(path) and not excluded(path, leave_out)]
     known = _known(run, live=not offline and bool(changed))
-    found = scan_terraform(changed, var_files, root, not run.options.no_cache, known, variables)
+    inputs = Inputs(root, var_files, use_cache=not run.options.no_cache, variables=variables,
+                    account_id=known.account_id, region=known.region, partition=known.partition)
+    found = Terraform().read(changed, inputs)
     found = replace(found, errors=(*refused, *found.errors))
     if not offline and found.principals:  # no AWS call for none (every changed file excluded, say)
         found = replace(found, principals=tuple(run.resolve(found.principals)))
     return run.analyse(found, usage=not offline)
 
 
-@dataclass(frozen=True)
-class FetchResult:
-    """What `fetch` saved, as the access-data file holds it, out of `wanted` reports and
-    policies; `complete` when every one was saved and every ARN could be read."""
-
-    saved: dict[str, Any]
-    wanted: int
-    complete: bool
-    warnings: tuple[str, ...] = ()
-    interrupted: bool = False
+def hook_files(files: Sequence[str | Path], *, root: str | Path | None = None) -> list[Path]:
+    """The Terraform files among `files` that mention IAM: those `hook` reads. With none
+    (most commits), there is nothing to check, and no AWS to ask."""
+    named = _paths(files)
+    return Terraform().touching_iam(named, root_for(named, Path(root) if root is not None else None))
 
 
 def fetch(arns: Sequence[str], **options: Any) -> FetchResult:
     """Reports for principals, and documents for AWS managed policies
     (`arn:aws:iam::aws:policy/...`), from AWS, in the access-data file's shape."""
-    run = Run(_options(options))
-    policies = [arn for arn in arns if managed_policies.is_aws_managed(arn)]
-    found = principals_from_arns([arn for arn in arns if arn not in policies])
-    for error in found.errors:
-        run.warn(error.message)
-    wanted = [p.arn for p in found.principals if p.arn]
-    try:
-        raw = run.fetch(wanted) if wanted else {}
-    except reports.CredentialsMissing:
-        raise UsageError("no AWS credentials found: set a profile or the standard AWS variables") from None
-    saved: dict[str, Any] = reports.only_reports(raw)
-    for arn, outcome in raw.items():
-        if isinstance(outcome, ReportFailure):
-            run.warn(f"{arn}: {outcome.message}")
-    if policies and not run.interrupted:
-        documents = managed_policies.fetch_documents(run.client("iam"), policies, not run.options.no_cache)
-        for note in documents.notes:
-            run.warn(note)
-        saved.update(managed_policies.as_access_data(documents.found))
-    total = len(wanted) + len(policies)
-    complete = len(saved) == total and not found.errors
-    return FetchResult(saved, total, complete, tuple(run.warnings), run.interrupted)
+    return fetch_access_data(Run(_options(options)), arns)
 
 
 def suggest(
@@ -351,15 +314,3 @@ def render(
         return renderer(format, plan_text=plan_text, links=links)(result, suggestions)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-
-
-def principals_from_arns(arns: Sequence[str]) -> SourceResult:
-    principals: list[Principal] = []
-    errors: list[InputError] = []
-    for arn in arns:
-        found = principal_from_arn(arn)
-        if isinstance(found, InputError):
-            errors.append(found)
-        else:
-            principals.append(found)
-    return SourceResult(principals=tuple(principals), errors=tuple(errors))

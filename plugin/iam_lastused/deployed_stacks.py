@@ -1,56 +1,68 @@
-"""CDK principals named through their deployed stacks: each principal's stack (and
-nested stacks) read with `cloudformation:ListStackResources` (aws/stacks.py), then the
-CloudFormation source's `resolve_from_stack` under its stack address (sources/cdk.py
-says why)."""
+"""What a run reads of deployed CloudFormation stacks for the sources, through
+aws/stacks.py: before the sources read, each named stack's deployed parameter values;
+for `cfn`, a stack (and change set) itself; after, the physical names stacks gave the
+principals: CloudFormation's through the stacks the user names (`Run.resolve_stacks`),
+CDK's through the stacks their cloud assembly names, each nested stack through its
+parent's (the sources' `with_stack_names` says which name is whose)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from iam_lastused.aws.errors import AwsError, NoCredentials
-from iam_lastused.aws.stacks import StackMissing, stack_resources
+from iam_lastused.aws.principals import iam_path
+from iam_lastused.aws.stacks import (
+    DeployedStack,
+    StackMissing,
+    deployed_parameters,
+    read_stack,
+    stack_resources,
+)
 from iam_lastused.model import Principal
-from iam_lastused.sources.cloudformation.stacks import resolve_from_stack
+from iam_lastused.runner import Run, UsageError
+from iam_lastused.sources import StackChain, stack_chains, with_stack_names
 
 
-def resolve_through_stacks(
-    principals: Sequence[Principal],
-    client: Any,
-    path_of: Callable[[str, str], str | None],
-    warn: Callable[[str], None],
-) -> list[Principal]:
-    """CDK principals with the physical names their deployed stacks gave them
-    (`cloudformation:ListStackResources`, a nested stack's through its parent's). A
-    stack that does not exist yet means its principals are not deployed; a stack that
-    cannot be read leaves its principals as the code names them, with a warning."""
-    chains = sorted({
-        tuple(p.stack_address.split("/")[:-1]) for p in principals if p.stack_address and p.source == "cdk"
-    })
-    resources: dict[tuple[str, ...], dict[str, str] | None] = {}
-    for chain in chains:
-        _stack_resources(chain, client, resources, warn)
-    resolved = []
-    for principal in principals:
-        if not principal.stack_address or principal.source != "cdk":
-            resolved.append(principal)
-            continue
-        chain = tuple(principal.stack_address.split("/")[:-1])
-        found = resources[chain]
-        if found is None:  # not read: left as it was
-            resolved.append(principal)
-            continue
-        view = replace(principal, address=principal.stack_address, source="cloudformation")
-        [done] = resolve_from_stack([view], found, path_of)
-        resolved.append(replace(done, address=principal.address, source=principal.source))
-    return resolved
+def parameters(run: Run, stacks: set[str]) -> dict[str, dict[str, str]]:
+    """Each stack's deployed parameter values; a stack that cannot be read is warned of
+    (its resources are then not read either) and its templates keep their defaults."""
+    found = {}
+    for name in sorted(stacks) if run.access_data is None else ():
+        try:
+            found[name] = deployed_parameters(run.client("cloudformation"), name)
+        except AwsError as exc:
+            run.warn(f"{exc} (cloudformation:DescribeStacks)")
+    return found
+
+
+def deployed(run: Run, stack: str, change_set: str | None) -> DeployedStack:
+    """A stack's templates and parameter values, and its change set's (UsageError when
+    they cannot be read: they are the run's one input)."""
+    try:
+        return read_stack(run.client("cloudformation"), stack, change_set)
+    except AwsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def named(run: Run, principals: Sequence[Principal], stacks: set[str]) -> list[Principal]:
+    """The principals with the physical names their deployed stacks gave them: those of
+    the templates deployed as `stacks`, then, live, CDK's."""
+    found = run.resolve_stacks(principals, stacks) if stacks else list(principals)
+    if run.access_data is None and any(p.source == "cdk" for p in found):  # named in the manifest
+        client, path_of = run.client("cloudformation"), functools.partial(iam_path, run.client("iam"))
+        resources: dict[StackChain, dict[str, str] | None] = {}
+        for chain in stack_chains(found):
+            _stack_resources(chain, client, resources, run.warn)
+        found = with_stack_names(found, resources, path_of)
+    return found
 
 
 def _stack_resources(
-    chain: tuple[str, ...],
+    chain: StackChain,
     client: Any,
-    found: dict[tuple[str, ...], dict[str, str] | None],
+    found: dict[StackChain, dict[str, str] | None],
     warn: Callable[[str], None],
 ) -> dict[str, str] | None:
     """A stack's resources by logical ID: `{}` when the stack is not deployed, None

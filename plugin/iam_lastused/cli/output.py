@@ -13,7 +13,6 @@ from dataclasses import fields
 from typing import Any
 
 from iam_lastused import api
-from iam_lastused.analysis.analyze import has_findings
 from iam_lastused.model import RunResult
 from iam_lastused.render.escape import terminal_safe
 from iam_lastused.render.markdown import blob_base
@@ -110,7 +109,7 @@ def exit_code(result: RunResult, fail_on: str) -> int:
         return EXIT_INTERRUPTED
     if not any(p.status in ("analyzed", "not-deployed") for p in result.principals):
         return EXIT_USAGE if (result.principals or result.errors) else EXIT_OK
-    return EXIT_FINDINGS if has_findings(result, fail_on) else EXIT_OK
+    return EXIT_FINDINGS if api.has_findings(result, fail_on) else EXIT_OK
 
 
 def options(args: argparse.Namespace, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:

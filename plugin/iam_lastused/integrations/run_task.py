@@ -41,11 +41,9 @@ from aiohttp import web
 from yarl import URL
 
 from iam_lastused import api
-from iam_lastused.analysis.analyze import FAIL_LEVELS, has_findings
 from iam_lastused.model import PrincipalResult, RunResult
 from iam_lastused.render.escape import terminal_safe
 from iam_lastused.render.markdown import principal_body
-from iam_lastused.sources.plan.load import PlanError, check_plan
 
 log = logging.getLogger("iam_lastused.run_task")
 
@@ -131,7 +129,7 @@ _LABELS = {"unused": "Never used", "stale": "Stale", "static": "Broad grant"}
 
 def _outcome(result: PrincipalResult, run: RunResult, fail_on: str) -> dict[str, Any]:
     principal = result.principal
-    levels = FAIL_LEVELS[fail_on]
+    levels = api.FAIL_LEVELS[fail_on]
     kinds = _kinds(result)
     failing = any(kind in levels for kind in kinds)
     counts = [
@@ -168,7 +166,7 @@ def _outcome(result: PrincipalResult, run: RunResult, fail_on: str) -> dict[str,
 def task_result(run: RunResult, fail_on: str) -> dict[str, Any]:
     """The JSON:API `task-results` body for an analysed plan."""
     flagged = [p for p in run.principals if _kinds(p)]
-    failed = has_findings(run, fail_on)
+    failed = api.has_findings(run, fail_on)
     outcomes: list[dict[str, Any]] = []
     size = 0
     for principal in flagged[:MAX_OUTCOMES]:
@@ -341,10 +339,8 @@ class RunTaskServer:
 
     def _analyse(self, plan: bytes) -> RunResult:
         try:
-            loaded = check_plan(json.loads(plan))
-        except (ValueError, RecursionError) as exc:
-            raise RunFailure(f"not a JSON plan: {_one_line(str(exc), 120)}") from None
-        except PlanError as exc:
+            loaded = api.load_plan(plan)
+        except api.UsageError as exc:
             raise RunFailure(str(exc)) from None
         empty = Path(self.empty_dir.name)  # no configuration to read: file:line are the plan's
         options = {**self.settings.options, "root": empty}

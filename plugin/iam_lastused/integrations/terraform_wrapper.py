@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from iam_lastused.sources.plan.load import PlanError, show_json
+from iam_lastused import api
 
 EXIT_NOT_FOUND = 127
 
@@ -127,8 +127,6 @@ def _show(command: list[str], plan_file: str) -> tuple[dict[str, Any] | None, st
     (such as -chdir) as the plan command."""
     subcommand = command.index("plan") if "plan" in command else 1
     try:
-        return show_json(command[:subcommand], plan_file), None
-    except OSError as exc:
-        return None, f"{' '.join([*command[:subcommand], 'show'])}: cannot run: {exc.strerror or exc}"
-    except PlanError as exc:
+        return api.load_plan(plan_file, terraform=command[:subcommand]), None
+    except api.UsageError as exc:
         return None, str(exc)

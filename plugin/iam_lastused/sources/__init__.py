@@ -1,57 +1,86 @@
 """The IaC sources, behind one protocol. Each reads one format into the shared model;
-`scan_paths` gives each source the paths of its format, from what the user names.
+`scan_paths` gives each source the paths of its format, from what the user names. A
+Terraform plan (`Plan`) is read the same way, from the plan the user names; a deployed
+stack or change set (`read_deployed`) from what aws/stacks.py read of it.
 
 This package is also the sources' one face to the library API (api.py imports nothing
-from the modules below it): the readers of plans, change sets, stack mappings and
-parameter files, and what they raise, are named here."""
+from the modules below it): the readers of plans, stack mappings and parameter files,
+the steps that name principals through their deployed stacks, and what they raise, are
+named here."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from iam_lastused.files import DEFAULT_EXCLUDE, HIDDEN_DIRECTORIES, Root, outside_root, root_for, walk
-from iam_lastused.model import InputError, SourceResult
-from iam_lastused.resolve import partition_of_region
-from iam_lastused.sources.cdk import Cdk, is_assembly
+from iam_lastused.files import (
+    DEFAULT_EXCLUDE,
+    HIDDEN_DIRECTORIES,
+    ReadRefused,
+    Root,
+    outside_root,
+    read_bytes,
+    root_for,
+    walk,
+)
+from iam_lastused.model import InputError, Principal, SourceResult
+from iam_lastused.resolve import partition_of_region, principal_from_arn
+from iam_lastused.sources.cdk import Cdk, StackChain, is_assembly, stack_chains, with_stack_names
 from iam_lastused.sources.cloudformation.parameters import (
     ParametersError,
     parse_entries,
     read_parameters_file,
 )
-from iam_lastused.sources.cloudformation.stacks import StackError, read_change_set, read_stack_mapping
+from iam_lastused.sources.cloudformation.stacks import (
+    StackError,
+    read_change_set,
+    read_stack_mapping,
+    resolve_from_stack,
+)
 from iam_lastused.sources.cloudformation.template import (
     Context,
     is_template,
     read_template,
     scan_template,
 )
-from iam_lastused.sources.plan.load import PlanError, load_plan
+from iam_lastused.sources.plan.load import PlanError, load_plan, plan_from_json
 from iam_lastused.sources.plan.read import read_plan
 from iam_lastused.sources.terraform.data_sources import Known
 from iam_lastused.sources.terraform.reader import is_terraform
-from iam_lastused.sources.terraform.scan import TERRAFORM_SUFFIXES, scan_terraform
+from iam_lastused.sources.terraform.scan import MAX_FILE_BYTES, TERRAFORM_SUFFIXES, scan_terraform
 from iam_lastused.workers import OverBudget, map_bounded
 
+if TYPE_CHECKING:
+    from iam_lastused.aws.stacks import DeployedStack
+
 __all__ = [
-    "Context",
+    "Inputs",
     "Known",
     "NoCode",
     "ParametersError",
+    "Plan",
     "PlanError",
+    "StackChain",
     "StackError",
-    "is_terraform",
+    "Terraform",
     "load_plan",
     "parse_entries",
-    "read_change_set",
+    "plan_from_json",
+    "read_arns",
+    "read_deployed",
     "read_parameters_file",
-    "read_plan",
     "read_stack_mapping",
+    "resolve_from_stack",
     "scan_paths",
-    "scan_terraform",
+    "stack_chains",
+    "with_stack_names",
 ]
+
+IAM_MARKERS = (b"aws_iam_", b"AWS::IAM::", b"AWS::Serverless::")
+"""What a file that touches IAM holds (`Terraform.touching_iam`)."""
 
 BUILD_OUTPUT = (".aws-sam/", "cdk.out/")
 """Not entered while walking a tree for templates, besides what is excluded: build
@@ -82,6 +111,9 @@ class Inputs:
     """The globs the walks leave out: the defaults, then the user's (`--exclude`)."""
     partition: str | None = None
     """The account's partition, when it is known; else the region's."""
+    configuration: Path | None = None
+    """The directory a Terraform plan was made in: its root module, and the modules it
+    calls, give the plan's principals their file:line (`Plan`)."""
 
     @property
     def partition_of_run(self) -> str:
@@ -119,6 +151,11 @@ class Terraform:
 
     def takes(self, path: Path) -> bool:
         return path.name.endswith(TERRAFORM_SUFFIXES)
+
+    def touching_iam(self, paths: Sequence[Path], root: Root) -> list[Path]:
+        """The Terraform files among `paths` that mention IAM, by a look at their bytes:
+        those worth reading when each change is checked (`hook`)."""
+        return [path for path in paths if self.takes(path) and _mentions_iam(path, root)]
 
     def read(self, paths: Sequence[Path], inputs: Inputs) -> SourceResult:
         known = Known(inputs.account_id, inputs.region, inputs.partition_of_run)
@@ -170,6 +207,73 @@ class CloudFormation:
         return replace(context, parameters={**deployed, **context.parameters}) if deployed else context
 
 
+class Plan:
+    """Terraform plans: the JSON `terraform show -json` prints, or a binary plan file,
+    which Terraform converts (plan/load.py). A plan is named, never looked for, so it is
+    not among the SOURCES a scan walks with: the `plan` command reads the file it is
+    given, and the configuration it was made from (`Inputs.configuration`) for file:line."""
+
+    def found_in(self, directory: Path, inputs: Inputs) -> list[Path]:
+        return []  # a directory holds configuration: the Terraform source's
+
+    def takes(self, path: Path) -> bool:
+        return True  # a file named as a plan is read as one, or refused (PlanError)
+
+    def read(self, paths: Sequence[Path], inputs: Inputs) -> SourceResult:
+        """Each plan file, named after its path. Raises PlanError for one that is not a
+        plan this reads: a plan is its run's input, so the run stops."""
+        return _joined([self.read_loaded(load_plan(path), str(path), inputs) for path in paths])
+
+    def read_loaded(self, plan: Mapping[str, Any], label: str, inputs: Inputs) -> SourceResult:
+        """A plan already loaded (piped in, downloaded, or given to the library), named
+        `label` where its configuration does not locate a principal. A configuration
+        outside the root is not read (an error says so)."""
+        configuration, root = inputs.configuration, inputs.root
+        refused = outside_root([configuration], root) if configuration is not None else []
+        readable = configuration if configuration is not None and root.contains(configuration) else None
+        found = read_plan(dict(plan), label, readable, root)
+        return replace(found, errors=(*refused, *found.errors))
+
+    @staticmethod
+    def made_in(plan: Path | None) -> Path:
+        """Where a plan was most likely made: beside its file (`terraform plan -out`, then
+        `show -json` there) when Terraform files are there, else (and for a plan with no
+        file) the current directory."""
+        if plan is None or str(plan) == "-":
+            return Path(".")
+        beside = Path(os.path.abspath(plan.parent))
+        try:
+            holds = any(is_terraform(path.name) for path in beside.iterdir())
+        except OSError:  # no such directory: the plan file is not there either (`read` says so)
+            holds = False
+        if not holds:
+            return Path(".")
+        here = Path(os.path.abspath("."))
+        return Path(os.path.relpath(beside, here)) if here == beside or here in beside.parents else beside
+
+
+def read_deployed(deployed: DeployedStack, inputs: Inputs) -> SourceResult:
+    """A deployed stack's principals, or what its pending change set would make of them,
+    from what aws/stacks.py read of it: each side read with its own parameter values,
+    under those given (`Inputs.parameters`)."""
+    context = Context(dict(inputs.parameters), inputs.account_id, inputs.region, inputs.partition_of_run)
+    return read_change_set(deployed, context)
+
+
+def read_arns(arns: Sequence[str]) -> SourceResult:
+    """Deployed principals, named by their ARNs (`check`, `fetch`): an error for each
+    ARN that names none."""
+    principals: list[Principal] = []
+    errors: list[InputError] = []
+    for arn in arns:
+        found = principal_from_arn(arn)
+        if isinstance(found, InputError):
+            errors.append(found)
+        else:
+            principals.append(found)
+    return SourceResult(principals=tuple(principals), errors=tuple(errors))
+
+
 SOURCES: tuple[Source, ...] = (Terraform(), CloudFormation(), Cdk())
 
 
@@ -219,6 +323,14 @@ def scan_paths(
         if chosen := [found_path for mine in found.values() for found_path in mine[index]]:
             results.append(source.read(list(dict.fromkeys(chosen)), inputs))
     return _joined(results)
+
+
+def _mentions_iam(path: Path, root: Root) -> bool:
+    try:
+        data = read_bytes(path, MAX_FILE_BYTES, root)
+    except (OSError, ReadRefused):
+        return False
+    return any(marker in data for marker in IAM_MARKERS)
 
 
 def _found(source: Source, path: Path, inputs: Inputs) -> list[Path]:

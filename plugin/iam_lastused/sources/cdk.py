@@ -6,9 +6,10 @@ A principal is named by its construct path (the `aws:cdk:path` metadata CDK writ
 each resource, `MyStack/Worker/Role/Resource` shown as `MyStack/Worker/Role`): that is
 what the CDK code calls it. CloudFormation knows it by stack and logical ID, which the
 principal keeps as `stack_address` (`MyStack/WorkerRole1A2B3C4D`, or, in a nested stack,
-`MyStack/StorageNestedStackResource9C8D7E6F/ReaderRole5A6B7C8D`), so resolution through
-the deployed stacks (deployed_stacks.py) is the CloudFormation source's own
-`resolve_from_stack`, given the principal under that address.
+`MyStack/StorageNestedStackResource9C8D7E6F/ReaderRole5A6B7C8D`), so naming principals
+through the deployed stacks (`with_stack_names`, fed with what deployed_stacks.py read of
+them) is the CloudFormation source's own `resolve_from_stack`, given the principal under
+that address.
 
 The manifest and templates come with the code, so their paths are untrusted: a
 `templateFile` or nested template path is read only when it is a plain relative path
@@ -17,7 +18,7 @@ inside the assembly directory (and, as every file, inside the root, and regular)
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from iam_lastused.files import MAX_SOURCE_BYTES, ReadRefused, read_bytes, refusal
 from iam_lastused.model import InputError, Principal, SourceResult
 from iam_lastused.resolve import partition_of_region
+from iam_lastused.sources.cloudformation.stacks import resolve_from_stack
 from iam_lastused.sources.cloudformation.template import (
     GENERATED,
     Context,
@@ -46,6 +48,10 @@ GENERATED_CDK = (
 )
 _MAX_TEMPLATES = 500
 _MAX_NESTING = 10
+
+StackChain = tuple[str, ...]
+"""A deployed stack, as the chain from its top: the top stack's name, then each nested
+stack's logical ID in its parent."""
 
 
 @dataclass(frozen=True)
@@ -253,3 +259,35 @@ class Cdk:
             errors=tuple(e for r in results for e in r.errors),
             notes=tuple(n for r in results for n in r.notes),
         )
+
+
+def stack_chains(principals: Sequence[Principal]) -> list[StackChain]:
+    """The stacks CDK principals are deployed in, each after its parents: those to read
+    (cloudformation:ListStackResources) to name them (`with_stack_names`)."""
+    return sorted({_chain(p) for p in principals if p.stack_address and p.source == "cdk"})
+
+
+def with_stack_names(
+    principals: Sequence[Principal],
+    resources: Mapping[StackChain, Mapping[str, str] | None],
+    path_of: Callable[[str, str], str | None],
+) -> list[Principal]:
+    """CDK principals with the physical names their deployed stacks gave them, from each
+    stack's resources by logical ID (`{}` for a stack not deployed yet: its principals
+    are not deployed; None for one that could not be read: its principals are left as
+    the code names them). `path_of` gives a named principal's IAM path."""
+    resolved = []
+    for principal in principals:
+        address = principal.stack_address if principal.source == "cdk" else None
+        found = resources.get(_chain(principal)) if address else None
+        if address is None or found is None:
+            resolved.append(principal)
+            continue
+        view = replace(principal, address=address, source="cloudformation")
+        [done] = resolve_from_stack([view], found, path_of)
+        resolved.append(replace(done, address=principal.address, source=principal.source))
+    return resolved
+
+
+def _chain(principal: Principal) -> StackChain:
+    return tuple((principal.stack_address or "").split("/")[:-1])

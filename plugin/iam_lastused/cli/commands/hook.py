@@ -9,30 +9,13 @@ checks nothing (the config's `unused` for the offline hook, which has no usage d
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from iam_lastused import api
-from iam_lastused.analysis.analyze import FAIL_LEVELS, has_findings
 from iam_lastused.cli import output
-from iam_lastused.files import ReadRefused, Root, read_bytes, root_for
-from iam_lastused.runner import NO_CREDENTIALS
-from iam_lastused.sources.terraform.scan import MAX_FILE_BYTES, TERRAFORM_SUFFIXES
-
-IAM_MARKERS = (b"aws_iam_", b"AWS::IAM::", b"AWS::Serverless::")
-
-
-def _mentions_iam(path: Path, root: Root) -> bool:
-    try:
-        data = read_bytes(path, MAX_FILE_BYTES, root)
-    except (OSError, ReadRefused):
-        return False
-    return any(marker in data for marker in IAM_MARKERS)
 
 
 def run(args: argparse.Namespace) -> int:
-    root = root_for(args.files, args.root)
-    terraform = [path for path in args.files if path.name.endswith(TERRAFORM_SUFFIXES)]
-    changed = [path for path in terraform if _mentions_iam(path, root)]
+    changed = api.hook_files(args.files, root=args.root)
     if not changed:
         return output.EXIT_OK
     with output.progress(args) as progress:
@@ -42,13 +25,13 @@ def run(args: argparse.Namespace) -> int:
     output.report(args, result)
     if result.interrupted:
         return output.EXIT_INTERRUPTED
-    usage = not args.offline and NO_CREDENTIALS not in result.warnings
+    usage = not args.offline and api.NO_CREDENTIALS not in result.warnings
     fail_on = _level(args.fail_on, "unused" if usage else "static")
-    return output.EXIT_FINDINGS if result.errors or has_findings(result, fail_on) else output.EXIT_OK
+    return output.EXIT_FINDINGS if result.errors or api.has_findings(result, fail_on) else output.EXIT_OK
 
 
 def _level(given: str | None, own: str) -> str:
     """The broader of the hook's own level and the one given; `never` when given."""
     if given is None or given == "never":
         return given or own
-    return max(given, own, key=lambda level: len(FAIL_LEVELS[level]))
+    return max(given, own, key=lambda level: len(api.FAIL_LEVELS[level]))

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from iam_lastused import api
 from iam_lastused.cli import output
-from iam_lastused.sources.plan.load import PlanError, check_plan
 
 
 def _read_text(path: Path | None) -> str | None:
@@ -25,10 +23,8 @@ def _read_text(path: Path | None) -> str | None:
 def _from_stdin() -> dict[str, Any]:
     """`terraform show -json plan | iam-lastused plan -`."""
     try:
-        return check_plan(json.loads(sys.stdin.buffer.read()))
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise api.UsageError(f"stdin: not a JSON plan: {exc}") from None
-    except PlanError as exc:
+        return api.load_plan(sys.stdin.buffer.read())
+    except api.UsageError as exc:
         raise api.UsageError(f"stdin: {exc}") from None
 
 

@@ -10,9 +10,7 @@ import argparse
 from collections.abc import Callable
 
 from iam_lastused import api
-from iam_lastused.aws.sweep import Shard
 from iam_lastused.cli import output
-from iam_lastused.usage.sweep import parse_shard
 
 
 def _accounts(value: str) -> list[str]:
@@ -23,9 +21,9 @@ def _accounts(value: str) -> list[str]:
     return accounts
 
 
-def _shard(value: str) -> Shard:
+def _shard(value: str) -> api.Shard:
     try:
-        return parse_shard(value)
+        return api.parse_shard(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -51,7 +49,7 @@ def add_parser(
     sweep.add_argument("--ou", metavar="OU-ID",
                        help="with --organization: only the accounts under this organisational unit, "
                        "at any depth")
-    sweep.add_argument("--shard", type=_shard, default=parse_shard("1/1"), metavar="I/N",
+    sweep.add_argument("--shard", type=_shard, default=api.parse_shard("1/1"), metavar="I/N",
                        help="be worker I of N: the accounts at sorted positions I, I+N, I+2N... "
                        "(default 1/1)")
     sweep.add_argument("--quiet", action="store_true", help="no progress and no warnings on stderr")

@@ -9,7 +9,6 @@ import argparse
 import sys
 
 from iam_lastused import api
-from iam_lastused.analysis.analyze import has_findings
 from iam_lastused.cli import output
 from iam_lastused.integrations.terraform_wrapper import run_wrapped, subcommand
 
@@ -37,6 +36,6 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:  # an analysis failure must never cost the user terraform's result
         output.warn(args, f"plan not analysed: {exc}")
         return wrapped.exit_code
-    if wrapped.exit_code == 0 and has_findings(result, args.fail_on):
+    if wrapped.exit_code == 0 and api.has_findings(result, args.fail_on):
         return output.EXIT_FINDINGS
     return wrapped.exit_code

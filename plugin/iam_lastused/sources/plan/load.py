@@ -1,6 +1,6 @@
-"""Loading a Terraform plan: the JSON of `terraform show -json`, from a file or from
-the same Terraform that made a binary plan. Shared by the `plan` command and the
-plan wrapper."""
+"""Loading a Terraform plan: the JSON of `terraform show -json`, from its text, from a
+file or from the same Terraform that made a binary plan. The plan source's (`sources.Plan`),
+and through the library API the plan wrapper's and the run task's."""
 
 from __future__ import annotations
 
@@ -24,9 +24,17 @@ class PlanError(Exception):
     """The input is not a Terraform plan this tool can read."""
 
 
-def load_plan(path: Path) -> dict[str, Any]:
+def load_plan(path: str | Path, terraform: Sequence[str] | None = None) -> dict[str, Any]:
     """A plan's JSON form, from `terraform show -json` output or from a binary plan
-    file (a zip archive), which the Terraform of $TERRAFORM_BINARY converts."""
+    file (a zip archive), which the Terraform of $TERRAFORM_BINARY converts. Given the
+    `terraform` that made it (the binary and its global options, such as -chdir: the
+    wrapper's), the file is a binary plan, converted by that command."""
+    if terraform is not None:
+        try:
+            return show_json(terraform, str(path))
+        except OSError as exc:
+            raise PlanError(f"{' '.join([*terraform, 'show'])}: cannot run: {exc.strerror or exc}") from None
+    path = Path(path)
     try:
         if zipfile.is_zipfile(path):
             binary = os.environ.get("TERRAFORM_BINARY") or "terraform"
@@ -43,6 +51,14 @@ def load_plan(path: Path) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise PlanError(f"{path}: not a JSON plan or a binary plan file: {exc}") from None
     return check_plan(plan)
+
+
+def plan_from_json(text: bytes) -> dict[str, Any]:
+    """A plan from its JSON text (a plan piped in, or downloaded)."""
+    try:
+        return check_plan(json.loads(text))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise PlanError(f"not a JSON plan: {exc}") from None
 
 
 def show_json(terraform: Sequence[str], plan_file: str) -> dict[str, Any]:
