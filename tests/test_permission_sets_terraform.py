@@ -18,6 +18,9 @@ from iam_lastused.files import root_for
 from iam_lastused.model import Grant, Location, PolicyReference, Principal, SourceResult
 from iam_lastused.sources.plan.read import read_plan
 from iam_lastused.sources.terraform.scan import scan_terraform
+from terraform_oracle import moto_endpoint, planned_resources, requires_terraform, terraform_plan
+
+__all__ = ["moto_endpoint"]  # a fixture: pytest finds it by name in this module
 
 DATA = Path(__file__).parent / "data" / "permission_sets_terraform"
 ROOT = DATA / "root"
@@ -174,3 +177,41 @@ def test_plan_without_its_hcl_says_the_accounts_it_cannot_link() -> None:
     assert (
         'aws_ssoadmin_permission_set.team["admin"]: the accounts it is assigned to are known only after apply'
     ) in result.notes
+
+
+# ---------------------------------------------------------------------------
+# Terraform's own reading of the root
+# ---------------------------------------------------------------------------
+
+# The accounts each permission set is assigned to, as the root's locals and literals say.
+ASSIGNED = {
+    'aws_ssoadmin_permission_set.team["admin"]': ("222222222222", "111111111111"),
+    'aws_ssoadmin_permission_set.team["readonly"]': ("111111111111",),
+    "aws_ssoadmin_permission_set.deploy": ("333333333333", "444444444444", AUDIT),
+}
+
+
+@requires_terraform
+def test_terraform_plans_the_instances_the_scan_reads_and_the_fixture_plan_is_its_plan(
+    tmp_path: Path, moto_endpoint: str
+) -> None:
+    plan = terraform_plan(ROOT, moto_endpoint, tmp_path, {"audit_account": AUDIT})
+    planned = planned_resources(plan)
+    assert sorted(a for a in planned if a.startswith("aws_ssoadmin_permission_set.")) == sorted(ASSIGNED)
+    assert sorted(
+        (address.split("[")[0], values["target_id"])
+        for address, values in planned.items() if address.startswith("aws_ssoadmin_account_assignment.")
+    ) == sorted(
+        [("aws_ssoadmin_account_assignment.team", a) for a in ("222222222222", "111111111111")]
+        + [("aws_ssoadmin_account_assignment.team", "111111111111")]
+        + [("aws_ssoadmin_account_assignment.deploy", a) for a in ("333333333333", "444444444444")]
+        + [("aws_ssoadmin_account_assignment.deploy_audit", AUDIT),
+           ("aws_ssoadmin_account_assignment.elsewhere", "555555555555")]
+    )
+    scanned = by_address(scan_terraform([ROOT], variables=[("audit_account", AUDIT)]))
+    assert {a: p.accounts for a, p in scanned.items() if p.kind == "permission-set"} == ASSIGNED
+    # the fixture plan reads as this plan does
+    fixture = read_plan(json.loads(PLAN.read_text()), str(PLAN), ROOT, root_for([ROOT], None))
+    live = read_plan(plan, str(PLAN), ROOT, root_for([ROOT], None))
+    assert [seen(p) for p in live.principals] == [seen(p) for p in fixture.principals]
+    assert {a: p.accounts for a, p in by_address(live).items()} == ASSIGNED
