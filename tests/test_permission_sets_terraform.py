@@ -215,3 +215,70 @@ def test_terraform_plans_the_instances_the_scan_reads_and_the_fixture_plan_is_it
     live = read_plan(plan, str(PLAN), ROOT, root_for([ROOT], None))
     assert [seen(p) for p in live.principals] == [seen(p) for p in fixture.principals]
     assert {a: p.accounts for a, p in by_address(live).items()} == ASSIGNED
+
+
+# ---------------------------------------------------------------------------
+# A landing zone through modules (modules/: the shape of public SSO modules such as
+# cloudposse/terraform-aws-sso and avlcloudtechnologies/terraform-aws-sso; its plan,
+# modules-plan.json, is Terraform's, made against moto)
+# ---------------------------------------------------------------------------
+
+MODULES = DATA / "modules"
+MODULES_PLAN = DATA / "modules-plan.json"
+PLATFORM = 'module.permission_sets.aws_ssoadmin_permission_set.this["Platform"]'
+AUDITOR = 'module.permission_sets.aws_ssoadmin_permission_set.this["Auditor"]'
+
+
+def landing_zone_lines() -> dict[str, int]:
+    lines = (MODULES / "permission-sets" / "main.tf").read_text().splitlines()
+
+    def line(text: str) -> int:
+        return next(i for i, found in enumerate(lines) if text in found) + 1
+
+    return {
+        "set": line('resource "aws_ssoadmin_permission_set" "this"'),
+        "inline": line('resource "aws_ssoadmin_permission_set_inline_policy" "this"'),
+        "managed": line('resource "aws_ssoadmin_managed_policy_attachment" "this"'),
+        "reference": line("  customer_managed_policy_reference {"),
+    }
+
+
+def test_hcl_permission_sets_of_a_module_assigned_by_another_through_its_output() -> None:
+    result = scan_terraform([MODULES])
+    found = {a: p for a, p in by_address(result).items() if p.kind == "permission-set"}
+    lines = landing_zone_lines()
+    assert sorted(found) == [AUDITOR, PLATFORM]
+    platform, auditor = found[PLATFORM], found[AUDITOR]
+    assert platform.location and platform.location.line == lines["set"]
+    assert sorted(map(summary, platform.grants or ()), key=repr) == sorted([
+        (lines["managed"], "arn:aws:iam::aws:policy/IAMReadOnlyAccess", None, False, ()),
+        (lines["managed"], "arn:aws:iam::aws:policy/PowerUserAccess", None, False, ()),
+        # named by the path and name of a policy the root defines, as Terraform plans them
+        (lines["reference"], None, PolicyReference("billing-read", "/finance/"), False, ()),
+    ], key=repr)
+    assert [(g.location.line, [s.actions for s in g.statements]) for g in auditor.grants or ()] == [
+        (lines["inline"], [("cloudtrail:LookupEvents",)]),
+    ]
+    # the assignments' keys use substr(); their ARNs come from the first module's output
+    assert (platform.accounts, auditor.accounts) == (("111111111111", "222222222222"), ("111111111111",))
+    assert result.notes == ()
+
+
+def test_plan_of_the_landing_zone_takes_what_it_cannot_link_from_the_hcl() -> None:
+    plan = json.loads(MODULES_PLAN.read_text())
+    hcl = by_address(scan_terraform([MODULES]))
+    with_hcl = read_plan(plan, str(MODULES_PLAN), MODULES, root_for([MODULES], None))
+    planned = {a: p for a, p in by_address(with_hcl).items() if p.kind == "permission-set"}
+    assert {a: seen(p) for a, p in planned.items()} == {a: seen(hcl[a]) for a in (AUDITOR, PLATFORM)}
+    assert with_hcl.notes == ()
+
+    # alone, the plan links only the inline policy (keyed as its permission set)
+    alone = by_address(read_plan(plan, str(MODULES_PLAN)))
+    assert [g.statements[0].actions for g in alone[AUDITOR].grants or ()] == [("cloudtrail:LookupEvents",)]
+    assert (alone[PLATFORM].grants, alone[PLATFORM].accounts, alone[AUDITOR].accounts) == ((), None, None)
+    assert read_plan(plan, str(MODULES_PLAN)).notes == tuple(
+        f"{address}: {what} known only after apply"
+        for address in (AUDITOR, PLATFORM)
+        for what in ("the accounts it is assigned to are",
+                     "what the resources that name it by instance grant it is")
+    )

@@ -199,9 +199,13 @@ class _Side:
     boundaries: dict[str, Grant] = field(default_factory=dict)
     assigned: dict[str, list[str]] = field(default_factory=dict)
     assigned_unknown: dict[str, str] = field(default_factory=dict)
-    unlinked: set[str] = field(default_factory=set)
+    unlinked_accounts: set[str] = field(default_factory=set)
     """The permission sets (by address without instance key) that an assignment names
-    by an instance the plan does not say (`team[each.value.set].arn`, not yet applied)."""
+    by an instance the plan does not say (`team[each.value.set].arn`, not yet applied);
+    `*` where one names a permission set the plan does not say at all (through a module's
+    variable)."""
+    unlinked_grants: set[str] = field(default_factory=set)
+    """The same, for the resources that grant to them or set their boundary."""
 
     def __post_init__(self) -> None:
         for resource in self.resources:
@@ -350,24 +354,23 @@ class _Side:
                 self.found.notes[f"{resource.address}: {kind} {value} is not in the plan"] = None
             return matches
         matches = self.referenced(resource, attr, PRINCIPAL_TYPES[kind])
-        if not matches and kind == "permission-set" and self.unlinked_base(resource, attr):
-            return []  # the assignment's accounts are taken from the HCL, where they are known
+        if not matches and kind == "permission-set":
+            self.unlinked(resource, attr)
+            return []  # taken from the HCL, where it is known (read_plan)
         if not matches:
             self.found.notes[f"{resource.address}: the {kind} is known only after apply"] = None
         return matches
 
-    def unlinked_base(self, resource: _Resource, attr: str) -> bool:
-        """Records the permission sets of several instances that `attr` names by an
-        instance key the plan does not give; whether there is one."""
-        found = False
+    def unlinked(self, resource: _Resource, attr: str) -> None:
+        """Records the permission sets `attr` names that the plan cannot say: those of
+        several instances it names by an instance key the plan does not give, or any."""
+        unlinked = self.unlinked_accounts if TERRAFORM[resource.type].assignments else self.unlinked_grants
+        bases = []
         for reference in resource.references(attr):
             match = _REFERENCE.match(reference)
             if match and not match.group(1) and match.group(2) == PRINCIPAL_TYPES["permission-set"]:
-                base = f"{resource.module}.{match.group(2)}.{match.group(3)}".lstrip(".")
-                if len(self.by_base.get(base, [])) > 1:
-                    self.unlinked.add(base)
-                    found = True
-        return found
+                bases.append(f"{resource.module}.{match.group(2)}.{match.group(3)}".lstrip("."))
+        unlinked.update(bases or ["*"])
 
     def referenced(self, resource: _Resource, attr: str, resource_type: str) -> list[str]:
         """The principals of `resource_type` that the configuration of `attr` refers to
@@ -489,8 +492,9 @@ def read_plan(
         same = hcl.get(resource.address) or by_definition.get(_INSTANCE_KEY.sub("[*]", resource.address))
         locator = _Locator(same)
         principal = _principal(resource, kind, read, prior_arns, locator, position)
-        if kind == "permission-set":
-            principal = _assigned(principal, resource, read, hcl.get(resource.address))
+        if kind == "permission-set" and resource.after is not None:
+            same_address = hcl.get(resource.address)
+            principal = _unlinked_from_hcl(principal, resource, read.after, read.found, same_address)
         principals.append(principal)
     return SourceResult(tuple(principals), tuple(read.found.errors), tuple(read.found.notes))
 
@@ -532,18 +536,29 @@ def _principal(
     )
 
 
-def _assigned(principal: Principal, resource: _Resource, read: _Plan, hcl: Principal | None) -> Principal:
-    """A permission set with the accounts the plan assigns it to; where an assignment
-    names it by an instance the plan does not say (not yet applied), the HCL's too."""
-    side = read.after if resource.after is not None else read.before
-    accounts = list(side.assigned.get(resource.address, ()))
-    notes = read.found.notes
-    if resource.base in side.unlinked:
+def _unlinked_from_hcl(
+    principal: Principal, resource: _Resource, side: _Side, found: _Found, hcl: Principal | None
+) -> Principal:
+    """A permission set with the accounts the plan assigns it to. Where an assignment, or
+    a resource that grants to it, names it by an instance the plan does not say (not yet
+    applied: `pset[each.value.name].arn`), what the HCL gives it too."""
+    address = resource.address
+    accounts = list(side.assigned.get(address, ()))
+    grants, boundary = principal.grants, principal.boundary
+    if {resource.base, "*"} & side.unlinked_accounts:
         if hcl is not None and hcl.accounts is not None:
             accounts.extend(hcl.accounts)
         else:
-            notes[f"{resource.address}: the accounts it is assigned to are known only after apply"] = None
-    if resource.address in side.assigned_unknown:
-        unknown = side.assigned_unknown[resource.address]
-        notes[f"{resource.address}: an account it is assigned to is not known: {unknown}"] = None
-    return replace(principal, accounts=tuple(dict.fromkeys(accounts)) or None)
+            found.notes[f"{address}: the accounts it is assigned to are known only after apply"] = None
+    if {resource.base, "*"} & side.unlinked_grants:
+        if hcl is not None:
+            grants = tuple(dict.fromkeys((*(grants or ()), *(hcl.grants or ()))))
+            boundary = boundary or hcl.boundary
+        else:
+            found.notes[f"{address}: what the resources that name it by instance grant it "
+                        "is known only after apply"] = None
+    if address in side.assigned_unknown:
+        unknown = side.assigned_unknown[address]
+        found.notes[f"{address}: an account it is assigned to is not known: {unknown}"] = None
+    assigned = tuple(dict.fromkeys(accounts)) or None
+    return replace(principal, grants=grants, boundary=boundary, accounts=assigned)

@@ -67,7 +67,7 @@ class PolicyIndex:
                             if key is ALL:
                                 continue
                             policy_name = instance.name(resource_type, name, key)
-                            path = _path_of(instance, name, key)
+                            path = instance.iam_path(resource_type, name, key)
                             if isinstance(policy_name, str) and isinstance(path, str):
                                 policy = ResourceKey(instance, resource_type, name, key)
                                 found.append((path, policy_name, policy))
@@ -289,15 +289,6 @@ def _unsettled(grant: Grant, resource: _Resource) -> Grant:
     if reason is None:
         return grant
     return replace(grant, known=False, unknown=f"{reason}: whether it exists is not known")
-
-
-def _path_of(instance: Instance, name: str, key: Any) -> Any:
-    """The path of an aws_iam_policy: `/` when not set or null."""
-    _, block = instance.resources[("aws_iam_policy", name)]
-    if "path" not in block["attrs"]:
-        return "/"
-    value = evaluate(block["attrs"]["path"], instance.scope("aws_iam_policy", name, key))
-    return "/" if value is None else value
 
 
 def _path(resource: _Resource) -> tuple[str, str | None]:
