@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from iam_lastused.files import root_for
 from iam_lastused.model import Grant, Location, PolicyReference, Principal, SourceResult
+from iam_lastused.sources.iam_resources import TERRAFORM
 from iam_lastused.sources.plan.read import read_plan
 from iam_lastused.sources.terraform.scan import scan_terraform
 from terraform_oracle import moto_endpoint, planned_resources, requires_terraform, terraform_plan
@@ -282,3 +283,28 @@ def test_plan_of_the_landing_zone_takes_what_it_cannot_link_from_the_hcl() -> No
         for what in ("the accounts it is assigned to are",
                      "what the resources that name it by instance grant it is")
     )
+
+
+# ---------------------------------------------------------------------------
+# A role's permissions boundary, read as a permission set's (once the IAM resource
+# table names aws_iam_role's `permissions_boundary`: the entry is cfn-table's to add)
+# ---------------------------------------------------------------------------
+
+
+def test_a_roles_permissions_boundary_is_read_as_a_boundary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_boundary = replace(TERRAFORM["aws_iam_role"], boundary="permissions_boundary")
+    monkeypatch.setitem(TERRAFORM, "aws_iam_role", with_boundary)
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "app" {\n'
+        '  name                 = "app"\n'
+        '  assume_role_policy   = "{}"\n'
+        '  permissions_boundary = "arn:aws:iam::aws:policy/PowerUserAccess"\n'
+        "}\n"
+    )
+    [role] = scan_terraform([tmp_path], use_cache=False).principals
+    assert role.boundary is not None and summary(role.boundary) == (
+        4, "arn:aws:iam::aws:policy/PowerUserAccess", None, False, ()
+    )
+    assert role.grants == ()

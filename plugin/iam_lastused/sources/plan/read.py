@@ -266,8 +266,12 @@ class _Side:
         return grants
 
     def boundary(self, resource: _Resource, attr: str) -> Grant:
-        """The `permissions_boundary` block: it limits, it grants nothing."""
-        block = _dict(next(iter(_list(self.values(resource).get(attr))), None))
+        """The permissions boundary: a role's or user's policy ARN, or a permission set's
+        `permissions_boundary` block. It limits, it grants nothing."""
+        value = self.values(resource).get(attr)
+        if isinstance(value, str) and value:
+            return Grant(self.location, policy_arn=value, known=False, unknown=_BOUNDARY)
+        block = _dict(next(iter(_list(value)), None))
         arn = block.get("managed_policy_arn")
         if isinstance(arn, str) and arn:
             return Grant(self.location, policy_arn=arn, known=False, unknown=_BOUNDARY)

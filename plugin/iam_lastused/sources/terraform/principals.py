@@ -210,7 +210,14 @@ class _Reader:
         return grants
 
     def boundary(self, resource: _Resource, attr: str) -> Grant:
-        """The `permissions_boundary` block: it limits, it grants nothing."""
+        """The permissions boundary: a role's or user's policy ARN, or a permission set's
+        `permissions_boundary` block. It limits, it grants nothing."""
+        if attr in resource.block["attrs"]:
+            arn, location = resource.value(attr), resource.attr_location(attr)
+            if isinstance(arn, str):
+                return Grant(location, policy_arn=str(arn), known=False, unknown=_BOUNDARY)
+            why = arn.reason if isinstance(arn, Unknown) else "not an ARN"
+            return Grant(location, known=False, unknown=f"{_BOUNDARY}, its ARN not known: {why}")
         scope = resource.instance.scope(resource.type, resource.name, resource.key)
         for nested in resource.block["blocks"]:
             for block, inner in expanded(nested, attr, scope, []):
