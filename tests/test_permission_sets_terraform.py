@@ -308,3 +308,24 @@ def test_a_roles_permissions_boundary_is_read_as_a_boundary(
         4, "arn:aws:iam::aws:policy/PowerUserAccess", None, False, ()
     )
     assert role.grants == ()
+
+
+def test_a_customer_managed_reference_iam_would_refuse_is_not_shown(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_ssoadmin_permission_set" "ops" {\n'
+        '  name         = "Ops"\n'
+        '  instance_arn = "arn:aws:sso:::instance/ssoins-1111111111111111"\n'
+        "}\n"
+        'resource "aws_ssoadmin_customer_managed_policy_attachment" "ops" {\n'
+        '  instance_arn       = "arn:aws:sso:::instance/ssoins-1111111111111111"\n'
+        "  permission_set_arn = aws_ssoadmin_permission_set.ops.arn\n"
+        "  customer_managed_policy_reference {\n"
+        '    name = "$(touch pwned) <script>"\n'
+        "  }\n"
+        "}\n"
+    )
+    [ops] = scan_terraform([tmp_path], use_cache=False).principals
+    [grant] = ops.grants or ()
+    assert (grant.location.line, grant.policy_reference, grant.known) == (8, None, False)
+    assert grant.unknown and grant.unknown.startswith("the customer managed policy's invalid name")
+    assert "pwned" not in grant.unknown

@@ -33,6 +33,7 @@ from iam_lastused.model import (
 )
 from iam_lastused.sources.iam_resources import PRINCIPAL_TYPES, TERRAFORM, collect
 from iam_lastused.sources.plan.load import check_plan
+from iam_lastused.sources.policy_references import reference_grant
 from iam_lastused.sources.terraform.reader import terraform_files
 from iam_lastused.sources.terraform.scan import scan_terraform
 from iam_lastused.sources.terraform.values import Unknown, policy_document
@@ -257,9 +258,7 @@ class _Side:
         for item in _list((self.values(resource) if within is None else within).get(attr)):
             name, path = _dict(item).get("name"), _dict(item).get("path") or "/"
             if isinstance(name, str) and isinstance(path, str):
-                reference = PolicyReference(name, path)
-                why = f"customer managed policy {path}{name}: read in each account"
-                grants.append(Grant(self.location, known=False, unknown=why, policy_reference=reference))
+                grants.append(reference_grant(self.location, name, path))
             else:
                 unknown = "the customer managed policy is known only after apply"
                 grants.append(Grant(self.location, known=False, unknown=unknown))

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from iam_lastused.model import Grant, InputError, Kind, Location, PolicyReference, Principal
+from iam_lastused.model import Grant, InputError, Kind, Location, Principal
 from iam_lastused.policy import PolicyDoc
 from iam_lastused.sources.iam_resources import PRINCIPAL_TYPES, TERRAFORM, collect
+from iam_lastused.sources.policy_references import reference_grant
 from iam_lastused.sources.terraform.hcl import Block
 from iam_lastused.sources.terraform.instances import ALL, Instance, ResourceKey, instance_suffix
 from iam_lastused.sources.terraform.values import Scope, Unknown, evaluate, expanded, policy_document
@@ -196,10 +197,8 @@ class _Reader:
                 name = evaluate(block["attrs"]["name"], inner) if "name" in block["attrs"] else None
                 path = evaluate(block["attrs"]["path"], inner) if "path" in block["attrs"] else "/"
                 if isinstance(name, str) and isinstance(path, str | None):
-                    reference = PolicyReference(str(name), str(path or "/"))
-                    why = f"customer managed policy {reference.path}{reference.name}: read in each account"
-                    grants.append(_unsettled(Grant(location, known=False, unknown=why,
-                                                   policy_reference=reference), resource))
+                    reference = reference_grant(location, str(name), path and str(path))
+                    grants.append(_unsettled(reference, resource))
                 else:
                     value = name if not isinstance(name, str) else path
                     why = value.reason if isinstance(value, Unknown) else "not a string"
