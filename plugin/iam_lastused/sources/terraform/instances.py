@@ -359,6 +359,8 @@ class Instance:
         kind = TERRAFORM[resource_type].kind
         if (attr == "name" and kind) or (attr == "id" and kind in ("role", "user", "group")):
             return tag(self.name(resource_type, name, key), resource)
+        if attr == "path" and kind in ("role", "user", "group", "policy"):
+            return tag(self.iam_path(resource_type, name, key), resource)
         return Unknown(f"{resource_type}.{name}.{attr} is known only after apply", resource)
 
     def name(self, resource_type: str, name: str, key: Any = None) -> Any:
@@ -366,6 +368,14 @@ class Instance:
         _, block = self.resources[(resource_type, name)]
         scope = self.scope(resource_type, name, key)
         return self._once(("name", resource_type, name, key), lambda: self._name(block["attrs"], scope))
+
+    def iam_path(self, resource_type: str, name: str, key: Any = None) -> Any:
+        """A principal's IAM path as the plan knows it: `/` where not set or null."""
+        _, block = self.resources[(resource_type, name)]
+        if "path" not in block["attrs"]:
+            return "/"
+        value = evaluate(block["attrs"]["path"], self.scope(resource_type, name, key))
+        return "/" if value is None else value
 
     def _name(self, attrs: dict[str, Expr], scope: Scope) -> Any:
         if "name" not in attrs:

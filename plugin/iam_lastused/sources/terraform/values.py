@@ -779,6 +779,14 @@ def _replace(args: list[Any], scope: Scope, line: int | None) -> Any:
     return text_value.replace(search, replacement)
 
 
+def _substr(args: list[Any], scope: Scope, line: int | None) -> Any:
+    """substr(string, offset, length): a negative offset counts from the end, a negative
+    length takes the rest (by characters; Terraform counts grapheme clusters)."""
+    text_value, offset, length = _string(args[0]), int(_number(args[1])), int(_number(args[2]))
+    start = max(offset + len(text_value) if offset < 0 else offset, 0)
+    return text_value[start:] if length < 0 else text_value[start:start + length]
+
+
 def _split(args: list[Any], scope: Scope, line: int | None) -> Any:
     separator, value = _string(args[0]), _string(args[1])
     if not value:
@@ -875,6 +883,7 @@ _FUNCTIONS: dict[str, _Function] = {
     "basename": _Function(_strings(lambda value: value.rstrip("/").rsplit("/", 1)[-1]), 1, 1),
     "replace": _Function(_replace, 3, 3),
     "split": _Function(_split, 2, 2),
+    "substr": _Function(_substr, 3, 3),
     "join": _Function(_join, 2, None),
     "format": _Function(_format, 1, None),
     "try": _Function(_try, 1, None, takes_unknowns=True, takes_errors=True),
