@@ -103,7 +103,7 @@ class IdentityCenter:
     def __init__(self, session: Any) -> None:
         self.session = session
         self._client: Any = None
-        self._by_name: dict[str, str] | None = None
+        self._by_name: dict[str, str] | AwsError | None = None
         self._lock = threading.Lock()
 
     @property
@@ -118,7 +118,12 @@ class IdentityCenter:
         none of that name (the code is not applied yet); AwsError when it cannot say."""
         with self._lock:
             if self._by_name is None:
-                self._by_name = self._permission_sets()
+                try:
+                    self._by_name = self._permission_sets()
+                except AwsError as exc:  # asked once a run, whatever the answer
+                    self._by_name = exc
+        if isinstance(self._by_name, AwsError):
+            raise self._by_name
         return self._by_name.get(name)
 
     def _permission_sets(self) -> dict[str, str]:

@@ -1,0 +1,248 @@
+"""IAM Identity Center permission sets judged by the role they provision in each assigned
+account (issue 27): the accounts from the code or from sso-admin, each role found by name
+under the reserved path in its account, the roles' reports joined into one verdict.
+moto is AWS (IAM and STS in several accounts, SSO Admin); the last-accessed reports are
+the fake's."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from conftest import ACCOUNT, iam_in, make_role
+from fake_last_accessed import LastAccessedFake, json_error
+from iam_lastused import api
+from iam_lastused.model import AccountRole, PrincipalResult
+
+PROD, DEV, SANDBOX, NEW = "111111111111", "222222222222", "333333333333", "444444444444"
+TEMPLATE = "arn:aws:iam::{account_id}:role/iam-lastused"
+RESERVED = "/aws-reserved/sso.amazonaws.com/"
+NOW = datetime.now(timezone.utc)
+DAY = timedelta(days=1)
+
+POLICY = """
+resource "aws_ssoadmin_permission_set" "developers" {
+  name         = "Developers"
+  instance_arn = "arn:aws:sso:::instance/ssoins-1111111111111111"
+}
+
+resource "aws_ssoadmin_permission_set_inline_policy" "developers" {
+  instance_arn       = "arn:aws:sso:::instance/ssoins-1111111111111111"
+  permission_set_arn = aws_ssoadmin_permission_set.developers.arn
+  inline_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["s3:GetObject", "ec2:DescribeInstances", "sqs:SendMessage", "dynamodb:GetItem"]
+      Resource = "*"
+    }]
+  })
+}
+"""
+
+
+def renamed(name: str) -> str:
+    """POLICY's permission set under another name (`name` for its address, `Name` in Identity Center)."""
+    return POLICY.replace('"developers"', f'"{name}"').replace('"Developers"', f'"{name.capitalize()}"') \
+        .replace(".developers.", f".{name}.")
+
+
+def assignment(name: str, permission_set: str, accounts: tuple[str, ...]) -> str:
+    return f"""
+resource "aws_ssoadmin_account_assignment" "{name}" {{
+  for_each           = toset({json.dumps(list(accounts))})
+  instance_arn       = "arn:aws:sso:::instance/ssoins-1111111111111111"
+  permission_set_arn = aws_ssoadmin_permission_set.{permission_set}.arn
+  principal_id       = "90676f2e5a-1234abcd-0000-0000-0000-000000000000"
+  principal_type     = "GROUP"
+  target_id          = each.value
+  target_type        = "AWS_ACCOUNT"
+}}
+"""
+
+
+def reserved_role(account: str, name: str, suffix: str = "0123456789abcdef", region: str = "") -> str:
+    """The role Identity Center provisions in `account` for the permission set `name`."""
+    path = f"{RESERVED}{region}/" if region else RESERVED
+    return make_role(iam_in(account), f"AWSReservedSSO_{name}_{suffix}", path)
+
+
+def code(tmp_path: Path, *blocks: str) -> str:
+    (tmp_path / "main.tf").write_text("".join(blocks))
+    return str(tmp_path)
+
+
+def principal(result: Any, address: str) -> PrincipalResult:
+    return next(p for p in result.principals if p.principal.address == address)
+
+
+def by_namespace(result: PrincipalResult) -> dict[str, tuple[str, datetime | None, tuple[str, ...]]]:
+    return {s.namespace: (s.state, s.last_accessed, s.accounts) for s in result.services}
+
+
+@pytest.fixture
+def three_accounts(iam: Any, last_accessed: LastAccessedFake) -> dict[str, str]:
+    """Developers' roles in three accounts, each used differently; a fourth account has
+    none yet. Sandbox's role is under a region segment, and its report lists no sqs (its
+    customer managed policy there grants none). A longer-named permission set's role
+    in prod used sqs: it is not Developers'."""
+    roles = {
+        PROD: reserved_role(PROD, "Developers"),
+        DEV: reserved_role(DEV, "Developers", "fedcba9876543210"),
+        SANDBOX: reserved_role(SANDBOX, "Developers", "00112233aabbccdd", region="eu-west-1"),
+    }
+    long_ago = NOW - 200 * DAY
+    last_accessed.activity[roles[PROD]] = {"s3": NOW - DAY, "ec2": None, "sqs": None, "dynamodb": long_ago}
+    last_accessed.activity[roles[DEV]] = {"s3": None, "ec2": long_ago, "sqs": None, "dynamodb": None}
+    last_accessed.activity[roles[SANDBOX]] = {"s3": None, "ec2": NOW - 300 * DAY, "dynamodb": NOW - 10 * DAY}
+    other = reserved_role(PROD, "DevelopersAdmin")
+    last_accessed.activity[other] = {"sqs": NOW - DAY}
+    return roles
+
+
+def test_one_verdict_across_the_assigned_accounts(cli, three_accounts, tmp_path):
+    root = code(tmp_path, POLICY, assignment("developers", "developers", (PROD, DEV, SANDBOX, NEW)))
+    run = cli("scan", root, "--format", "json", "--assume-role-arn", TEMPLATE, "--no-cache")
+    assert run.code == 0, run.err
+    [found] = [p for p in run.json["principals"] if p["kind"] == "permission-set"]
+    assert (found["address"], found["status"]) == ("aws_ssoadmin_permission_set.developers", "analyzed")
+    assert (found["unused_services"], found["stale_services"]) == (["sqs"], ["ec2"])
+
+    result = api.scan([root], assume_role_arn=TEMPLATE, no_cache=True)
+    developers = principal(result, "aws_ssoadmin_permission_set.developers")
+    services = by_namespace(developers)
+    assert services["s3"][0] == services["dynamodb"][0] == "used"  # used in one account: used
+    assert services["dynamodb"][1] > NOW - 11 * DAY  # the most recent use, sandbox's
+    assert services["ec2"][0] == "stale" and services["ec2"][1] < NOW - 199 * DAY
+    assert services["ec2"][2] == (PROD, DEV, SANDBOX)  # no account used it lately
+    assert services["sqs"][2] == (PROD, DEV)  # sandbox's report does not list it
+    assert services["s3"][2] == ()
+    roles = {role.account: role for role in developers.principal.roles}
+    assert {account: role.arn for account, role in roles.items() if role.arn} == three_accounts
+    assert all(roles[account].created for account in three_accounts)
+    assert roles[NEW] == AccountRole(NEW, not_deployed=True, why=(
+        f"no role AWSReservedSSO_Developers_* in account {NEW} yet: the permission set is not "
+        "provisioned there"))
+    assert result.warnings == ()
+
+
+def test_a_permission_set_no_account_has_a_role_of_is_not_deployed(cli, iam, last_accessed, tmp_path):
+    auditors = """
+resource "aws_ssoadmin_permission_set" "auditors" {
+  name         = "Auditors"
+  instance_arn = "arn:aws:sso:::instance/ssoins-1111111111111111"
+}
+"""
+    root = code(tmp_path, auditors, assignment("auditors", "auditors", (PROD, NEW)))
+    run = cli("scan", root, "--format", "json", "--assume-role-arn", TEMPLATE)
+    [found] = run.json["principals"]
+    assert (found["kind"], found["status"], found["error"]) == ("permission-set", "not-deployed", None)
+    assert run.code == 0
+
+
+def test_young_roles_hold_back_the_suggested_edit(cli, iam, last_accessed, tmp_path):
+    """A role just made (a re-assignment gives a new suffix and no history): the permission
+    set is as young as its youngest role, so what it did not use is no suggested edit."""
+    role = reserved_role(PROD, "Developers")
+    last_accessed.activity[role] = {"s3": NOW - DAY, "ec2": NOW - 200 * DAY, "sqs": None, "dynamodb": NOW}
+    root = code(tmp_path, POLICY, assignment("developers", "developers", (PROD,)))
+    run = cli("scan", root, "--format", "json", "--suggest", "--assume-role-arn", TEMPLATE)
+    assert run.json["principals"][0]["unused_services"] == ["sqs"]
+    [statement] = run.json["suggestions"]["statements"]
+    assert (statement["removable_services"], statement["edited"]) == (["ec2", "sqs"], False)
+    assert any(note.startswith("aws_ssoadmin_permission_set.developers was created 0 days ago")
+               for note in statement["notes"]), statement["notes"]
+    old = cli("scan", root, "--format", "json", "--suggest", "--min-age-days", "0",
+              "--assume-role-arn", TEMPLATE)
+    [statement] = old.json["suggestions"]["statements"]
+    assert (statement["removable_services"], statement["edited"]) == (["ec2", "sqs"], True)
+
+
+def test_accounts_from_identity_center_when_the_code_assigns_none(cli, iam, last_accessed, tmp_path):
+    sso = boto3.client("sso-admin")
+    instance = sso.list_instances()["Instances"][0]["InstanceArn"]
+    for name in ("Operators", "Developers"):
+        created = sso.create_permission_set(Name=name, InstanceArn=instance)["PermissionSet"]
+        sso.provision_permission_set(InstanceArn=instance, PermissionSetArn=created["PermissionSetArn"],
+                                     TargetType="ALL_PROVISIONED_ACCOUNTS")
+    role = reserved_role(ACCOUNT, "Developers")
+    last_accessed.activity[role] = {"s3": NOW - DAY, "ec2": None, "sqs": NOW - DAY, "dynamodb": NOW - DAY}
+    root = code(tmp_path, POLICY, renamed("missing"))
+    run = cli("scan", root, "--format", "json")
+    found = {p["address"]: p for p in run.json["principals"]}
+    developers = found["aws_ssoadmin_permission_set.developers"]
+    assert (developers["status"], developers["unused_services"]) == ("analyzed", ["ec2"])
+    assert found["aws_ssoadmin_permission_set.missing"]["status"] == "not-deployed"
+
+
+def test_identity_center_refusing_is_said_once(cli, iam, last_accessed, tmp_path, aws_hooks):
+    def refuse(request: Any, **_kwargs: Any) -> Any:
+        target = request.headers.get("X-Amz-Target") or b""
+        if b"ListInstances" in (target if isinstance(target, bytes) else target.encode()):
+            return json_error(400, "AccessDeniedException", "not authorized")
+        return None
+
+    aws_hooks.insert(0, refuse)
+    run = cli("scan", code(tmp_path, POLICY, renamed("operators")), "--format", "json")
+    assert [p["status"] for p in run.json["principals"]] == ["unresolved", "unresolved"]
+    assert "(sso:ListInstances): AccessDeniedException" in run.json["principals"][0]["error"]
+    assert run.err.count("sso:ListInstances") == 1, run.err
+    assert run.code == 2  # nothing could be analysed
+
+
+def test_access_denied_listing_roles_in_one_account_is_said_once(cli, three_accounts, last_accessed,
+                                                                  tmp_path):
+    last_accessed.denied_in[DEV] = {"ListRoles"}
+    root = code(tmp_path, POLICY, renamed("operators"), assignment("developers", "developers", (PROD, DEV)),
+                assignment("operators", "operators", (DEV,)))
+    run = cli("scan", root, "--format", "json", "--assume-role-arn", TEMPLATE)
+    found = {p["address"]: p for p in run.json["principals"]}
+    # prod's role alone judges Developers; nothing can be said of Operators
+    assert found["aws_ssoadmin_permission_set.developers"]["status"] == "analyzed"
+    assert found["aws_ssoadmin_permission_set.developers"]["unused_services"] == ["ec2", "sqs"]
+    operators_found = found["aws_ssoadmin_permission_set.operators"]
+    assert operators_found["status"] == "no-data"
+    assert f"account {DEV}: cannot list the roles under {RESERVED} (iam:ListRoles): AccessDenied" \
+        in operators_found["error"]
+    assert run.err.count("iam:ListRoles") == 1, run.err
+
+
+def test_offline_roles_from_the_access_data_file(cli, tmp_path):
+    """No AWS at all: the file's keys are ARNs, among them the roles' (any path segment)."""
+    def report(services: dict[str, str | None]) -> dict[str, Any]:
+        return {"JobStatus": "COMPLETED", "ServicesLastAccessed": [
+            {"ServiceNamespace": ns, "ServiceName": ns, **({"LastAuthenticated": when} if when else {})}
+            for ns, when in services.items()]}
+
+    recent, old = (NOW - DAY).isoformat(), (NOW - 200 * DAY).isoformat()
+    prod = f"arn:aws:iam::{PROD}:role{RESERVED}AWSReservedSSO_Developers_0123456789abcdef"
+    dev = f"arn:aws:iam::{DEV}:role{RESERVED}eu-west-1/AWSReservedSSO_Developers_fedcba9876543210"
+    decoy = f"arn:aws:iam::{DEV}:role{RESERVED}AWSReservedSSO_DevelopersAdmin_fedcba9876543210"
+    data = {
+        prod: report({"s3": recent, "ec2": None, "sqs": None, "dynamodb": old}),
+        dev: report({"s3": None, "ec2": old, "sqs": None, "dynamodb": recent}),
+        decoy: report({"sqs": recent}),
+    }
+    access = tmp_path / "access.json"
+    access.write_text(json.dumps(data))
+    src = tmp_path / "src"
+    src.mkdir()
+    assigned = code(src, POLICY, assignment("developers", "developers", (PROD, DEV, SANDBOX)))
+    run = cli("scan", assigned, "--format", "json", "--access-data", str(access))
+    [found] = run.json["principals"]
+    assert (found["status"], found["unused_services"], found["stale_services"]) == \
+        ("analyzed", ["sqs"], ["ec2"])
+    result = api.scan([assigned], access_data=access)
+    roles = result.principals[0].principal.roles
+    assert [(role.account, role.arn) for role in roles] == [(PROD, prod), (DEV, dev), (SANDBOX, None)]
+    assert roles[2].why == f"the access data holds no role AWSReservedSSO_Developers_* of account {SANDBOX}"
+    assert not roles[2].not_deployed  # the file holds only the reports saved: no proof it is not there
+
+    (src / "main.tf").write_text(POLICY)  # no assignment: the accounts whose role the file holds
+    unassigned = api.scan([str(src)], access_data=access)
+    assert [role.account for role in unassigned.principals[0].principal.roles] == [PROD, DEV]
+    assert by_namespace(unassigned.principals[0])["sqs"] == ("unused", None, (PROD, DEV))
