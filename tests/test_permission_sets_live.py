@@ -14,9 +14,12 @@ from typing import Any
 import boto3
 import pytest
 from conftest import ACCOUNT, iam_in, make_role
+from fake_access_analyzer import AccessAnalyzerFake
 from fake_last_accessed import LastAccessedFake, json_error
 from iam_lastused import api
 from iam_lastused.model import AccountRole, PrincipalResult
+from iam_lastused.store.snapshots import About, encode, snapshot_name
+from moto.iam.models import iam_backends
 
 PROD, DEV, SANDBOX, NEW = "111111111111", "222222222222", "333333333333", "444444444444"
 TEMPLATE = "arn:aws:iam::{account_id}:role/iam-lastused"
@@ -246,3 +249,77 @@ def test_offline_roles_from_the_access_data_file(cli, tmp_path):
     unassigned = api.scan([str(src)], access_data=access)
     assert [role.account for role in unassigned.principals[0].principal.roles] == [PROD, DEV]
     assert by_namespace(unassigned.principals[0])["sqs"] == ("unused", None, (PROD, DEV))
+
+
+def test_roles_from_a_sweeps_store(cli, iam, tmp_path):
+    """A snapshot lists every role of its account: the role is found there with its
+    creation date, and an account whose snapshot lacks it has none yet."""
+    prod = f"arn:aws:iam::{PROD}:role{RESERVED}AWSReservedSSO_Developers_0123456789abcdef"
+    other = f"arn:aws:iam::{DEV}:role/batch"
+    report = {"JobStatus": "COMPLETED", "ServicesLastAccessed": [
+        {"ServiceNamespace": "s3", "ServiceName": "Amazon S3", "LastAuthenticated": (NOW - DAY).isoformat()},
+        {"ServiceNamespace": "sqs", "ServiceName": "Amazon SQS"}]}
+    store = tmp_path / "store"
+    for account, arn in ((PROD, prod), (DEV, other)):
+        (store / account).mkdir(parents=True)
+        made = NOW - timedelta(hours=1)
+        about = About(account, made, "sweeper", "service", {arn: NOW - 400 * DAY})
+        (store / account / snapshot_name(made)).write_bytes(encode(about, {arn: report}))
+    src = tmp_path / "src"
+    src.mkdir()
+    root = code(src, POLICY, assignment("developers", "developers", (PROD, DEV)))
+    run = cli("scan", root, "--format", "json", "--access-data", str(store))
+    [found] = run.json["principals"]
+    assert (found["status"], found["unused_services"]) == ("analyzed", ["sqs"])
+    result = api.scan([root], access_data=store)
+    developers = result.principals[0].principal
+    assert [(role.account, role.arn, role.not_deployed) for role in developers.roles] == [
+        (PROD, prod, False), (DEV, None, True)]
+    assert developers.created == NOW - 400 * DAY  # its one role's: old enough for a suggested edit
+
+
+def test_a_permission_set_name_identity_center_would_refuse_is_not_shown(cli, tmp_path):
+    access = tmp_path / "access.json"
+    access.write_text("{}")
+    src = tmp_path / "src"
+    src.mkdir()
+    bad = POLICY.replace('"Developers"', '"Developers and their friends, all 40 of them"')
+    run = cli("scan", code(src, bad), "--format", "json", "--access-data", str(access))
+    [found] = run.json["principals"]
+    assert found["status"] == "invalid-name"
+    assert found["error"].startswith(
+        "invalid name: the permission-set name is not one Identity Center accepts (44 characters; "
+        "Identity Center takes 1-32")
+    assert "friends" not in run.out + run.err
+
+
+def test_each_role_judged_by_access_analyzer(cli, iam, last_accessed, aws_hooks, tmp_path):
+    """Access Analyzer's findings judge each role as any role (an organisation's analyzer
+    sees every account); the verdicts are joined as the reports' are."""
+    analyzer = AccessAnalyzerFake(last_accessed, organization=True)
+    aws_hooks.append(analyzer)
+    roles = {account: reserved_role(account, "Developers") for account in (PROD, DEV)}
+    for account in roles:  # older than the analyzer's window, or no finding would prove nothing
+        for role in iam_backends[account]["global"].roles.values():
+            role.create_date = NOW - 400 * DAY
+    long_ago = NOW - 200 * DAY
+    last_accessed.activity[roles[PROD]] = {"s3": NOW - DAY, "ec2": None, "sqs": None, "dynamodb": long_ago}
+    last_accessed.activity[roles[DEV]] = {"s3": NOW - DAY, "ec2": long_ago, "sqs": None, "dynamodb": None}
+    root = code(tmp_path, POLICY, assignment("developers", "developers", (PROD, DEV)))
+    run = cli("scan", root, "--format", "json", "--assume-role-arn", TEMPLATE,
+              "--usage-source", "access-analyzer", "--analyzer-arn", analyzer.arn)
+    [found] = run.json["principals"]
+    assert (found["status"], found["unused_services"], found["stale_services"]) == \
+        ("analyzed", ["sqs"], ["dynamodb", "ec2"])
+    assert last_accessed.calls == []  # no job generated
+
+
+def test_an_account_without_a_way_in_is_said_not_read_as_the_callers(cli, iam, last_accessed, tmp_path):
+    """The caller's own credentials list only its own account's roles: another account's
+    needs the role template or a profile, or it would look not provisioned."""
+    reserved_role(ACCOUNT, "Developers")
+    root = code(tmp_path, POLICY, assignment("developers", "developers", (PROD,)))
+    [found] = cli("scan", root, "--format", "json").json["principals"]
+    assert found["status"] == "no-data"
+    assert found["error"] == (f"account {PROD}: no way into it: the caller is in {ACCOUNT}; give "
+                              "--assume-role-arn or a profile for it in [accounts]")
