@@ -15,8 +15,9 @@ import boto3
 import pytest
 from conftest import ACCOUNT, iam_in, make_role
 from fake_access_analyzer import AccessAnalyzerFake
-from fake_last_accessed import LastAccessedFake, json_error
+from fake_last_accessed import LastAccessedFake, json_error, xml_response
 from iam_lastused import api
+from iam_lastused.aws.permissions import ALLOWED_OPERATIONS, IDENTITY_CENTER_OPERATIONS, policy_actions
 from iam_lastused.model import AccountRole, PrincipalResult
 from iam_lastused.store.snapshots import About, encode, snapshot_name
 from moto.iam.models import iam_backends
@@ -323,3 +324,44 @@ def test_an_account_without_a_way_in_is_said_not_read_as_the_callers(cli, iam, l
     assert found["status"] == "no-data"
     assert found["error"] == (f"account {PROD}: no way into it: the caller is in {ACCOUNT}; give "
                               "--assume-role-arn or a profile for it in [accounts]")
+
+
+def test_lookups_keep_to_their_allow_list_and_ride_out_throttling(cli, iam, last_accessed, aws_hooks,
+                                                                  tmp_path, monkeypatch):
+    """Identity Center's and ListRoles' calls are those of the identity-center allow-list
+    (the README's policy for them); a throttled ListRoles is retried by botocore."""
+    import botocore.endpoint
+
+    sso = boto3.client("sso-admin")
+    instance = sso.list_instances()["Instances"][0]["InstanceArn"]
+    created = sso.create_permission_set(Name="Developers", InstanceArn=instance)["PermissionSet"]
+    sso.provision_permission_set(InstanceArn=instance, PermissionSetArn=created["PermissionSetArn"],
+                                 TargetType="ALL_PROVISIONED_ACCOUNTS")
+    role = reserved_role(ACCOUNT, "Developers")
+    last_accessed.activity[role] = {"s3": NOW - DAY, "ec2": None, "sqs": NOW - DAY, "dynamodb": NOW - DAY}
+    sent: list[str] = []
+    throttled: list[str] = []
+
+    def record(request: Any, event_name: str, **_kwargs: Any) -> Any:
+        sent.append(event_name.split(".", 1)[1].replace("-", ""))  # before-send.sso-admin.X -> ssoadmin.X
+        if sent[-1] == "iam.ListRoles" and not throttled:
+            throttled.append("once")
+            return xml_response(400, "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded"
+                                     "</Message></Error></ErrorResponse>")
+        return None
+
+    aws_hooks.insert(0, record)
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", lambda _seconds: None)
+    run = cli("scan", code(tmp_path, POLICY), "--format", "json")
+    [found] = run.json["principals"]
+    assert (found["status"], found["unused_services"]) == ("analyzed", ["ec2"])
+    assert sent.count("iam.ListRoles") == 2  # throttled, then retried
+    lists = (ALLOWED_OPERATIONS, IDENTITY_CENTER_OPERATIONS)
+    allowed = {f"{service}.{op}".replace("sso.", "ssoadmin.")
+               for ops in lists for service, names in ops.items() for op in names}
+    assert set(sent) <= allowed, set(sent) - allowed
+    assert {"ssoadmin.ListInstances", "ssoadmin.ListPermissionSets", "ssoadmin.DescribePermissionSet",
+            "ssoadmin.ListAccountsForProvisionedPermissionSet", "iam.ListRoles"} <= set(sent)
+    assert policy_actions("identity-center") == [
+        "iam:ListRoles", "sso:DescribePermissionSet", "sso:ListAccountsForProvisionedPermissionSet",
+        "sso:ListInstances", "sso:ListPermissionSets"]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from iam_lastused.aws import session as aws
@@ -32,6 +33,9 @@ from iam_lastused.aws.errors import AwsError, NoCredentials, failure
 RESERVED_PATH = "/aws-reserved/sso.amazonaws.com/"
 LOOKUP_WORKERS = 8
 """Accounts listed at once, and permission sets described at once."""
+LOOKUP_CONFIG = aws.BOTOCORE_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 8}))
+"""botocore's standard retries, with more attempts than a run's few lookups: a permission
+set's lookups are one call per account, or per permission set of an instance, in parallel."""
 _PERMISSION_SET_ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):sso:::[A-Za-z]+/(?P<instance>ssoins-[^/]+)/ps-[^/]+"
 )
@@ -72,7 +76,7 @@ def reserved_roles(session: Any) -> list[ReservedRole]:
     """The roles under the reserved path of the session's account (AwsError when IAM will
     not list them, NoCredentials when there are none)."""
     with _failing(f"cannot list the roles under {RESERVED_PATH}", "iam"):
-        iam = aws.client(session, "iam", role="identity-center")
+        iam = aws.client(session, "iam", LOOKUP_CONFIG, role="identity-center")
         pages = iam.get_paginator("list_roles").paginate(PathPrefix=RESERVED_PATH)
         return [ReservedRole(role["Arn"], role.get("CreateDate")) for page in pages for role in page["Roles"]]
 
@@ -110,7 +114,7 @@ class IdentityCenter:
     def client(self) -> Any:
         if self._client is None:
             with _failing("cannot ask IAM Identity Center"):
-                self._client = aws.client(self.session, "sso-admin", role="identity-center")
+                self._client = aws.client(self.session, "sso-admin", LOOKUP_CONFIG, role="identity-center")
         return self._client
 
     def permission_set_arn(self, name: str) -> str | None:
