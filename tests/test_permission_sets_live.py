@@ -21,6 +21,7 @@ from iam_lastused.aws.permissions import ALLOWED_OPERATIONS, IDENTITY_CENTER_OPE
 from iam_lastused.model import AccountRole, PrincipalResult
 from iam_lastused.store.snapshots import About, encode, snapshot_name
 from moto.iam.models import iam_backends
+from test_permission_sets_terraform import applied
 
 PROD, DEV, SANDBOX, NEW = "111111111111", "222222222222", "333333333333", "444444444444"
 TEMPLATE = "arn:aws:iam::{account_id}:role/iam-lastused"
@@ -365,3 +366,21 @@ def test_lookups_keep_to_their_allow_list_and_ride_out_throttling(cli, iam, last
     assert policy_actions("identity-center") == [
         "iam:ListRoles", "sso:DescribePermissionSet", "sso:ListAccountsForProvisionedPermissionSet",
         "sso:ListInstances", "sso:ListPermissionSets"]
+
+
+def test_a_plans_permission_sets_judged_by_their_roles(cli, iam, last_accessed, tmp_path):
+    """Terraform's plan of the permission-set root once applied (test_permission_sets_terraform's
+    fixture): AdministratorAccess is assigned to two accounts, where its roles are;
+    ReadOnlyAccess to one, where it has none yet."""
+    data = Path(__file__).parent / "data" / "permission_sets_terraform"
+    plan, _ = applied(json.loads((data / "plan.json").read_text()))
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    admin = {account: reserved_role(account, "AdministratorAccess") for account in (PROD, DEV)}
+    last_accessed.activity[admin[PROD]] = {"s3": NOW - DAY, "ec2": None}
+    last_accessed.activity[admin[DEV]] = {"s3": None, "ec2": None, "sqs": None}
+    run = cli("plan", str(tmp_path / "plan.json"), "--chdir", str(data / "root"), "--format", "json",
+              "--assume-role-arn", TEMPLATE)
+    found = {p["address"]: p for p in run.json["principals"]}
+    administrators = found['aws_ssoadmin_permission_set.team["admin"]']
+    assert (administrators["status"], administrators["unused_services"]) == ("analyzed", ["ec2", "sqs"])
+    assert found['aws_ssoadmin_permission_set.team["readonly"]']["status"] == "not-deployed"
