@@ -17,8 +17,19 @@ from conftest import ACCOUNT, iam_in, make_role
 from fake_access_analyzer import AccessAnalyzerFake
 from fake_last_accessed import LastAccessedFake, json_error, xml_response
 from iam_lastused import api
+from iam_lastused.analysis.analyze import analyze
 from iam_lastused.aws.permissions import ALLOWED_OPERATIONS, IDENTITY_CENTER_OPERATIONS, policy_actions
-from iam_lastused.model import AccountRole, PrincipalResult
+from iam_lastused.model import (
+    AccessReport,
+    AccountRole,
+    ActionAccess,
+    Grant,
+    Location,
+    Principal,
+    PrincipalResult,
+    ServiceAccess,
+    Statement,
+)
 from iam_lastused.store.snapshots import About, encode, snapshot_name
 from moto.iam.models import iam_backends
 from test_permission_sets_terraform import applied
@@ -384,3 +395,27 @@ def test_a_plans_permission_sets_judged_by_their_roles(cli, iam, last_accessed, 
     administrators = found['aws_ssoadmin_permission_set.team["admin"]']
     assert (administrators["status"], administrators["unused_services"]) == ("analyzed", ["ec2", "sqs"])
     assert found['aws_ssoadmin_permission_set.team["readonly"]']["status"] == "not-deployed"
+
+
+def test_tracked_actions_are_judged_by_their_latest_use_in_any_account():
+    """At action level an action is unused only if no account's role used it."""
+    where = Location("main.tf", 3)
+    grants = (Grant(where, (Statement(where, actions=("s3:GetObject", "s3:PutObject", "s3:DeleteObject")),)),)
+    roles = tuple(AccountRole(account, f"arn:aws:iam::{account}:role{RESERVED}AWSReservedSSO_D_{account}0000")
+                  for account in (PROD, DEV))
+
+    def report(arn: str, **used: datetime | None) -> AccessReport:
+        actions = tuple(ActionAccess(name, when) for name, when in used.items())
+        latest = max((when for when in used.values() if when), default=None)
+        return AccessReport(arn, (ServiceAccess("s3", "Amazon S3", latest, actions=actions),))
+
+    outcomes = {
+        roles[0].arn: report(roles[0].arn, GetObject=NOW - DAY, PutObject=None, DeleteObject=None),
+        roles[1].arn: report(roles[1].arn, GetObject=None, PutObject=NOW - 2 * DAY, DeleteObject=None),
+    }
+    permission_set = Principal("ps", "terraform", "permission-set", name="D", grants=grants, roles=roles)
+    [result] = analyze([permission_set], outcomes, NOW, 90, granularity="action")
+    [s3] = result.services
+    assert (s3.state, s3.last_accessed, s3.unused_actions) == ("used", NOW - DAY, ("s3:DeleteObject",))
+    assert {a.name: a.state for a in s3.actions or ()} == {
+        "DeleteObject": "unused", "GetObject": "used", "PutObject": "used"}
