@@ -371,6 +371,8 @@ class Run:
         return known
 
     def _listed_live(self, accounts: list[str]) -> dict[str, sets.Listing | str]:
+        """Each account's reserved roles as IAM lists them; an account the caller has no way
+        into (its own credentials read only its own account) is said, not listed."""
         try:
             own = self.identity().account
             reachable = [account for account in accounts if self.account_clients.reaches(account, own)]

@@ -50,7 +50,7 @@ class ReservedRole:
     created: datetime | None = None
 
 
-def role_name(permission_set: str) -> re.Pattern[str]:
+def _role_name(permission_set: str) -> re.Pattern[str]:
     """The name of the role Identity Center provisions for `permission_set`."""
     return re.compile(rf"AWSReservedSSO_{re.escape(permission_set)}_[0-9a-fA-F]{{16}}")
 
@@ -60,7 +60,7 @@ def _role_arn(account: str, permission_set: str) -> re.Pattern[str]:
     region segment."""
     path = re.escape(RESERVED_PATH)
     return re.compile(
-        rf"arn:aws[a-z-]*:iam::{re.escape(account)}:role{path}(?:[a-z0-9-]+/)?{role_name(permission_set).pattern}"
+        rf"arn:aws[a-z-]*:iam::{re.escape(account)}:role{path}(?:[a-z0-9-]+/)?{_role_name(permission_set).pattern}"
     )
 
 
@@ -90,7 +90,7 @@ def roles_in_accounts(
     def take(account: str) -> list[ReservedRole] | AwsError | aws.AccountUnavailable:
         try:
             return reserved_roles(clients.session_for(account))
-        except NoCredentials:
+        except NoCredentials:  # none at all: said once for the run, not once an account
             raise
         except (aws.AccountUnavailable, AwsError) as exc:
             return exc
