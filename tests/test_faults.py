@@ -145,3 +145,16 @@ def test_ctrl_c_leaves_the_cache_consistent(cli, roles, last_accessed, ctrl_c):
     last_accessed.latency_for = {}
     second = cli("check", *roles, "--format", "json")
     assert second.code == 0 and set(statuses(second).values()) == {"analyzed"}
+
+
+def test_the_report_engine_sees_every_throttle_itself(roles, last_accessed):
+    """The engine paces each account from the throttles it sees, so its client makes one
+    attempt a call: botocore's `max_attempts: 1` meant two (one retry), hiding the first."""
+    from botocore.exceptions import ClientError
+    from iam_lastused.aws import session as aws
+
+    client = aws.client(aws.make_session(None, "us-east-1"), "iam", aws.REPORTS_CONFIG, role="run")
+    last_accessed.throttle_next = 1
+    with pytest.raises(ClientError, match="Throttling"):
+        client.generate_service_last_accessed_details(Arn=roles[0])
+    assert last_accessed.throttled == 1
