@@ -43,7 +43,7 @@ from iam_lastused.resolve import (
     with_arns,
     with_valid_names,
 )
-from iam_lastused.sources.cloudformation.stacks import resolve_from_stack
+from iam_lastused.sources import resolve_from_stack
 from iam_lastused.store.access_data import AccessDataError, load_access_data, report_from_response
 from iam_lastused.store.snapshots import StoreError, is_store_url
 from iam_lastused.usage import access_analyzer
