@@ -39,7 +39,7 @@ def role_text(role: AccountRole, now: datetime | None) -> str:
         age = f" (created {days_ago(role.created, now)})" if role.created and now else ""
         return f"role in {role.account}: {role.arn}{age}"
     if role.not_deployed:
-        return f"not deployed in {role.account}" + (f": {role.why}" if role.why else ": no role there yet")
+        return f"not deployed in {role.account}" + (f": {role.why}" if role.why else "")
     return f"role in {role.account} not read: {role.why or 'no reason given'}"
 
 
