@@ -90,13 +90,17 @@ def with_valid_names(principals: Sequence[Principal]) -> list[Principal]:
 
 
 def with_arns(principals: Sequence[Principal], account: Account | None, why_unknown: str) -> list[Principal]:
-    """Each principal named in code, given the ARN its name implies in `account`."""
+    """Each principal named in code, given the ARN its name implies in `account`. A
+    permission set has no IAM ARN: it resolves to its role in each account it is assigned
+    to, found by its name (runner.Run.with_roles)."""
     resolved = []
     for principal in principals:
         if principal.arn or principal.unresolved or principal.deployed is False:
             resolved.append(principal)  # not deployed (its stack lacks it): no name to resolve
         elif principal.name is None:
             resolved.append(replace(principal, unresolved="the name cannot be known before apply"))
+        elif principal.kind == "permission-set":
+            resolved.append(principal)
         elif account is None:
             resolved.append(replace(principal, unresolved=why_unknown))
         else:

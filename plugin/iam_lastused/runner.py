@@ -23,6 +23,7 @@ from iam_lastused.aws import session as aws
 from iam_lastused.aws.access_analyzer import AnalyzerError
 from iam_lastused.aws.errors import AwsError, NoCredentials
 from iam_lastused.aws.identity import caller_identity
+from iam_lastused.aws.identity_center import IdentityCenter, ReservedRole, roles_in_accounts
 from iam_lastused.aws.principals import confirm_deployed, iam_path
 from iam_lastused.aws.s3_store import open_store
 from iam_lastused.aws.stacks import stack_resources
@@ -46,6 +47,7 @@ from iam_lastused.sources.cloudformation.stacks import resolve_from_stack
 from iam_lastused.store.access_data import AccessDataError, load_access_data, report_from_response
 from iam_lastused.store.snapshots import StoreError, is_store_url
 from iam_lastused.usage import access_analyzer
+from iam_lastused.usage import permission_sets as sets
 from iam_lastused.usage.store_reader import StoreReader
 
 NO_CREDENTIALS = "no AWS credentials found: usage data skipped (set a profile, or use --access-data)"
@@ -89,6 +91,7 @@ class Run:
         self.access_data: dict[str, dict[str, Any]] | None = None
         self.store: StoreReader | None = None
         self._session: Any = None
+        self._account_clients: aws.AccountClients | None = None
         self.no_data: dict[str, str] = {}  # why a principal has no usage data, by ARN
         self.notes: list[str] = []  # about the usage data, for the report
         if options.usage_source == "access-analyzer" and (not options.analyzer_arn or options.access_data):
@@ -122,6 +125,17 @@ class Run:
             except Exception as exc:  # boto3 raises several unrelated types for a bad profile
                 raise UsageError(f"cannot set up AWS: {exc}") from None
         return self._session
+
+    @property
+    def account_clients(self) -> aws.AccountClients:
+        """A way into each account (its profile, the role template, or the caller's own
+        credentials), made once: each role assumed once a run."""
+        if self._account_clients is None:
+            options = self.options
+            self._account_clients = aws.AccountClients(
+                self.session, options.assume_role_arn, options.accounts
+            )
+        return self._account_clients
 
     def client(self, service: str) -> Any:
         try:
@@ -163,9 +177,8 @@ class Run:
             granularity=options.granularity, timeout=options.timeout, use_cache=caller is not None,
             caller=caller or "",
         )
-        clients = aws.AccountClients(self.session, options.assume_role_arn, options.accounts)
         try:
-            fetched = reports.fetch_reports(clients, arns, settings, progress=options.progress)
+            fetched = reports.fetch_reports(self.account_clients, arns, settings, progress=options.progress)
         except reports.Interrupted as stop:
             self.interrupted = True
             self.warn("interrupted: the report below is partial")
@@ -279,21 +292,107 @@ class Run:
             return []
         account, why_unknown = self.account()
         resolved = with_arns(principals, account, why_unknown)
+        # a permission set is no IAM principal: its roles are found before the reports (with_roles)
         if self.store is not None:  # its snapshots list every principal, with when it was created
             store = self.store
-            return [replace(p, created=store.created(p.arn, self.warn)) if p.arn and not p.unresolved else p
+            return [replace(p, created=store.created(p.arn, self.warn))
+                    if p.arn and not p.unresolved and p.kind != "permission-set" else p
                     for p in resolved]
         if not confirm or self.access_data is not None or account is None:
             return resolved
         client = self.client("iam")
+
+        def confirmed(principal: Principal) -> Principal:
+            return principal if principal.kind == "permission-set" else confirm_deployed(client, principal)
+
         try:
             with ThreadPoolExecutor(max_workers=8) as pool:
-                return list(pool.map(lambda p: confirm_deployed(client, p), resolved))
+                return list(pool.map(confirmed, resolved))
         except NoCredentials:  # the account was given (--account-id), so STS was not asked
             self.warn(NO_CREDENTIALS)
         except AwsError as exc:  # no endpoint, say: the reports will meet it too
             self.warn(f"cannot ask IAM whether the principals exist: {exc}")
         return resolved
+
+    # Permission sets ---------------------------------------------------------
+
+    def with_roles(self, principals: Sequence[Principal]) -> list[Principal]:
+        """Each permission set with its role in each account it is assigned to: the accounts
+        the code names, else those Identity Center says it is provisioned to (offline, those
+        of which the access data holds its role)."""
+        if not any(sets.needs_roles(p) for p in principals):
+            return list(principals)
+        if self.access_data is not None:
+            data = self.access_data
+            return [sets.from_access_data(p, data) if sets.needs_roles(p) else p for p in principals]
+        identity_center = IdentityCenter(self.session)
+        assigned = [
+            self._provisioned(p, identity_center) if sets.needs_roles(p) and p.accounts is None
+            else (p, p.accounts or ())
+            for p in principals
+        ]
+        lookup = self._role_lookup([account for p, accounts in assigned if sets.needs_roles(p)
+                                    for account in accounts])
+        return [sets.with_roles(p, accounts, lookup.__getitem__) if sets.needs_roles(p) else p
+                for p, accounts in assigned]
+
+    def _provisioned(self, principal: Principal, identity_center: IdentityCenter) -> tuple[
+        Principal, tuple[str, ...]
+    ]:
+        """The permission set and the accounts Identity Center has provisioned it to; not
+        deployed when Identity Center has none of its name, unresolved when it cannot say."""
+        try:
+            arn = principal.arn or identity_center.permission_set_arn(principal.name or "")
+            if arn is None:
+                return replace(principal, deployed=False), ()
+            return principal, tuple(identity_center.accounts(arn))
+        except NoCredentials:
+            self.warn(NO_CREDENTIALS)
+            why = "no AWS credentials to ask IAM Identity Center"
+        except AwsError as exc:
+            self.warn(f"{exc}: the accounts of permission sets the code does not assign are not known")
+            why = f"IAM Identity Center cannot say: {exc}"
+        return replace(principal, unresolved=f"the code assigns it to no account, and {why}"), ()
+
+    def _role_lookup(self, accounts: Sequence[str]) -> dict[str, sets.Listing | str]:
+        """What is known of each account's reserved roles: its snapshot in the store, else
+        IAM's listing through the account's credentials; for the rest, why not (warned
+        once an account)."""
+        known: dict[str, sets.Listing | str] = {}
+        live = []
+        for account in dict.fromkeys(accounts):
+            listed = self.store.principals(account, self.warn) if self.store is not None else None
+            if listed is None:
+                live.append(account)
+            else:
+                known[account] = sets.Listing(tuple(ReservedRole(*item) for item in listed.items()), True)
+        if live:
+            known.update(self._listed_live(live))
+        return known
+
+    def _listed_live(self, accounts: list[str]) -> dict[str, sets.Listing | str]:
+        try:
+            own = self.identity().account
+            reachable = [account for account in accounts if self.account_clients.reaches(account, own)]
+            listed = roles_in_accounts(self.account_clients, reachable)
+        except NoCredentials:
+            self.warn(NO_CREDENTIALS)
+            return dict.fromkeys(accounts, "no AWS credentials to list its roles")
+        except AwsError as exc:
+            self.warn(f"cannot identify the AWS account (sts:GetCallerIdentity): {exc}")
+            return dict.fromkeys(accounts, "the caller's account could not be identified")
+        known: dict[str, sets.Listing | str] = {}
+        for account in accounts:
+            found = listed.get(account)
+            if isinstance(found, list):
+                known[account] = sets.Listing(tuple(found), True)
+                continue
+            why = str(found) if found is not None else (
+                f"no way into it: the caller is in {own}; give --assume-role-arn or a profile for it "
+                "in [accounts]")
+            self.warn(f"account {account}: {why}: the roles of permission sets there are not known")
+            known[account] = why
+        return known
 
     # Analysis ----------------------------------------------------------------
 
@@ -305,15 +404,18 @@ class Run:
                                   options.suppress)
         outcomes: dict[str, AccessReport | ReportFailure] = {}
         analyzer = options.usage_source == "access-analyzer"
+        if usage:
+            found = replace(found, principals=tuple(self.with_roles(found.principals)))
         if usage and analyzer and found.principals:  # its findings are judged against the grants
             found = replace(found, principals=self.with_managed_policies(found.principals))
             outcomes = dict(self.analyzer_outcomes(found.principals))
         elif usage and not analyzer:
-            arns = [p.arn for p in found.principals if p.arn and not p.unresolved and p.deployed is not False]
+            arns = [arn for p in found.principals for arn in _report_arns(p)]
             outcomes = self.outcomes(list(dict.fromkeys(arns)))
             self._warn_failures(outcomes)
             if any(isinstance(outcome, AccessReport) for outcome in outcomes.values()):
                 found = replace(found, principals=self.with_managed_policies(found.principals))
+        found = replace(found, principals=tuple(self._with_no_data(p) for p in found.principals))
         now = datetime.now(timezone.utc)
         principals = analyze(
             found.principals, outcomes, now, options.stale_days, options.max_services, options.granularity
@@ -340,11 +442,22 @@ class Run:
             usage_source=self.usage_source() if usage else UsageSource("none"),
         )
 
+    def _with_no_data(self, principal: Principal) -> Principal:
+        """A permission set's roles with why each has no usage data, where that is known."""
+        if not any(role.arn in self.no_data for role in principal.roles):
+            return principal
+        roles = tuple(replace(role, why=self.no_data[role.arn]) if role.arn in self.no_data else role
+                      for role in principal.roles)
+        return replace(principal, roles=roles)
+
     def analyzer_outcomes(self, principals: Sequence[Principal]) -> dict[str, AccessReport]:
-        """Reports made of IAM Access Analyzer's findings (usage/access_analyzer.py)."""
+        """Reports made of IAM Access Analyzer's findings (usage/access_analyzer.py); a
+        permission set's roles are judged as any role is, with the permission set's grants."""
+        judged = [role for p in principals for role in sets.role_principals(p)]
+        judged += [p for p in principals if p.kind != "permission-set"]
         try:
             analyzer, found = access_analyzer.from_analyzer(
-                self.session, self.client("iam"), self.options.analyzer_arn or "", principals,
+                self.session, self.client("iam"), self.options.analyzer_arn or "", judged,
                 datetime.now(timezone.utc), self.options.granularity,
             )
         except AnalyzerError as exc:
@@ -385,3 +498,12 @@ class Run:
         for message, count in Counter(o.message for o in failures).items():
             if message != "no AWS credentials":
                 self.warn(f"{message} ({count} principal{'s' if count != 1 else ''} not analysed)")
+
+
+def _report_arns(principal: Principal) -> list[str]:
+    """The ARNs whose reports judge the principal: its own, or a permission set's roles'."""
+    if principal.kind == "permission-set":
+        return [role.arn for role in principal.roles if role.arn]
+    if principal.arn and not principal.unresolved and principal.deployed is not False:
+        return [principal.arn]
+    return []

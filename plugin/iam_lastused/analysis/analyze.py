@@ -15,15 +15,17 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from iam_lastused import catalog
 from iam_lastused.analysis import rules
 from iam_lastused.analysis.rule import PrincipalCheck, StatementCheck
 from iam_lastused.model import (
     AccessReport,
+    AccountRole,
+    ActionAccess,
     ActionResult,
     Grant,
     Location,
@@ -39,6 +41,7 @@ from iam_lastused.model import (
 )
 
 DEFAULT_MAX_SERVICES = 10
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 
 def statement_services(statement: Statement) -> set[str]:
@@ -216,16 +219,9 @@ def analyze_principal(
     max_services: int = DEFAULT_MAX_SERVICES,
     granularity: str = "service",
 ) -> PrincipalResult:
-    granted, added, removed = grant_changes(principal)
-    result = PrincipalResult(
-        principal, "analyzed", granted=granted, added=added, removed=removed,
-        static=static_findings(principal, granted, max_services),
-        unknown=unknown_grants(principal.grants or ()),
-    )
+    result = _code_only(principal, max_services)
     if principal.unresolved:
-        if principal.invalid_name:
-            return replace(result, status="invalid-name", error=principal.unresolved)
-        return replace(result, status="unresolved", error=principal.unresolved)
+        return _unresolved(result)
     if principal.deployed is False or principal.arn is None:
         return replace(result, status="not-deployed")
     if outcome is None:
@@ -234,7 +230,31 @@ def analyze_principal(
         if outcome.not_found:
             return replace(result, status="not-deployed")
         return replace(result, status="error", error=outcome.message)
+    return _judged(result, outcome, now, stale_days, granularity)
 
+
+def _code_only(principal: Principal, max_services: int) -> PrincipalResult:
+    """What the code alone says of the principal: what it grants, and its static findings."""
+    granted, added, removed = grant_changes(principal)
+    return PrincipalResult(
+        principal, "analyzed", granted=granted, added=added, removed=removed,
+        static=static_findings(principal, granted, max_services),
+        unknown=unknown_grants(principal.grants or ()),
+    )
+
+
+def _unresolved(result: PrincipalResult) -> PrincipalResult:
+    principal = result.principal
+    if principal.invalid_name:
+        return replace(result, status="invalid-name", error=principal.unresolved)
+    return replace(result, status="unresolved", error=principal.unresolved)
+
+
+def _judged(
+    result: PrincipalResult, report: AccessReport, now: datetime, stale_days: int, granularity: str
+) -> PrincipalResult:
+    """Each service of the report judged against the principal's grants."""
+    principal = result.principal
     cutoff = now - timedelta(days=stale_days)
     granted_at: dict[str, list[Location]] | None = None
     complete = False
@@ -248,10 +268,82 @@ def analyze_principal(
     services = tuple(
         _suppress(_service_result(service, cutoff, granted_at, complete, unknown, statements, granularity),
                   principal)
-        for service in sorted(outcome.services, key=lambda s: s.namespace)
+        for service in sorted(report.services, key=lambda s: s.namespace)
     )
-    unreported = _unreported(granted_at, outcome) if granted_at is not None else ()
+    unreported = _unreported(granted_at, report) if granted_at is not None else ()
     return replace(result, services=services, unreported=unreported)
+
+
+def analyze_permission_set(
+    principal: Principal,
+    outcomes: Mapping[str, AccessReport | ReportFailure],
+    now: datetime,
+    stale_days: int,
+    max_services: int = DEFAULT_MAX_SERVICES,
+    granularity: str = "service",
+) -> PrincipalResult:
+    """A permission set, judged by its roles' reports together: a service is unused only
+    if no account's role used it, stale by its most recent use in any account, used
+    otherwise; each unused or stale service names the accounts it is so in. Its roles come
+    back with why each that has no report has none."""
+    roles = tuple(_role_outcome(role, outcomes.get(role.arn) if role.arn else None)
+                  for role in principal.roles)
+    result = _code_only(replace(principal, roles=roles), max_services)
+    if principal.unresolved:
+        return _unresolved(result)
+    reports = {role.account: report for role in roles
+               if role.arn and isinstance(report := outcomes.get(role.arn), AccessReport)}
+    if reports:
+        judged = _judged(result, _merged(principal.arn or principal.address, reports.values()), now,
+                         stale_days, granularity)
+        return replace(judged, services=tuple(_in_accounts(service, reports) for service in judged.services))
+    if principal.deployed is False or all(role.not_deployed for role in roles):
+        return replace(result, status="not-deployed")
+    unread = [role for role in roles if not role.not_deployed]
+    failed = any(role.arn and isinstance(outcomes.get(role.arn), ReportFailure) for role in unread)
+    why = "; ".join(f"account {role.account}: {role.why}" for role in unread if role.why)
+    return replace(result, status="error" if failed else "no-data", error=why)
+
+
+def _role_outcome(role: AccountRole, outcome: AccessReport | ReportFailure | None) -> AccountRole:
+    """The role with why it has no report, if it has none."""
+    if isinstance(outcome, AccessReport) or role.arn is None:
+        return role
+    if outcome is None:
+        return replace(role, why=role.why or "no report for its role in the access data")
+    return replace(role, why=outcome.message, not_deployed=outcome.not_found)
+
+
+def _merged(arn: str, reports: Iterable[AccessReport]) -> AccessReport:
+    """One report of several: each service (and tracked action) with its most recent use in any."""
+    by_namespace: dict[str, list[ServiceAccess]] = {}
+    for report in reports:
+        for service in report.services:
+            by_namespace.setdefault(service.namespace, []).append(service)
+    return AccessReport(arn, tuple(_latest(services) for _, services in sorted(by_namespace.items())))
+
+
+def _latest(services: Sequence[ServiceAccess]) -> ServiceAccess:
+    latest = max(services, key=lambda service: service.last_accessed or _NEVER)
+    tracked = [service.actions for service in services if service.actions is not None]
+    if not tracked:
+        return latest
+    by_name: dict[str, ActionAccess] = {}
+    for action in (action for actions in tracked for action in actions):
+        known = by_name.get(action.name)
+        if known is None or (action.last_accessed or _NEVER) > (known.last_accessed or _NEVER):
+            by_name[action.name] = action
+    return replace(latest, actions=tuple(by_name[name] for name in sorted(by_name)))
+
+
+def _in_accounts(service: ServiceResult, reports: Mapping[str, AccessReport]) -> ServiceResult:
+    """An unused or stale service with the accounts it is so in: those whose role's report
+    lists it (none used it recently, or it would be used)."""
+    if service.state not in ("unused", "stale"):
+        return service
+    accounts = tuple(account for account, report in reports.items()
+                     if any(listed.namespace == service.namespace for listed in report.services))
+    return replace(service, accounts=accounts)
 
 
 def _suppress(service: ServiceResult, principal: Principal) -> ServiceResult:
@@ -271,6 +363,8 @@ def analyze(
     granularity: str = "service",
 ) -> tuple[PrincipalResult, ...]:
     return tuple(
+        analyze_permission_set(p, outcomes, now, stale_days, max_services, granularity)
+        if p.kind == "permission-set" else
         analyze_principal(
             p, outcomes.get(p.arn) if p.arn else None, now, stale_days, max_services, granularity
         )

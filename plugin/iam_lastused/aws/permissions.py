@@ -1,6 +1,7 @@
 """The AWS operations this tool may call: all read-only but one. The README's minimal
 IAM policy for a run is exactly `ALLOWED_OPERATIONS` (a test holds them equal); the
-sweep's role, a store's reader and an Access Analyzer reader each have their own list.
+sweep's role, a store's reader, an Access Analyzer reader and a run's permission-set
+lookups (Identity Center) each have their own list.
 Every client the tool creates refuses any operation outside these lists before it is
 sent, and `s3:PutObject`, the one write (a sweep's snapshot), unless the client was
 made for a store and the key lies under that store's prefix."""
@@ -41,11 +42,23 @@ STORE_READER_OPERATIONS: dict[str, tuple[str, ...]] = {"s3": ("GetObject", "List
 ACCESS_ANALYZER_OPERATIONS: dict[str, tuple[str, ...]] = {
     "access-analyzer": ("GetAnalyzer", "ListFindingsV2", "GetFindingV2"),
 }
+IDENTITY_CENTER_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "sso": (
+        "ListInstances",
+        "ListPermissionSets",
+        "DescribePermissionSet",
+        "ListAccountsForProvisionedPermissionSet",
+    ),
+    "iam": ("ListRoles",),
+}
+"""A run's lookups for permission sets: sso-admin's (whose actions are `sso:`) in the account
+that administers Identity Center, `iam:ListRoles` in each account a permission set is in."""
 ROLES = {
     "run": ALLOWED_OPERATIONS,
     "sweep": SWEEP_OPERATIONS,
     "store-reader": STORE_READER_OPERATIONS,
     "access-analyzer": ACCESS_ANALYZER_OPERATIONS,
+    "identity-center": IDENTITY_CENTER_OPERATIONS,
 }
 
 

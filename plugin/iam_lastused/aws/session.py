@@ -79,6 +79,11 @@ class AccountClients:
                 self._clients[account] = client(session, "iam", REPORTS_CONFIG, self.role)
             return self._clients[account]
 
+    def reaches(self, account: str, own_account: str) -> bool:
+        """Whether there is a way into `account` for a caller in `own_account`: its own
+        credentials read only their account; another needs a profile or the role template."""
+        return account == own_account or account in self.profiles or bool(self.template)
+
     def session_for(self, account: str) -> Any:
         """The boto3 session for the account (AccountUnavailable when there is none)."""
         with self._lock:

@@ -61,6 +61,15 @@ class StoreReader:
         snapshot = self.snapshot(account, warn)
         return snapshot.about.created.get(arn) if snapshot is not None else None
 
+    def principals(self, account: str, warn: Callable[[str], None]) -> dict[str, datetime | None] | None:
+        """Every principal and policy of the account, with when it was created, as its
+        usable snapshot lists them (a sweep lists every one); None without such a snapshot."""
+        snapshot = self.snapshot(account, warn)
+        if snapshot is None:
+            return None
+        created = snapshot.about.created
+        return {arn: created.get(arn) for arn in {*snapshot.data, *created}}
+
     def reports(self, arns: Iterable[str], warn: Callable[[str], None]) -> dict[str, dict[str, Any]]:
         """The store's entry for each ARN it has; the ARNs a usable snapshot lacks are said,
         by account."""

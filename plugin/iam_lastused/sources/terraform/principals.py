@@ -3,6 +3,7 @@ the scan's module instances, read by the shared collector (iam_resources.collect
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -12,10 +13,14 @@ from iam_lastused.policy import PolicyDoc
 from iam_lastused.sources.iam_resources import PRINCIPAL_TYPES, TERRAFORM, collect
 from iam_lastused.sources.terraform.hcl import Block
 from iam_lastused.sources.terraform.instances import ALL, Instance, ResourceKey, instance_suffix
-from iam_lastused.sources.terraform.values import Unknown, evaluate, expanded, policy_document
+from iam_lastused.sources.terraform.values import Scope, Unknown, evaluate, expanded, policy_document
 
 if TYPE_CHECKING:
     from iam_lastused.sources.terraform.scan import Scan
+
+_BOUNDARY = "a permissions boundary"
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+_PERMISSION_SET_ARN = re.compile(r"arn:aws[a-z-]*:sso:::permissionSet/ssoins-[0-9a-f]{16}/ps-[0-9a-f]{16}")
 
 
 class PolicyIndex:
@@ -177,8 +182,14 @@ class _Reader:
     def policy_references(self, resource: _Resource, attr: str) -> list[Grant]:
         """The `customer_managed_policy_reference` blocks, each a policy by name and path."""
         scope = resource.instance.scope(resource.type, resource.name, resource.key)
+        return self.policy_references_in(resource.block, scope, resource, attr)
+
+    def policy_references_in(
+        self, within: Block, scope: Scope, resource: _Resource, attr: str
+    ) -> list[Grant]:
+        """The policy reference blocks `attr` nested in `within`."""
         grants = []
-        for nested in resource.block["blocks"]:
+        for nested in within["blocks"]:
             reasons: list[str] = []
             for block, inner in expanded(nested, attr, scope, reasons):
                 location = Location(resource.file, block["line"])
@@ -199,13 +210,33 @@ class _Reader:
         return grants
 
     def boundary(self, resource: _Resource, attr: str) -> Grant:
-        return Grant(resource.attr_location(attr), known=False, unknown="a permissions boundary")
+        """The `permissions_boundary` block: it limits, it grants nothing."""
+        scope = resource.instance.scope(resource.type, resource.name, resource.key)
+        for nested in resource.block["blocks"]:
+            for block, inner in expanded(nested, attr, scope, []):
+                return self._boundary(block, inner, resource)
+        return Grant(resource.attr_location(attr), known=False, unknown=f"{_BOUNDARY}, not known")
+
+    def _boundary(self, block: Block, scope: Scope, resource: _Resource) -> Grant:
+        """A boundary by the policy's ARN, or a customer managed policy by name and path."""
+        location = Location(resource.file, block["line"])
+        if "managed_policy_arn" in block["attrs"]:
+            arn = evaluate(block["attrs"]["managed_policy_arn"], scope)
+            if isinstance(arn, str):
+                return Grant(location, policy_arn=str(arn), known=False, unknown=_BOUNDARY)
+            why = arn.reason if isinstance(arn, Unknown) else "not an ARN"
+            return Grant(location, known=False, unknown=f"{_BOUNDARY}, its ARN not known: {why}")
+        references = self.policy_references_in(block, scope, resource, "customer_managed_policy_reference")
+        if not references:
+            return Grant(location, known=False, unknown=f"{_BOUNDARY}, not known")
+        return replace(references[0], unknown=_BOUNDARY) if references[0].policy_reference else references[0]
 
     def accounts(self, resource: _Resource, attr: str) -> tuple[list[str], str | None]:
+        """The account `target_id` names: twelve digits, else not known."""
         if attr not in resource.block["attrs"]:
             return [], f"{attr} is not set"
         value = resource.value(attr)
-        if isinstance(value, str):
+        if isinstance(value, str) and _ACCOUNT_ID.fullmatch(value):
             return [str(value)], None
         return [], value.reason if isinstance(value, Unknown) else "not an account ID"
 
@@ -225,6 +256,10 @@ class _Reader:
         resource_type = PRINCIPAL_TYPES[kind]
         if isinstance(resource, ResourceKey) and resource.type == resource_type:
             return [resource]
+        if isinstance(value, str) and kind == "permission-set":  # an ARN, of one not defined here
+            shown = value if _PERMISSION_SET_ARN.fullmatch(value) else "named by an ARN"
+            self.scan.note(f"{where}: permission set {shown} is not defined in the tree")
+            return []
         if isinstance(value, str):
             matches = [
                 ResourceKey(instance, resource_type, name, key)
@@ -292,14 +327,20 @@ def _resources(scan: Scan) -> Iterator[_Resource]:
 
 def principals(scan: Scan) -> Iterator[Principal]:
     resources = list(_resources(scan))
-    by_principal = collect(resources, _Reader(scan)).grants
+    reader = _Reader(scan)
+    collected = collect(resources, reader)
     for resource in resources:
         kind = TERRAFORM[resource.type].kind
         if kind is None:
             continue
+        key = reader.key(resource)
         principal_name = resource.instance.name(resource.type, resource.name, resource.key)
         path, path_unresolved = _path(resource)
         known_name = isinstance(principal_name, str)
+        if key in collected.accounts_unknown:
+            scan.note(f"{resource.address}: an account it is assigned to is not known: "
+                      f"{collected.accounts_unknown[key]}")
+        accounts = tuple(dict.fromkeys(collected.accounts.get(key, ())))
         yield Principal(
             address=resource.address,
             source="terraform",
@@ -307,6 +348,8 @@ def principals(scan: Scan) -> Iterator[Principal]:
             location=resource.location,
             name=str(principal_name) if known_name else None,
             path=path,
-            grants=tuple(dict.fromkeys(by_principal.get(_Reader(scan).key(resource), []))),
+            grants=tuple(dict.fromkeys(collected.grants.get(key, []))),
             unresolved=path_unresolved if known_name else principal_name.reason,
+            boundary=collected.boundaries.get(key),
+            accounts=accounts or None,
         )
