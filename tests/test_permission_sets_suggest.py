@@ -4,13 +4,14 @@ customer managed policy referred to by name named in a note and never edited, an
 removed while a role is young or an account's role could not be read; the patch applies
 with `git apply` and the rescan with the same usage data finds nothing unused.
 
-Most tests read the Terraform fixtures with the HCL source and stand in for the
-cross-account verdict (`cross_account`: a service's last use is its most recent in any
-account's role), so they judge the suggestions alone; the CloudFormation ones build the
-permission set as the source reports it."""
+Most tests read the Terraform fixtures with the HCL source and give the permission set its
+roles as resolving finds them (`cross_account`), so the analysis makes its one verdict
+across accounts; the CloudFormation ones build the permission set as the source reports
+it. `test_the_identity_center_example_*` runs the whole path through the command line."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ import yaml
 from iam_lastused import catalog
 from iam_lastused.analysis.analyze import analyze
 from iam_lastused.aws.managed_policies import documents_from_access_data, with_documents
+from iam_lastused.cli.main import main
 from iam_lastused.model import (
     AccountRole,
     Grant,
@@ -30,7 +32,6 @@ from iam_lastused.model import (
     PolicyReference,
     Principal,
     RunResult,
-    ServiceResult,
     Statement,
 )
 from iam_lastused.render.suggestions import render_patch, render_suggestions, suggestions_json
@@ -38,6 +39,7 @@ from iam_lastused.sources import scan_paths
 from iam_lastused.store.access_data import report_from_response
 from iam_lastused.suggest.edits import suggest
 
+ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data" / "permission_sets_suggest"
 NOW = datetime.now(timezone.utc)
 USED = NOW - timedelta(days=3)
@@ -81,27 +83,13 @@ def report(activity: Mapping[str, datetime | None]) -> dict:
 
 
 def cross_account(principals: list[Principal], account_roles: tuple[AccountRole, ...]) -> RunResult:
-    """The analysis as it judges a permission set: one verdict from every account's role (a
-    service's last use is its most recent in any account), the accounts it holds in."""
-    merged: dict[str, datetime | None] = {}
-    for account, activity in USAGE.items():
-        if any(role.account == account and role.arn for role in account_roles):
-            for namespace, last in activity.items():
-                merged[namespace] = max((d for d in (merged.get(namespace), last) if d), default=None)
-    judged = [r.account for r in account_roles if r.arn]
-
-    def held_in(service: ServiceResult) -> tuple[str, ...]:
-        recent = {a for a in judged if (USAGE[a].get(service.namespace) or OLD) > NOW - timedelta(days=90)}
-        return tuple(a for a in judged if (a in recent) == (service.state == "used"))
-
-    arn = reserved_role("000000000000")  # the merged report's stand-in
-    found = with_documents([replace(p, arn=arn) for p in principals], documents_from_access_data(DOCUMENTS))
-    results = analyze(found, {arn: report_from_response(arn, report(merged))}, NOW, 90)
-    return RunResult(90, NOW, tuple(
-        replace(r, principal=replace(r.principal, arn=None, roles=account_roles),
-                services=tuple(replace(s, accounts=held_in(s)) for s in r.services))
-        for r in results
-    ))
+    """The analysis of permission sets whose roles are `account_roles`, each role's report
+    from `USAGE`, the AWS managed policies' documents from `DOCUMENTS`."""
+    found = with_documents([replace(p, roles=account_roles) for p in principals],
+                           documents_from_access_data(DOCUMENTS))
+    outcomes = {role.arn: report_from_response(role.arn, report(USAGE[role.account]))
+                for role in account_roles if role.arn}
+    return RunResult(90, NOW, analyze(found, outcomes, NOW, 90))
 
 
 def git(tree: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -235,12 +223,9 @@ def cfn_run(tree: Path, form: str, *, used: tuple[str, ...]) -> RunResult:
     )
     principal = Principal("DeveloperPermissionSet", "cloudformation", "permission-set", Location(where, 3),
                           name="Developer", grants=grants, roles=roles())
-    services = {namespace: USED if namespace in used else None for namespace in ("s3", "sns", "dynamodb")}
-    services["sqs"] = USED if "sqs" in used else None
-    arn = reserved_role("111111111111")
-    outcome = report_from_response(arn, report(services))
-    [result] = analyze([replace(principal, arn=arn)], {arn: outcome}, NOW, 90)
-    return RunResult(90, NOW, (replace(result, principal=principal),))
+    usage = {namespace: USED if namespace in used else None for namespace in ("s3", "sns", "dynamodb", "sqs")}
+    outcomes = {role.arn: report_from_response(role.arn, report(usage)) for role in roles() if role.arn}
+    return RunResult(90, NOW, analyze([principal], outcomes, NOW, 90))
 
 
 @pytest.mark.parametrize("form", sorted(CFN))
@@ -277,3 +262,33 @@ def test_cloudformation_inline_policy_nothing_uses_goes_whole(
     assert "InlinePolicy" not in properties and "Statement" not in text
     assert properties["ManagedPolicies"] == [SQS_READ, LOGS_READ]
     assert properties["Name"] == "Developer" and properties["SessionDuration"] == "PT4H"
+
+
+# End to end, as a new user runs the example: the Terraform source's permission set and
+# its assignments, its role in each account found in the access-data file, one verdict.
+
+
+def test_the_identity_center_example_patch_applies_and_the_rescan_is_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    subprocess.run(["git", "init", "-q"], check=True)
+    scan_command = ["scan", "examples/identity-center", "--access-data", "examples/access-data.json"]
+    assert main([*scan_command, "--format", "json", "--fail-on", "stale"]) == 1
+    [permission_set] = json.loads(capsys.readouterr().out)["principals"]
+    assert permission_set["kind"] == "permission-set" and permission_set["status"] == "analyzed"
+    accounts = [role["account"] for role in permission_set["roles"] if role["arn"]]
+    assert accounts == ["111122223333", "444455556666", "777788889999"]
+    assert permission_set["unused_services"] == ["cloudshell", "lambda", "sns"]
+    assert permission_set["stale_services"] == ["dynamodb"]
+    assert main([*scan_command, "--suggest=patch"]) == 0
+    patch = capsys.readouterr().out
+    assert patch.startswith("--- a/examples/identity-center/main.tf")
+    subprocess.run(["git", "apply", "--check"], input=patch.encode(), check=True)
+    subprocess.run(["git", "apply"], input=patch.encode(), check=True)
+    patched = Path("examples/identity-center/main.tf").read_text(encoding="utf-8")
+    assert "AWSCloudShellFullAccess" not in patched
+    assert main([*scan_command, "--format", "json", "--fail-on", "stale"]) == 0
+    [after] = json.loads(capsys.readouterr().out)["principals"]
+    assert after["status"] == "analyzed" and after["unused_services"] == after["stale_services"] == []
