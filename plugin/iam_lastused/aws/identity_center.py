@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from iam_lastused.aws import session as aws
@@ -32,6 +33,9 @@ from iam_lastused.aws.errors import AwsError, NoCredentials, failure
 RESERVED_PATH = "/aws-reserved/sso.amazonaws.com/"
 LOOKUP_WORKERS = 8
 """Accounts listed at once, and permission sets described at once."""
+LOOKUP_CONFIG = aws.BOTOCORE_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 8}))
+"""botocore's standard retries, with more attempts than a run's few lookups: a permission
+set's lookups are one call per account, or per permission set of an instance, in parallel."""
 _PERMISSION_SET_ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):sso:::[A-Za-z]+/(?P<instance>ssoins-[^/]+)/ps-[^/]+"
 )
@@ -72,7 +76,7 @@ def reserved_roles(session: Any) -> list[ReservedRole]:
     """The roles under the reserved path of the session's account (AwsError when IAM will
     not list them, NoCredentials when there are none)."""
     with _failing(f"cannot list the roles under {RESERVED_PATH}", "iam"):
-        iam = aws.client(session, "iam", role="identity-center")
+        iam = aws.client(session, "iam", LOOKUP_CONFIG, role="identity-center")
         pages = iam.get_paginator("list_roles").paginate(PathPrefix=RESERVED_PATH)
         return [ReservedRole(role["Arn"], role.get("CreateDate")) for page in pages for role in page["Roles"]]
 
@@ -103,14 +107,14 @@ class IdentityCenter:
     def __init__(self, session: Any) -> None:
         self.session = session
         self._client: Any = None
-        self._by_name: dict[str, str] | None = None
+        self._by_name: dict[str, str] | AwsError | None = None
         self._lock = threading.Lock()
 
     @property
     def client(self) -> Any:
         if self._client is None:
             with _failing("cannot ask IAM Identity Center"):
-                self._client = aws.client(self.session, "sso-admin", role="identity-center")
+                self._client = aws.client(self.session, "sso-admin", LOOKUP_CONFIG, role="identity-center")
         return self._client
 
     def permission_set_arn(self, name: str) -> str | None:
@@ -118,7 +122,12 @@ class IdentityCenter:
         none of that name (the code is not applied yet); AwsError when it cannot say."""
         with self._lock:
             if self._by_name is None:
-                self._by_name = self._permission_sets()
+                try:
+                    self._by_name = self._permission_sets()
+                except AwsError as exc:  # asked once a run, whatever the answer
+                    self._by_name = exc
+        if isinstance(self._by_name, AwsError):
+            raise self._by_name
         return self._by_name.get(name)
 
     def _permission_sets(self) -> dict[str, str]:

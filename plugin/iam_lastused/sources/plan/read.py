@@ -48,7 +48,10 @@ _CHANGES = {
 }
 _AFTER_APPLY = Unknown("known only after apply")
 _INSTANCE_KEY = re.compile(r'\[(?:"(?:[^"\\]|\\.)*"|[0-9]+)\]')
-_REFERENCE = re.compile(r"(data\.)?(aws_iam_[a-z_]+)\.([A-Za-z_][\w-]*)")
+_REFERENCE = re.compile(r"(data\.)?(aws_[a-z0-9_]+)\.([A-Za-z_][\w-]*)")
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
+_PERMISSION_SET_ARN = re.compile(r"arn:aws[a-z-]*:sso:::permissionSet/ssoins-[0-9a-f]{16}/ps-[0-9a-f]{16}")
+_BOUNDARY = "a permissions boundary"
 
 
 # ---------------------------------------------------------------------------
@@ -193,6 +196,12 @@ class _Side:
     by_arn: dict[str, str] = field(default_factory=dict)
     grants: dict[str, list[Grant]] = field(default_factory=dict)
     sources: dict[str, list[str]] = field(default_factory=dict)
+    boundaries: dict[str, Grant] = field(default_factory=dict)
+    assigned: dict[str, list[str]] = field(default_factory=dict)
+    assigned_unknown: dict[str, str] = field(default_factory=dict)
+    unlinked: set[str] = field(default_factory=set)
+    """The permission sets (by address without instance key) that an assignment names
+    by an instance the plan does not say (`team[each.value.set].arn`, not yet applied)."""
 
     def __post_init__(self) -> None:
         for resource in self.resources:
@@ -213,6 +222,8 @@ class _Side:
     def collect(self) -> None:
         collected = collect((r for r in self.resources if isinstance(self.values(r), dict)), self)
         self.grants, self.sources = collected.grants, collected.via
+        self.boundaries, self.assigned = collected.boundaries, collected.accounts
+        self.assigned_unknown = collected.accounts_unknown
 
     # iam_resources.Reader: the plan's resources, on this side of the change
 
@@ -234,9 +245,12 @@ class _Side:
                 grants.append(self.document_of(role, policy))
         return grants
 
-    def policy_references(self, resource: _Resource, attr: str) -> list[Grant]:
+    def policy_references(
+        self, resource: _Resource, attr: str, within: dict[str, Any] | None = None
+    ) -> list[Grant]:
+        """The customer managed policies `attr` (of the resource, or of a block `within` it) names."""
         grants = []
-        for item in _list(self.values(resource).get(attr)):
+        for item in _list((self.values(resource) if within is None else within).get(attr)):
             name, path = _dict(item).get("name"), _dict(item).get("path") or "/"
             if isinstance(name, str) and isinstance(path, str):
                 reference = PolicyReference(name, path)
@@ -248,13 +262,21 @@ class _Side:
         return grants
 
     def boundary(self, resource: _Resource, attr: str) -> Grant:
-        return Grant(self.location, known=False, unknown="a permissions boundary")
+        """The `permissions_boundary` block: it limits, it grants nothing."""
+        block = _dict(next(iter(_list(self.values(resource).get(attr))), None))
+        arn = block.get("managed_policy_arn")
+        if isinstance(arn, str) and arn:
+            return Grant(self.location, policy_arn=arn, known=False, unknown=_BOUNDARY)
+        references = self.policy_references(resource, "customer_managed_policy_reference", block)
+        if references and references[0].policy_reference:
+            return replace(references[0], unknown=_BOUNDARY)
+        return Grant(self.location, known=False, unknown=f"{_BOUNDARY}, known only after apply")
 
     def accounts(self, resource: _Resource, attr: str) -> tuple[list[str], str | None]:
         value = self.values(resource).get(attr)
-        if isinstance(value, str):
+        if isinstance(value, str) and _ACCOUNT_ID.fullmatch(value):
             return [value], None
-        return [], "the account is known only after apply" if isinstance(value, Unknown) else "no account"
+        return [], "known only after apply" if isinstance(value, Unknown) else "not an account ID"
 
     def unreadable(self, resource: _Resource) -> None:
         error = InputError(f"{resource.address}: nested too deeply to read", self.found.file)
@@ -316,15 +338,36 @@ class _Side:
         if isinstance(value, list):
             found = [self._targets(resource, attr, item, kind) for item in value]
             return list(dict.fromkeys(target for targets in found for target in targets))
+        if isinstance(value, str) and kind == "permission-set":  # named by its ARN
+            if value in self.by_arn:
+                return [self.by_arn[value]]
+            shown = value if _PERMISSION_SET_ARN.fullmatch(value) else "named by an ARN"
+            self.found.notes[f"{resource.address}: permission set {shown} is not in the plan"] = None
+            return []
         if isinstance(value, str):
             matches = self.by_name.get((PRINCIPAL_TYPES[kind], value), [])
             if not matches:
                 self.found.notes[f"{resource.address}: {kind} {value} is not in the plan"] = None
             return matches
         matches = self.referenced(resource, attr, PRINCIPAL_TYPES[kind])
+        if not matches and kind == "permission-set" and self.unlinked_base(resource, attr):
+            return []  # the assignment's accounts are taken from the HCL, where they are known
         if not matches:
             self.found.notes[f"{resource.address}: the {kind} is known only after apply"] = None
         return matches
+
+    def unlinked_base(self, resource: _Resource, attr: str) -> bool:
+        """Records the permission sets of several instances that `attr` names by an
+        instance key the plan does not give; whether there is one."""
+        found = False
+        for reference in resource.references(attr):
+            match = _REFERENCE.match(reference)
+            if match and not match.group(1) and match.group(2) == PRINCIPAL_TYPES["permission-set"]:
+                base = f"{resource.module}.{match.group(2)}.{match.group(3)}".lstrip(".")
+                if len(self.by_base.get(base, [])) > 1:
+                    self.unlinked.add(base)
+                    found = True
+        return found
 
     def referenced(self, resource: _Resource, attr: str, resource_type: str) -> list[str]:
         """The principals of `resource_type` that the configuration of `attr` refers to
@@ -377,9 +420,12 @@ class _Locator:
         self.principal = principal
         self.statements: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[Location, Location]] = {}
         self.arns: dict[str, Location] = {}
+        self.references: dict[PolicyReference, Location] = {}
         for grant in (principal.grants if principal else None) or ():
             if grant.policy_arn:
                 self.arns.setdefault(grant.policy_arn, grant.location)
+            if grant.policy_reference:
+                self.references.setdefault(grant.policy_reference, grant.location)
             for statement in grant.statements:
                 self.statements.setdefault(_statement_key(statement), (grant.location, statement.location))
 
@@ -388,6 +434,8 @@ class _Locator:
             return grant
         if grant.policy_arn in self.arns:
             return replace(grant, location=self.arns[grant.policy_arn])
+        if grant.policy_reference in self.references:
+            return replace(grant, location=self.references[grant.policy_reference])
         located = [self.statements.get(_statement_key(statement)) for statement in grant.statements]
         statements = tuple(
             replace(statement, location=found[1]) if found else statement
@@ -396,20 +444,23 @@ class _Locator:
         where = next((found[0] for found in located if found), grant.location)
         return replace(grant, location=where, statements=statements)
 
+    def boundary(self, boundary: Grant | None) -> Grant | None:
+        """The boundary, at the HCL's `permissions_boundary` block."""
+        if boundary is None or self.principal is None or self.principal.boundary is None:
+            return boundary
+        return replace(boundary, location=self.principal.boundary.location)
+
 
 def _hcl_principals(config_dir: Path | None, root: Root | None) -> dict[str, Principal]:
-    """The principals of the configuration the plan was made from: its root module's
+    """The principals of the configuration the plan was made from, by address: its root module's
     files and the modules they call, as terraform loads them (module calls followed,
     installed ones through the manifest); never the tree below, which may hold other
     roots by the thousand."""
     if config_dir is None or not config_dir.is_dir():
         return {}
-    found: dict[str, Principal] = {}
     # each file of the directory: the scan reads their module, and no directory below
-    for principal in scan_terraform(terraform_files(config_dir), root=root).principals:
-        # by their instances' definition
-        found.setdefault(_INSTANCE_KEY.sub("[*]", principal.address), principal)
-    return found
+    principals = scan_terraform(terraform_files(config_dir), root=root).principals
+    return {principal.address: principal for principal in principals}
 
 
 # ---------------------------------------------------------------------------
@@ -426,14 +477,21 @@ def read_plan(
     read = _read(plan, file)
     prior_arns = _prior_arns(plan)
     hcl = _hcl_principals(config_dir, root)
+    by_definition: dict[str, Principal] = {}
+    for address, principal in hcl.items():  # the HCL's instance keys may not be the plan's
+        by_definition.setdefault(_INSTANCE_KEY.sub("[*]", address), principal)
     position = {resource.address: index for index, resource in enumerate(read.resources)}
     principals = []
     for resource in read.resources:
         kind = TERRAFORM[resource.type].kind
         if kind is None:
             continue
-        locator = _Locator(hcl.get(_INSTANCE_KEY.sub("[*]", resource.address)))
-        principals.append(_principal(resource, kind, read, prior_arns, locator, position))
+        same = hcl.get(resource.address) or by_definition.get(_INSTANCE_KEY.sub("[*]", resource.address))
+        locator = _Locator(same)
+        principal = _principal(resource, kind, read, prior_arns, locator, position)
+        if kind == "permission-set":
+            principal = _assigned(principal, resource, read, hcl.get(resource.address))
+        principals.append(principal)
     return SourceResult(tuple(principals), tuple(read.found.errors), tuple(read.found.notes))
 
 
@@ -445,7 +503,7 @@ def _principal(
     locator: _Locator,
     position: dict[str, int],
 ) -> Principal:
-    before, after = resource.before, resource.after
+    before, after, address = resource.before, resource.after, resource.address
     deployed = before is not None
     values = after if isinstance(after, dict) else before or {}
     arn = ((before or {}).get("arn") or prior_arns.get(resource.address)) if deployed else None
@@ -470,4 +528,22 @@ def _principal(
         change=resource.change,
         grants_before=grants(read.before) if deployed else None,
         granted_via=tuple(sorted(via, key=position.__getitem__)),
+        boundary=locator.boundary((read.after if after is not None else read.before).boundaries.get(address)),
     )
+
+
+def _assigned(principal: Principal, resource: _Resource, read: _Plan, hcl: Principal | None) -> Principal:
+    """A permission set with the accounts the plan assigns it to; where an assignment
+    names it by an instance the plan does not say (not yet applied), the HCL's too."""
+    side = read.after if resource.after is not None else read.before
+    accounts = list(side.assigned.get(resource.address, ()))
+    notes = read.found.notes
+    if resource.base in side.unlinked:
+        if hcl is not None and hcl.accounts is not None:
+            accounts.extend(hcl.accounts)
+        else:
+            notes[f"{resource.address}: the accounts it is assigned to are known only after apply"] = None
+    if resource.address in side.assigned_unknown:
+        unknown = side.assigned_unknown[resource.address]
+        notes[f"{resource.address}: an account it is assigned to is not known: {unknown}"] = None
+    return replace(principal, accounts=tuple(dict.fromkeys(accounts)) or None)
