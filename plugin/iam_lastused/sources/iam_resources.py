@@ -1,21 +1,21 @@
-"""The IAM resource types, in one table, and the one collector of what each grants.
+"""The IAM resource types, in one table per format, and the one collector of what each grants.
 
-A Terraform IAM resource either is a principal (a role, user, group, managed policy or
-Identity Center permission set) or grants to principals it names: a policy document,
-attached policy ARNs, customer managed policies by name, a permissions boundary, a group
-membership, or a permission set's assignment to an account. The HCL source and the plan
-source read the same resources (from code, or from the plan's values), so each gives a
-`Reader` for its own resources and `collect` does the rest:
-a new IAM resource type is one entry of `TERRAFORM`.
+An IAM resource either is a principal (a role, user, group, managed policy or Identity
+Center permission set) or grants to principals it names: a policy document, attached
+policy ARNs, customer managed policies by name, a permissions boundary, a group
+membership, or a permission set's assignment to an account. Each source gives a
+`Reader` for its own resources (Terraform's HCL and plan sources read `TERRAFORM`'s
+types, the CloudFormation template reader `CLOUDFORMATION`'s) and `collect` does the
+rest: a new IAM resource type is one entry of its table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
-from iam_lastused.model import Grant, Kind
+from iam_lastused.model import Grant, Kind, Location
 
 
 @dataclass(frozen=True)
@@ -23,14 +23,24 @@ class ResourceType:
     """What one resource type makes and grants, by its attributes.
 
     - `kind`: the principal the resource is, if it is one.
+    - `name`: the attribute holding the principal's name, where the reader takes it from
+      the table (CloudFormation's; Terraform's readers know `name` and `name_prefix`).
+    - `reference`: the attribute other resources name the principal by (CloudFormation's
+      `!GetAtt`), where they do not name it by `!Ref`.
     - `document`: the attribute holding a policy document it grants.
+    - `inline_policy`: the attribute holding the one inline policy document a principal
+      has (a permission set's); counted only where the configuration sets it.
     - `inline_policies`: the nested blocks (or list) of inline policy documents it grants
       itself; counted only where the configuration sets them.
     - `policy_arns`: the attribute holding the ARN(s) of the policies it attaches; on a
       principal, counted only where the configuration sets it.
     - `targets`: the attributes naming the principals it grants to, with their kind; a
       principal grants to itself.
+    - `attaches`: the attributes listing principals its policy is attached to, each
+      given it where its list is written (a CloudFormation policy's Roles, Users and
+      Groups; the reader is then a `Placing` one).
     - `members`: the attributes naming users and the groups they join.
+    - `groups`: on a user, the attribute naming the groups it joins.
     - `policy_references`: the attribute (or nested blocks) naming customer managed
       policies by name and path, as a permission set refers to them.
     - `boundary`: the attribute (or nested block) setting a permissions boundary.
@@ -39,11 +49,16 @@ class ResourceType:
     """
 
     kind: Kind | None = None
+    name: str | None = None
+    reference: str | None = None
     document: str | None = None
+    inline_policy: str | None = None
     inline_policies: str | None = None
     policy_arns: str | None = None
     targets: tuple[tuple[str, Kind], ...] = ()
+    attaches: tuple[tuple[str, Kind], ...] = ()
     members: tuple[str, str] | None = None
+    groups: str | None = None
     policy_references: str | None = None
     boundary: str | None = None
     assignments: tuple[str, str] | None = None
@@ -89,6 +104,37 @@ TERRAFORM: dict[str, ResourceType] = {
     "aws_ssoadmin_account_assignment": ResourceType(assignments=("permission_set_arn", "target_id")),
 }
 """Every Terraform resource type that makes or grants to an IAM principal."""
+
+_LISTS: tuple[tuple[str, Kind], ...] = (("Roles", "role"), ("Users", "user"), ("Groups", "group"))
+_MANAGED = "ManagedPolicyArns"
+
+CLOUDFORMATION: dict[str, ResourceType] = {
+    "AWS::IAM::Role": ResourceType(
+        kind="role", name="RoleName", inline_policies="Policies", policy_arns=_MANAGED
+    ),
+    "AWS::IAM::User": ResourceType(
+        kind="user", name="UserName", inline_policies="Policies", policy_arns=_MANAGED, groups="Groups"
+    ),
+    "AWS::IAM::Group": ResourceType(
+        kind="group", name="GroupName", inline_policies="Policies", policy_arns=_MANAGED
+    ),
+    "AWS::IAM::ManagedPolicy": ResourceType(
+        kind="policy", name="ManagedPolicyName", document="PolicyDocument", attaches=_LISTS
+    ),
+    "AWS::IAM::Policy": ResourceType(document="PolicyDocument", attaches=_LISTS),
+    "AWS::IAM::RolePolicy": ResourceType(document="PolicyDocument", targets=(("RoleName", "role"),)),
+    "AWS::IAM::UserPolicy": ResourceType(document="PolicyDocument", targets=(("UserName", "user"),)),
+    "AWS::IAM::GroupPolicy": ResourceType(document="PolicyDocument", targets=(("GroupName", "group"),)),
+    "AWS::IAM::UserToGroupAddition": ResourceType(members=("Users", "GroupName")),
+    "AWS::SSO::PermissionSet": ResourceType(
+        kind="permission-set", name="Name", reference="PermissionSetArn", inline_policy="InlinePolicy",
+        policy_arns="ManagedPolicies", policy_references="CustomerManagedPolicyReferences",
+        boundary="PermissionsBoundary",
+    ),
+    "AWS::SSO::Assignment": ResourceType(assignments=("PermissionSetArn", "TargetId")),
+}
+"""Every CloudFormation resource type that makes or grants to an IAM principal (SAM's
+are translated to these first)."""
 
 PRINCIPAL_TYPES: dict[Kind, str] = {spec.kind: name for name, spec in TERRAFORM.items() if spec.kind}
 """The Terraform resource type of each kind of principal."""
@@ -144,6 +190,14 @@ class Reader(Protocol[_R, K]):
         ...
 
 
+@runtime_checkable
+class Placing(Reader[_R, K], Protocol):
+    """A reader that says where each attribute is written, for a table whose policies
+    are given to the principals they list where the list is written (`ResourceType.attaches`)."""
+
+    def written(self, resource: _R, attr: str) -> Location: ...
+
+
 @dataclass
 class Collected(Generic[K]):
     """What each principal is granted, and the resources (itself first) that grant it."""
@@ -161,12 +215,14 @@ class Collected(Generic[K]):
         self.via.setdefault(target, []).extend(via)
 
 
-def collect(resources: Iterable[R], reader: Reader[R, K]) -> Collected[K]:
-    """The grants every resource makes, a group's given to its members too."""
+def collect(
+    resources: Iterable[R], reader: Reader[R, K], table: Mapping[str, ResourceType] = TERRAFORM
+) -> Collected[K]:
+    """The grants every resource of `table`'s types makes, a group's given to its members too."""
     collected: Collected[K] = Collected()
     memberships: list[tuple[K, K]] = []
     for resource in resources:
-        spec = TERRAFORM.get(reader.type(resource))
+        spec = table.get(reader.type(resource))
         if spec is None:
             continue
         try:
@@ -192,6 +248,8 @@ def _collect_one(
     via = [key]
     if spec.document:
         grants.append(reader.document(resource, spec.document, own=spec.kind is not None))
+    if spec.inline_policy and reader.sets(resource, spec.inline_policy):
+        grants.append(reader.document(resource, spec.inline_policy, own=True))
     if spec.inline_policies and reader.sets(resource, spec.inline_policies):
         grants.extend(reader.inline_policies(resource, spec.inline_policies))
     if spec.policy_arns and (spec.kind is None or reader.sets(resource, spec.policy_arns)):
@@ -202,12 +260,19 @@ def _collect_one(
         grants.extend(reader.policy_references(resource, spec.policy_references))
     for target in dict.fromkeys(targets):
         collected.add(target, grants, via)
+    for attr, kind in spec.attaches:
+        assert isinstance(reader, Placing), "a table with attaches needs a Placing reader"
+        where = reader.written(resource, attr)
+        for target in dict.fromkeys(reader.targets(resource, attr, kind)):
+            collected.add(target, [replace(grant, location=where) for grant in grants], via)
     if spec.boundary and reader.sets(resource, spec.boundary):
         boundary = reader.boundary(resource, spec.boundary)
         for target in dict.fromkeys(targets):
             collected.boundaries[target] = boundary
     if spec.assignments:
         _assign(resource, spec.assignments, reader, collected)
+    if spec.groups:
+        return [(key, group) for group in reader.targets(resource, spec.groups, "group")]
     if not spec.members:
         return []
     users_attr, groups_attr = spec.members

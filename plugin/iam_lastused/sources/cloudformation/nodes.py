@@ -1,5 +1,6 @@
-"""What a template's nodes say of where they are, as cfn-lint's decoder gives them, for
-the template reader and SAM's translation alike."""
+"""What a template's nodes say of where they are, as cfn-lint's decoder gives them, and
+what the tools reading a template say of it, on one line: for the template reader and
+SAM's translation alike."""
 
 from __future__ import annotations
 
@@ -30,3 +31,11 @@ def key_line(mapping: Mapping[str, Any], key: str) -> int | None:
 def mapping(value: Any) -> Mapping[str, Any]:
     """The value where it is a mapping, else an empty one."""
     return value if isinstance(value, dict) else {}
+
+
+def short(message: str) -> str:
+    """A tool's message (cfn-lint's decoder or transform, SAM's translator) on one line
+    and short: YAML's and JSON's quote the template's text on the lines after the first."""
+    lines = message.strip().splitlines()
+    first = " ".join(lines[0].split()) if lines else ""
+    return first[:200] + ("..." if len(first) > 200 else "")  # each format escapes it

@@ -52,10 +52,6 @@ class Translated:
     """(generated role, policy name or managed policy ARN): the line of its `Policies` entry."""
 
 
-
-
-
-
 def _placeholder_uris(resources: Mapping[str, Any]) -> None:
     for resource in resources.values():
         if not isinstance(resource, dict) or not isinstance(resource.get("Properties"), dict):
@@ -114,18 +110,14 @@ def translate(
             message = str(getattr(cause, "message", cause))
             named = _RESOURCE_ID.search(message)
             line = lines.get(named[1]) if named else None
-            errors.append(InputError(f"SAM cannot translate the template: {_short(message)}", file, line))
+            why = nodes.short(message)
+            errors.append(InputError(f"SAM cannot translate the template: {why}", file, line))
         return errors
     except MemoryError:
         raise
     except Exception as exc:  # the translator raises anything
-        return [InputError(f"SAM cannot translate the template: {_short(str(exc))}", file)]
+        return [InputError(f"SAM cannot translate the template: {nodes.short(str(exc))}", file)]
     return Translated(output, *_origins(template, output))
-
-
-def _short(message: str) -> str:
-    first = " ".join(message.split())
-    return first[:200] + ("..." if len(first) > 200 else "")  # each format escapes it
 
 
 def _origins(
