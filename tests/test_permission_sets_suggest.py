@@ -27,8 +27,6 @@ from iam_lastused.aws.managed_policies import documents_from_access_data, with_d
 from iam_lastused.cli.main import main
 from iam_lastused.model import (
     AccountRole,
-    Grant,
-    Location,
     PolicyReference,
     Principal,
     RunResult,
@@ -82,12 +80,17 @@ def report(activity: Mapping[str, datetime | None]) -> dict:
             "IsTruncated": False, "ServicesLastAccessed": services}
 
 
-def cross_account(principals: list[Principal], account_roles: tuple[AccountRole, ...]) -> RunResult:
+Usage = Mapping[str, Mapping[str, datetime | None]]
+
+
+def cross_account(
+    principals: list[Principal], account_roles: tuple[AccountRole, ...], usage: Usage = USAGE
+) -> RunResult:
     """The analysis of permission sets whose roles are `account_roles`, each role's report
-    from `USAGE`, the AWS managed policies' documents from `DOCUMENTS`."""
+    from `usage`, the AWS managed policies' documents from `DOCUMENTS`."""
     found = with_documents([replace(p, roles=account_roles) for p in principals],
                            documents_from_access_data(DOCUMENTS))
-    outcomes = {role.arn: report_from_response(role.arn, report(USAGE[role.account]))
+    outcomes = {role.arn: report_from_response(role.arn, report(usage[role.account]))
                 for role in account_roles if role.arn}
     return RunResult(90, NOW, analyze(found, outcomes, NOW, 90))
 
@@ -104,10 +107,10 @@ def tree_of(tmp_path: Path, form: str) -> Path:
     return tree
 
 
-def scan(tree: Path, account_roles: tuple[AccountRole, ...]) -> RunResult:
+def scan(tree: Path, account_roles: tuple[AccountRole, ...], usage: Usage = USAGE) -> RunResult:
     found = scan_paths([tree])
     assert not found.errors
-    return cross_account(list(found.principals), account_roles)
+    return cross_account(list(found.principals), account_roles, usage)
 
 
 def allow_actions(run: RunResult) -> set[tuple[str, ...]]:
@@ -200,50 +203,33 @@ def test_a_customer_managed_policy_by_name_is_named_in_a_note_and_not_edited(
     ]
 
 
-# CloudFormation: AWS::SSO::PermissionSet's InlinePolicy and ManagedPolicies, with the
-# grants where the template source puts them (a list entry's line, a statement's line).
+# CloudFormation: AWS::SSO::PermissionSet's InlinePolicy and ManagedPolicies, read by the
+# template source.
 
-CFN = {
-    "cloudformation-yaml": ("template.yaml", 11, 14, 19, 9),
-    "cloudformation-json": ("template.json", 13, 16, 21, 10),
-}
+CFN = {"cloudformation-yaml": "template.yaml", "cloudformation-json": "template.json"}
 
 
-def cfn_run(tree: Path, form: str, *, used: tuple[str, ...]) -> RunResult:
-    file, inline, first, second, managed = CFN[form]
-    where = str(tree / file)
-    statements = (
-        Statement(Location(where, first), "Allow", ("s3:GetObject", "sns:Publish"), resources=("*",)),
-        Statement(Location(where, second), "Allow", ("dynamodb:GetItem",), resources=("*",)),
-    )
-    grants = (
-        Grant(Location(where, inline), statements),
-        Grant(Location(where, managed), (Statement(Location(where, managed), "Allow", ("sqs:ListQueues",),
-                                                   resources=("*",)),), policy_arn=SQS_READ),
-    )
-    principal = Principal("DeveloperPermissionSet", "cloudformation", "permission-set", Location(where, 3),
-                          name="Developer", grants=grants, roles=roles())
-    usage = {namespace: USED if namespace in used else None for namespace in ("s3", "sns", "dynamodb", "sqs")}
-    outcomes = {role.arn: report_from_response(role.arn, report(usage)) for role in roles() if role.arn}
-    return RunResult(90, NOW, analyze([principal], outcomes, NOW, 90))
+def properties(tree: Path, form: str) -> dict:
+    template = yaml.safe_load((tree / CFN[form]).read_text(encoding="utf-8"))
+    return template["Resources"]["DeveloperPermissionSet"]["Properties"]
 
 
 @pytest.mark.parametrize("form", sorted(CFN))
-def test_cloudformation_inline_policy_edited_and_managed_policy_entry_removed(
+def test_cloudformation_patch_applies_and_the_rescan_is_clean(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str
 ) -> None:
     tree = tree_of(tmp_path, form)
     monkeypatch.chdir(tree)
-    file = CFN[form][0]
-    suggestions = suggest(cfn_run(tree, form, used=("s3",)), "service")
-    assert [p.removed for p in suggestions.policies] == [True]
+    suggestions = suggest(scan(tree, roles()), "service")
+    assert [p.policy_arn for p in suggestions.policies if p.removed] == [SQS_READ]
     git(tree, "apply", "-", stdin=render_patch(suggestions, tree))
-    template = yaml.safe_load((tree / file).read_text(encoding="utf-8"))
-    properties = template["Resources"]["DeveloperPermissionSet"]["Properties"]
-    assert properties["ManagedPolicies"] == [LOGS_READ]
-    statements = properties["InlinePolicy"]["Statement"]
-    assert [s["Action"] for s in statements] == [["s3:GetObject"]]
-    assert properties["SessionDuration"] == "PT4H"
+    after = properties(tree, form)
+    assert after["ManagedPolicies"] == [LOGS_READ]
+    assert [s["Action"] for s in after["InlinePolicy"]["Statement"]] == [["s3:GetObject"]]
+    assert after["SessionDuration"] == "PT4H"
+    rescan = scan(tree, roles())
+    assert all(not r.findings() for r in rescan.principals)
+    assert allow_actions(rescan) == {("s3:GetObject",), ("logs:Describe*", "logs:Get*")}
 
 
 @pytest.mark.parametrize("form", sorted(CFN))
@@ -252,16 +238,16 @@ def test_cloudformation_inline_policy_nothing_uses_goes_whole(
 ) -> None:
     tree = tree_of(tmp_path, form)
     monkeypatch.chdir(tree)
-    file = CFN[form][0]
-    suggestions = suggest(cfn_run(tree, form, used=("sqs",)), "service")
-    inline = next(p for p in suggestions.policies if p.policy_arn is None)
+    usage = {account: {**activity, "s3": NEVER, "sqs": USED} for account, activity in USAGE.items()}
+    suggestions = suggest(scan(tree, roles(), usage), "service")
+    [inline] = [p for p in suggestions.policies if p.policy_arn is None]
     assert inline.removed and inline.removable_services == ("dynamodb", "s3", "sns")
     git(tree, "apply", "-", stdin=render_patch(suggestions, tree))
-    text = (tree / file).read_text(encoding="utf-8")
-    properties = yaml.safe_load(text)["Resources"]["DeveloperPermissionSet"]["Properties"]
-    assert "InlinePolicy" not in properties and "Statement" not in text
-    assert properties["ManagedPolicies"] == [SQS_READ, LOGS_READ]
-    assert properties["Name"] == "Developer" and properties["SessionDuration"] == "PT4H"
+    after = properties(tree, form)
+    assert "InlinePolicy" not in after and "Statement" not in (tree / CFN[form]).read_text(encoding="utf-8")
+    assert after["ManagedPolicies"] == [SQS_READ, LOGS_READ]
+    assert after["Name"] == "Developer" and after["SessionDuration"] == "PT4H"
+    assert all(not r.findings() for r in scan(tree, roles(), usage).principals)
 
 
 # End to end, as a new user runs the example: the Terraform source's permission set and
