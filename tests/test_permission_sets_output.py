@@ -233,3 +233,27 @@ def test_every_format_escapes_hostile_names_accounts_and_reasons(hostile: str) -
     assert "##[" not in gitlab
     for note in principal_notes(run.principals[0], 90, NOW):
         _printable_lines(note)
+
+
+def test_the_identity_center_example_through_the_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As a new user runs it: the permission set once, its role in each of its three
+    accounts found in the access-data file, and the accounts of each finding."""
+    from iam_lastused.cli.main import main
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    scan = ["scan", "examples/identity-center", "--access-data", "examples/access-data.json", "--no-cache"]
+    assert main(scan) == 0
+    text = capsys.readouterr().out
+    assert text.count("permission-set aws_ssoadmin_permission_set.orders_developer") == 1
+    for account in ("111122223333", "444455556666", "777788889999"):
+        assert f"  role in {account}: arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/" \
+               "AWSReservedSSO_OrdersDeveloper_" in text
+    assert "in accounts 111122223333, 444455556666, 777788889999; granted at examples/identity-center" in text
+    assert main([*scan, "--format", "sarif"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    jsonschema.Draft4Validator(SCHEMA).validate(document)
+    results = document["runs"][0]["results"]
+    held = [r["properties"]["accounts"] for r in results if r["ruleId"] in ("IAMLU001", "IAMLU002")]
+    assert held and all(accounts == ["111122223333", "444455556666", "777788889999"] for accounts in held)
