@@ -234,11 +234,13 @@ def _held_back(result: PrincipalResult, now: datetime, min_age_days: int) -> str
     reasons = []
     for role in result.principal.roles:
         if role.arn and role.created and _age(now, role.created) < timedelta(days=min_age_days):
-            reasons.append(f"its role in {role.account} was created {_age(now, role.created).days} days ago "
-                           f"(less than {min_age_days}): its report has not seen enough")
+            reasons.append(f"{address} was created {_age(now, role.created).days} days ago in account "
+                           f"{role.account} (its role there, less than {min_age_days}): its report has not "
+                           "seen enough")
         elif role.arn is None and not role.not_deployed:
-            reasons.append(f"its role in {role.account} could not be read ({role.why or 'no reason given'})")
-    return f"{address}: {'; '.join(reasons)}; no removal suggested" if reasons else None
+            reasons.append(f"{address}'s role in {role.account} could not be read "
+                           f"({role.why or 'no reason given'})")
+    return f"{'; '.join(reasons)}; no removal suggested" if reasons else None
 
 
 def _judge(
