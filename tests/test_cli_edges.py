@@ -87,7 +87,7 @@ def test_numeric_options_are_checked(cli, capsys, option, value, says):
 
 def test_defaults_without_options_are_text_and_never_fail(cli):
     run = cli("scan", str(ROOT / "examples"), "--access-data", ACCESS)
-    assert run.code == 0 and run.out.startswith("role aws_iam_role.ci_deployer")
+    assert run.code == 0 and run.out.startswith("permission-set aws_ssoadmin_permission_set.orders_developer")
 
 
 @pytest.mark.parametrize(("content", "says"), [

@@ -418,7 +418,7 @@ def test_gitlab_format_through_the_cli_matches_gitlabs_schema() -> None:
     assert len({i["fingerprint"] for i in issues}) == len(issues)
     unused = {i["location"]["path"] for i in issues if i["check_name"] == "unused-service"}
     assert unused == {"examples/terraform/main.tf", "examples/terraform/modules/service-role/main.tf",
-                      "examples/cloudformation/template.yaml"}
+                      "examples/cloudformation/template.yaml", "examples/identity-center/main.tf"}
     assert {i["severity"] for i in issues} == {"major", "minor"}
 
 

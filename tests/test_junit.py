@@ -71,7 +71,8 @@ def test_junit_through_the_cli_has_a_case_per_principal_and_a_failure_per_findin
     [suite] = root.findall("testsuite")
     assert suite.get("name") == "iam-lastused"
     cases = {case.get("name"): case for case in suite.findall("testcase")}
-    assert suite.get("tests") == str(len(cases)) == "9"
+    assert suite.get("tests") == str(len(cases)) == "10"
+    assert cases["aws_ssoadmin_permission_set.orders_developer"].get("classname") == "permission-set"
     deployer = cases["aws_iam_role.ci_deployer"]
     assert deployer.get("classname") == "role"
     failures = {(f.get("type"), f.text) for f in deployer.findall("failure")}

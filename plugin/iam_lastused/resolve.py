@@ -56,11 +56,12 @@ class Account:
 
 
 def account_from_arns(arns: Iterable[str]) -> Account | None:
-    """The one account all these ARNs belong to (AWS-owned policies aside), else None."""
+    """The one account all these ARNs belong to (AWS-owned policies, and the roles Identity
+    Center provisions in each account a permission set is assigned to, aside), else None."""
     accounts = {
         (m["partition"], m["account"])
         for m in map(parse_arn, arns)
-        if m is not None
+        if m is not None and ":role/aws-reserved/sso.amazonaws.com/" not in m.string
     }
     return Account(*accounts.pop()) if len(accounts) == 1 else None
 

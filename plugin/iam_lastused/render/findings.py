@@ -25,7 +25,7 @@ from iam_lastused.model import (
     ServiceResult,
     Suppression,
 )
-from iam_lastused.render.common import days_ago
+from iam_lastused.render.common import days_ago, in_accounts
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class Finding:
     key: str = ""
     suppressed: Suppression | None = None
     actions: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    """For a permission set, the assigned accounts where the finding holds."""
 
     @property
     def fingerprint(self) -> str:
@@ -74,19 +76,29 @@ def _own(result: PrincipalResult) -> tuple[Location, ...]:
     return (result.principal.location,) if result.principal.location else ()
 
 
+def _where_held(service: ServiceResult) -> str:
+    """`, in accounts A, B` for a permission set's finding; "" for other principals'."""
+    held = in_accounts(service.accounts)
+    return f", {held}" if held else ""
+
+
 def _service(result: PrincipalResult, service: ServiceResult, stale_days: int, now: datetime) -> Finding:
     what = f"{service.namespace} ({service.name})"
     rule = rules.by_state(service.state)
     if service.state == "unused":
-        text = f"{_who(result)} is granted {what} but has not used it in IAM's tracking period."
+        text = (
+            f"{_who(result)} is granted {what} but has not used it in IAM's tracking period"
+            f"{_where_held(service)}."
+        )
     else:
         when = service.last_accessed.date().isoformat() if service.last_accessed else "unknown"
         text = (
             f"{_who(result)} is granted {what} but last used it {days_ago(service.last_accessed, now)} "
-            f"({when}); stale after {stale_days} days."
+            f"({when}); stale after {stale_days} days{_where_held(service)}."
         )
     where = service.granted_by or _own(result)
-    return Finding(rule, text, result, where, service=service.namespace, suppressed=service.suppressed)
+    return Finding(rule, text, result, where, service=service.namespace, suppressed=service.suppressed,
+                   accounts=service.accounts)
 
 
 def tracked_count(service: ServiceResult) -> int:
@@ -98,8 +110,8 @@ def unused_actions_message(result: PrincipalResult, service: ServiceResult) -> s
     unused = service.unused_actions or ()
     return (
         f"{_who(result)} uses {service.namespace} ({service.name}) but has not used "
-        f"{len(unused)} of its {tracked_count(service)} tracked actions in IAM's tracking period: "
-        f"{', '.join(unused)}."
+        f"{len(unused)} of its {tracked_count(service)} tracked actions in IAM's tracking period"
+        f"{_where_held(service)}: {', '.join(unused)}."
     )
 
 
@@ -107,7 +119,7 @@ def _partly_used(result: PrincipalResult, service: ServiceResult) -> Finding:
     text = unused_actions_message(result, service)
     where = service.granted_by or _own(result)
     return Finding(UNUSED_ACTIONS, text, result, where, service=service.namespace,
-                   actions=service.unused_actions or ())
+                   actions=service.unused_actions or (), accounts=service.accounts)
 
 
 def unreported_reason(service: ServiceResult) -> str:

@@ -5,7 +5,9 @@ pull request's files:
 - `::warning` for a granted service that is no known IAM service (a mistyped prefix?),
 - `::notice` for a stale service, for a used service with never-used actions
   (`--granularity action`), for a granted service IAM's report does not list, for a
-  principal whose ARN is only known at apply (`unresolved`), and for each run note,
+  principal whose ARN is only known at apply (`unresolved`), for a permission set's roles
+  (one per permission set: its role in each account, or why there is none), and for each
+  run note,
 - `::error` for a principal whose report could not be had (`error`) and for input
   that was skipped (a file that does not parse).
 
@@ -27,7 +29,7 @@ from iam_lastused.analysis import rules
 from iam_lastused.analysis.rule import Level, Rule
 from iam_lastused.analysis.rules import NOT_IN_REPORT, STALE, UNKNOWN_SERVICE, UNUSED, UNUSED_ACTIONS
 from iam_lastused.model import InputError, Location, PrincipalResult, RunResult, ServiceResult
-from iam_lastused.render.common import days_ago
+from iam_lastused.render.common import days_ago, in_accounts, roles_text
 from iam_lastused.render.escape import terminal_safe
 from iam_lastused.render.findings import unreported_message, unused_actions_message
 from iam_lastused.suggest.verdicts import Suggestions
@@ -84,12 +86,13 @@ def _service_command(result: PrincipalResult, service: ServiceResult, run: RunRe
     where = service.granted_by or ((principal.location,) if principal.location else ())
     also = f" Also granted at {', '.join(_where(loc) for loc in where[1:])}." if len(where) > 1 else ""
     first = where[0] if where else None
+    held = f", {in_accounts(service.accounts)}" if service.accounts else ""
     if service.state == "unused":
-        message = f"{who} is granted {what} but has not used it in IAM's tracking period.{also}"
+        message = f"{who} is granted {what} but has not used it in IAM's tracking period{held}.{also}"
         return command(_level(UNUSED), message, first, f"Unused AWS service: {service.namespace}")
     message = (
         f"{who} is granted {what} but last used it {days_ago(service.last_accessed, run.now)}, "
-        f"stale after {run.stale_days} days.{also}"
+        f"stale after {run.stale_days} days{held}.{also}"
     )
     return command(_level(STALE), message, first, f"Stale AWS service: {service.namespace}")
 
@@ -118,6 +121,13 @@ def _detail_commands(result: PrincipalResult) -> list[str]:
 
 
 def _principal_commands(result: PrincipalResult, run: RunResult) -> list[str]:
+    principal = result.principal
+    roles = [command("notice", f"{principal.kind} {principal.address}: {roles_text(principal, run.now)}",
+                     principal.location, "Permission set roles")] if principal.roles else []
+    return _own_commands(result, run) + roles
+
+
+def _own_commands(result: PrincipalResult, run: RunResult) -> list[str]:
     principal = result.principal
     who = f"{principal.kind} {principal.address}"
     reason = result.error or "unknown reason"

@@ -1,7 +1,7 @@
 """GitLab Code Quality: the JSON array of issues GitLab shows in the merge request's
 widget and diff (`artifacts: reports: codequality:`), a subset of Code Climate's
 format. One issue per finding that is not suppressed, at the first place that grants
-it (the others named in its description), with the finding's fingerprint, which
+it (the others named in its description, and a permission set's roles), with the finding's fingerprint, which
 depends on neither line numbers nor wording, so an issue stays the same issue when
 lines move and GitLab does not show it as fixed and new again.
 
@@ -17,11 +17,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from datetime import datetime
 from pathlib import Path, PurePath
 from typing import Any
 
 from iam_lastused.analysis.rule import Level
 from iam_lastused.model import Location, RunResult
+from iam_lastused.render.common import roles_text
 from iam_lastused.render.escape import json_safe
 from iam_lastused.render.findings import Finding, findings
 from iam_lastused.suggest.verdicts import Suggestions
@@ -44,11 +46,13 @@ def _place(location: Location) -> str:
     return f"{_path(location)}:{location.line}" if location.line else _path(location)
 
 
-def _issue(finding: Finding) -> dict[str, Any]:
+def _issue(finding: Finding, now: datetime) -> dict[str, Any]:
     where, *also = finding.locations
     description = finding.message
     if also:
         description += f" Also granted at {', '.join(_place(location) for location in also)}."
+    if finding.result.principal.roles:
+        description += f" Roles: {roles_text(finding.result.principal, now)}."
     return {
         "type": "issue",
         "description": description,
@@ -61,5 +65,6 @@ def _issue(finding: Finding) -> dict[str, Any]:
 
 
 def render_gitlab(run: RunResult, suggestions: Suggestions | None = None) -> str:
-    issues = [_issue(finding) for finding in findings(run) if not finding.suppressed and finding.locations]
+    shown = [finding for finding in findings(run) if not finding.suppressed and finding.locations]
+    issues = [_issue(finding, run.now) for finding in shown]
     return json_safe(json.dumps(issues, indent=2, ensure_ascii=False)) + "\n"

@@ -10,7 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from iam_lastused.model import (
+    AccountRole,
     ActionResult,
+    Grant,
     Location,
     PrincipalResult,
     RunResult,
@@ -63,10 +65,35 @@ def _service(service: ServiceResult) -> dict[str, Any]:
         "granted_by": [_location(loc) for loc in service.granted_by],
         "suppressed": _suppression(service.suppressed),
         "unused_actions": list(service.unused_actions) if service.unused_actions is not None else None,
+        "accounts": list(service.accounts),
     }
     if service.actions is not None:
         entry["actions"] = [_action(a) for a in service.actions]
     return entry
+
+
+def role_json(role: AccountRole) -> dict[str, Any]:
+    """A permission set's role in one account: its ARN and when it was created, or, with
+    `arn` null, whether it is not deployed there and why it could not be read."""
+    return {
+        "account": role.account,
+        "arn": role.arn,
+        "created": _date(role.created),
+        "not_deployed": role.not_deployed,
+        "reason": role.why,
+    }
+
+
+def _boundary(boundary: Grant | None) -> dict[str, Any] | None:
+    if boundary is None:
+        return None
+    reference = boundary.policy_reference
+    return {
+        **_location(boundary.location),
+        "policy_arn": boundary.policy_arn,
+        "policy_name": reference.name if reference else None,
+        "policy_path": reference.path if reference else None,
+    }
 
 
 def principal_json(result: PrincipalResult) -> dict[str, Any]:
@@ -104,6 +131,9 @@ def principal_json(result: PrincipalResult) -> dict[str, Any]:
             }
             for finding in result.static
         ],
+        "accounts": list(principal.accounts) if principal.accounts is not None else None,
+        "roles": [role_json(role) for role in principal.roles],
+        "boundary": _boundary(principal.boundary),
     }
 
 

@@ -1,8 +1,9 @@
 """JUnit XML, which every CI system reads (GitLab's test report, Jenkins, Azure
 Pipelines, CircleCI): one test suite, `iam-lastused`, with one test case per principal
-(name: its address, classname: its kind). A principal's findings that are not
-suppressed are its failures (type: the rule's name, text: where each is granted), but
-for a service IAM's report does not list, which its output names instead;
+(name: its address, classname: its kind; a permission set's roles in its output). A
+principal's findings that are not suppressed are its failures (type: the rule's name,
+text: where each is granted), but for a service IAM's report does not list, which its
+output names instead;
 a principal with no usage data (not deployed, no report in the access data, an ARN
 known only at apply) is skipped with the reason, unless the code alone has findings
 on it; one whose report could not be had is an error. Each input error (a file not
@@ -22,12 +23,14 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime
 
 from junitparser import Error, Failure, JUnitXml, Skipped, SystemOut, TestCase, TestSuite
 from junitparser.junitparser import FinalResult
 
 from iam_lastused.analysis.rules import NOT_IN_REPORT
 from iam_lastused.model import InputError, Location, PrincipalResult, RunResult
+from iam_lastused.render.common import role_text
 from iam_lastused.render.escape import terminal_safe, xml_document_safe
 from iam_lastused.render.findings import Finding, findings
 from iam_lastused.suggest.verdicts import Suggestions
@@ -64,7 +67,7 @@ def _failure(finding: Finding) -> Failure:
     return failure
 
 
-def _case(result: PrincipalResult, found: list[Finding]) -> TestCase:
+def _case(result: PrincipalResult, found: list[Finding], now: datetime) -> TestCase:
     principal = result.principal
     case = TestCase(xml_safe(principal.address), xml_safe(principal.kind), 0.0)
     failing = [f for f in found if not f.suppressed and not f.rule.no_data]
@@ -83,6 +86,7 @@ def _case(result: PrincipalResult, found: list[Finding]) -> TestCase:
         lines.append(f"defined at {_place(principal.location)}")
     if principal.arn:
         lines.append(f"arn {principal.arn}")
+    lines += [role_text(role, now) for role in principal.roles]
     if result.status != "analyzed" and failing:
         lines.append(f"status {result.status}: {reason}")
     lines += [
@@ -104,7 +108,7 @@ def render_junit(run: RunResult, suggestions: Suggestions | None = None) -> str:
     by_principal: dict[int, list[Finding]] = {}
     for finding in findings(run):
         by_principal.setdefault(id(finding.result), []).append(finding)
-    cases = [_case(result, by_principal.get(id(result), [])) for result in run.principals]
+    cases = [_case(result, by_principal.get(id(result), []), run.now) for result in run.principals]
     cases += [_input_error(error) for error in run.errors]
     suite = TestSuite(SUITE)
     suite.add_property("usage-source", xml_safe(terminal_safe(run.usage_source.describe())))

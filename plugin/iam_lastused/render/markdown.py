@@ -20,7 +20,14 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from iam_lastused.model import InputError, Location, PrincipalResult, RunResult, ServiceResult
-from iam_lastused.render.common import artifact_uri, days_ago
+from iam_lastused.render.common import (
+    artifact_uri,
+    boundary_text,
+    days_ago,
+    in_accounts,
+    role_text,
+    roles_to_show,
+)
 from iam_lastused.render.escape import terminal_safe
 from iam_lastused.render.findings import tracked_count, unreported_to_say
 from iam_lastused.suggest.verdicts import Suggestions
@@ -143,9 +150,10 @@ def _row(result: PrincipalResult) -> str:
 
 
 def _granted_at(service: ServiceResult, base: str | None) -> str:
+    held = f", {escape_inline(in_accounts(service.accounts))}" if service.accounts else ""
     if not service.granted_by:
-        return ""
-    return ", granted at " + ", ".join(_place(loc, base) for loc in service.granted_by)
+        return held
+    return held + ", granted at " + ", ".join(_place(loc, base) for loc in service.granted_by)
 
 
 def _service_item(service: ServiceResult, run: RunResult, base: str | None) -> str:
@@ -196,6 +204,10 @@ def principal_body(result: PrincipalResult, run: RunResult, base: str | None) ->
         items.append(f"- defined at {_place(principal.location, base)}\n")
     if principal.arn and principal.arn != principal.address:
         items.append(f"- ARN {_code(principal.arn)}\n")
+    items.extend(f"- {escape_inline(role_text(role, run.now))}\n" for role in principal.roles)
+    if principal.boundary is not None:
+        where = f" ({_place(principal.boundary.location, base)})"
+        items.append(f"- permissions boundary: {escape_inline(boundary_text(principal.boundary))}{where}\n")
     if result.status != "analyzed":
         reason = f": {escape_inline(result.error)}" if result.error else ""
         items.append(f"- **{_STATUS[result.status]}**{reason}\n")
@@ -224,6 +236,7 @@ def _details(result: PrincipalResult, run: RunResult, base: str | None) -> str |
     shown = (
         result.findings() or result.suppressed() or result.partly_used() or result.unreported
         or result.added or result.removed or result.static or result.unknown
+        or roles_to_show(result.principal)
     )
     if result.status == "analyzed" and not shown:
         return None

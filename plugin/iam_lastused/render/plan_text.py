@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
-from iam_lastused.model import NOT_ANALYSABLE, PrincipalResult, RunResult
+from iam_lastused.model import NOT_ANALYSABLE, PrincipalResult, RunResult, ServiceResult
+from iam_lastused.render.common import in_accounts, role_text
 from iam_lastused.render.escape import terminal_safe
 from iam_lastused.render.findings import unreported_reason, unreported_to_say
 from iam_lastused.render.suggestions import render_suggestions
@@ -39,16 +41,28 @@ def annotate_plan(text: str, notes: Mapping[str, list[str]]) -> str:
     return "\n".join(annotated)
 
 
-def principal_notes(result: PrincipalResult, stale_days: int) -> list[str]:
-    """The note lines for one principal: what it leaves unused, and what the change
-    adds or removes. A principal the plan destroys gets none."""
+def _idle(result: PrincipalResult) -> list[str]:
+    """The unused and stale services, each with the accounts it holds in (a permission set's)."""
+    by_name: dict[str, ServiceResult] = {s.namespace: s for s in result.services}
+
+    def named(namespace: str) -> str:
+        held = in_accounts(by_name[namespace].accounts)
+        return f"{namespace} ({held})" if held else namespace
+
+    return [named(n) for n in result.namespaces_in("unused") + result.namespaces_in("stale")]
+
+
+def principal_notes(result: PrincipalResult, stale_days: int, now: datetime | None = None) -> list[str]:
+    """The note lines for one principal: a permission set's roles (with `now`, their age),
+    what it leaves unused, and what the change adds or removes. A principal the plan
+    destroys gets none."""
     if result.principal.change == "delete":
         return []
-    notes = []
+    notes = [role_text(role, now) for role in result.principal.roles]
     if result.status == "analyzed":
         in_report = [s.namespace for s in result.services if s.state != "not-granted"]
         granted = len(result.granted if result.granted is not None else in_report)
-        idle = result.namespaces_in("unused") + result.namespaces_in("stale")
+        idle = _idle(result)
         if idle:
             notes.append(
                 f"{len(idle)} of {granted} granted services not used in {stale_days} days: {', '.join(idle)}"
@@ -96,14 +110,14 @@ def _header(result: PrincipalResult, shown: set[str]) -> str | None:
 
 
 def place_notes(
-    results: Sequence[PrincipalResult], stale_days: int, shown: set[str]
+    results: Sequence[PrincipalResult], stale_days: int, shown: set[str], now: datetime | None = None
 ) -> dict[str, list[str]]:
     """Principals' notes by the header they go under; notes under another resource's
     header name their principal."""
     placed: dict[str, list[str]] = {}
     for result in results:
         address = result.principal.address
-        lines = principal_notes(result, stale_days)
+        lines = principal_notes(result, stale_days, now)
         header = _header(result, shown)
         if header is None or not lines:
             continue
@@ -119,11 +133,13 @@ def _worth_saying(result: PrincipalResult) -> bool:
     return bool(result.findings() or result.static or unknown) or result.status in NOT_ANALYSABLE
 
 
-def not_shown(results: Sequence[PrincipalResult], stale_days: int, shown: set[str]) -> list[str]:
+def not_shown(
+    results: Sequence[PrincipalResult], stale_days: int, shown: set[str], now: datetime | None = None
+) -> list[str]:
     """The section for principals with findings whose notes have no header to go under."""
     lines = []
     for result in results:
-        notes = principal_notes(result, stale_days)
+        notes = principal_notes(result, stale_days, now)
         if _header(result, shown) is None and notes and _worth_saying(result):
             lines.append(f"  # {terminal_safe(result.principal.address)} (not changed by this plan)")
             lines.extend(f"  #   {note}" for note in notes)
@@ -134,8 +150,8 @@ def render_plan(run: RunResult, suggestions: Suggestions | None = None, *, text:
     """Terraform's plan `text` with each principal's notes under its header, then the
     principals it does not show; with `suggestions`, followed by them."""
     shown = shown_headers(text)
-    annotated = annotate_plan(text, place_notes(run.principals, run.stale_days, shown))
-    rest = not_shown(run.principals, run.stale_days, shown)
+    annotated = annotate_plan(text, place_notes(run.principals, run.stale_days, shown, run.now))
+    rest = not_shown(run.principals, run.stale_days, shown, run.now)
     if rest:
         annotated = annotated.rstrip("\n") + "\n" + "\n".join(rest) + "\n"
     return annotated + "\n" + render_suggestions(suggestions) if suggestions is not None else annotated

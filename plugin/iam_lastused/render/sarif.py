@@ -21,7 +21,7 @@ from iam_lastused.model import InputError, Location, RunResult
 from iam_lastused.render.common import artifact_uri
 from iam_lastused.render.escape import json_safe
 from iam_lastused.render.findings import Finding, findings
-from iam_lastused.render.json_report import usage_source_json
+from iam_lastused.render.json_report import role_json, usage_source_json
 from iam_lastused.suggest.verdicts import Suggestions
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -72,6 +72,10 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
         entry["properties"]["service"] = finding.service
     if finding.actions:
         entry["properties"]["actions"] = list(finding.actions)
+    if finding.accounts:
+        entry["properties"]["accounts"] = list(finding.accounts)
+    if principal.roles:
+        entry["properties"]["roles"] = [role_json(role) for role in principal.roles]
     if finding.suppressed:
         kind = "inSource" if finding.suppressed.location else "external"
         entry["suppressions"] = [{"kind": kind, "justification": finding.suppressed.reason}]
@@ -88,6 +92,20 @@ def _notification(level: str, text: str, location: Location | None = None) -> di
 def _input_error(error: InputError) -> dict[str, Any]:
     location = Location(error.file, error.line) if error.file else None
     return _notification("error", error.message, location)
+
+
+def _run_properties(run: RunResult) -> dict[str, Any]:
+    """Where the usage data came from, and each permission set's role in each of its
+    accounts (findings carry them too, but a permission set may have none)."""
+    properties: dict[str, Any] = {"usageSource": usage_source_json(run.usage_source)}
+    permission_sets = [
+        {"principal": result.principal.address, "roles": [role_json(role) for role in result.principal.roles]}
+        for result in run.principals
+        if result.principal.roles
+    ]
+    if permission_sets:
+        properties["permissionSets"] = permission_sets
+    return properties
 
 
 def render_sarif(run: RunResult, suggestions: Suggestions | None = None) -> str:
@@ -110,7 +128,7 @@ def render_sarif(run: RunResult, suggestions: Suggestions | None = None) -> str:
                 },
                 "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
                 "results": results,
-                "properties": {"usageSource": usage_source_json(run.usage_source)},
+                "properties": _run_properties(run),
             }
         ],
     }

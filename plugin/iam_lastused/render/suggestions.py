@@ -36,7 +36,9 @@ def render_suggestions(suggestions: Suggestions) -> str:
 
 def _policy_text(policy: PolicySuggestion) -> list[str]:
     where = f"{policy.location.file}:{policy.location.line or '?'}"
+    reference = policy.policy_reference
     name = f" {policy.policy_arn}" if policy.policy_arn else ""
+    name = f" {reference.path}{reference.name} (customer managed, by name)" if reference else name
     lines = [f"{where}  {policy.verdict} policy{name}  ({', '.join(policy.principals)})"]
     if policy.removable_services:
         lines.append(f"  remove services: {', '.join(policy.removable_services)}")
@@ -114,6 +116,9 @@ def suggestions_json(suggestions: Suggestions) -> dict[str, object]:
                 "principals": list(p.principals),
                 "verdict": p.verdict,
                 "policy_arn": p.policy_arn,
+                "policy_reference": None if p.policy_reference is None else {
+                    "name": p.policy_reference.name, "path": p.policy_reference.path,
+                },
                 "removable_services": list(p.removable_services),
                 "kept_services": list(p.kept_services),
                 "edited": p.removed,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from iam_lastused.model import Location, PrincipalResult, RunResult, ServiceResult
-from iam_lastused.render.common import days_ago
+from iam_lastused.render.common import boundary_text, days_ago, in_accounts, role_text
 from iam_lastused.render.escape import terminal_safe
 from iam_lastused.render.findings import tracked_count, unreported_reason, unreported_to_say
 from iam_lastused.render.suggestions import render_suggestions
@@ -29,6 +29,8 @@ def _service_line(service: ServiceResult, now: datetime, label: str = "", detail
     label = label or service.state
     head = f"  {label:<7} {terminal_safe(service.namespace):<22} {terminal_safe(service.name)}"
     details = [detail] if detail else []
+    if service.accounts:
+        details.append(_names((in_accounts(service.accounts),)))
     if service.state == "stale":
         details.append(f"last used {days_ago(service.last_accessed, now)}")
     places = [where for location in service.granted_by if (where := _where(location))]
@@ -66,6 +68,11 @@ def _principal_block(result: PrincipalResult, now: datetime) -> list[str]:
     where = _where(principal.location)
     change = f"  ({terminal_safe(principal.change)})" if principal.change else ""
     lines = [heading + (f"  {where}" if where else "") + change]
+    lines.extend(f"  {terminal_safe(role_text(role, now))}" for role in principal.roles)
+    if principal.boundary is not None:
+        where = _where(principal.boundary.location)
+        lines.append(f"  permissions boundary: {terminal_safe(boundary_text(principal.boundary))}"
+                     + (f" ({where})" if where else ""))
     if result.added:
         lines.append(f"  this change grants {_names(result.added)}: no usage history yet")
     if result.removed:

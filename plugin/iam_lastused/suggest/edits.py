@@ -74,7 +74,7 @@ def suggest(
     kept: list[tuple[PolicySuggestion, tuple[StatementKey, ...]]] = []
     for policy, statement_keys in policies:
         if policy.location not in removable:
-            if policy.policy_arn is None:
+            if policy.policy_arn is None and policy.policy_reference is None:
                 continue  # an inline policy not removable whole: its statements' own notes say so
             if policy.verdict == "unused" and not policy.notes:
                 policy = replace(policy, notes=(_NOT_ITS_OWN,))

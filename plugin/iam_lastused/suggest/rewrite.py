@@ -8,8 +8,9 @@ literal Action (a string or a list of strings, no interpolation, no intrinsic fu
 gets an `ActionValue`; anything else is left alone.
 
 `removals_at` finds the policies and attachments written at given lines, to remove them
-whole: inline policy and attachment resources, `inline_policy` blocks, and entries of
-CloudFormation `Policies` and `ManagedPolicyArns` lists.
+whole: inline policy and attachment resources (a permission set's too), `inline_policy`
+blocks, entries of CloudFormation `Policies`, `ManagedPolicyArns` and `ManagedPolicies`
+lists, and a permission set's CloudFormation `InlinePolicy`.
 
 Edits replace list items in place and delete items together with one neighbouring
 separator, so the rest of the text (comments, layout, quoting) stays as it was.
@@ -94,13 +95,19 @@ def find_sites(path: str, text: str) -> list[Site]:
         return []
 
 
+_ONE_ARN = ("policy_arn", "managed_policy_arn")
+"""The attributes that attach one policy (`aws_iam_*_policy_attachment`'s, and a permission
+set's `aws_ssoadmin_managed_policy_attachment`'s)."""
 # Terraform resources that are one policy or attachment of one principal.
 REMOVABLE_RESOURCES = frozenset(
     name for name, spec in TERRAFORM.items()
-    if spec.kind is None and len(spec.targets) == 1 and (spec.document or spec.policy_arns == "policy_arn")
+    if spec.kind is None and len(spec.targets) == 1 and (spec.document or spec.policy_arns in _ONE_ARN)
 )
-# CloudFormation and SAM properties whose entries are one policy or attachment each.
-REMOVABLE_LISTS = frozenset({"Policies", "ManagedPolicyArns"})
+# CloudFormation and SAM properties whose entries are one policy or attachment each
+# (`ManagedPolicies`: an Identity Center permission set's AWS managed policies).
+REMOVABLE_LISTS = frozenset({"Policies", "ManagedPolicyArns", "ManagedPolicies"})
+# CloudFormation properties that are one policy each: a permission set's `InlinePolicy`.
+REMOVABLE_KEYS = frozenset({"InlinePolicy"})
 
 
 def removals_at(path: str, text: str, lines: set[int]) -> tuple[list[Edit], set[int]]:
@@ -446,11 +453,17 @@ def _json_removals(text: str, node: _Node, lines: set[int], found: dict[int, lis
         return
     members = node.value if node.kind == "object" else []
     for index, (key, item) in enumerate(members):
+        if key in REMOVABLE_KEYS and len(members) > 1:
+            written = {_line_of(text, item.key_start or item.start), _line_of(text, item.start)} & lines
+            if written:
+                found[min(written)] = removal_edits(text, _members(members), {index})
+                found.update({line: [] for line in written if line != min(written)})
+            continue
         if key not in REMOVABLE_LISTS or item.kind != "array":
             continue
         at: dict[int, list[int]] = {}
         for position, element in enumerate(item.value):
-            at.setdefault(text.count("\n", 0, element.start) + 1, []).append(position)
+            at.setdefault(_line_of(text, element.start), []).append(position)
         going = _one_per_line(at, lines)
         if not going:
             continue
@@ -458,14 +471,22 @@ def _json_removals(text: str, node: _Node, lines: set[int], found: dict[int, lis
         if len(going) < len(spans):
             edits = removal_edits(text, Items(spans), set(going.values()))
         elif len(members) > 1:
-            member_spans = tuple(Span(member.key_start or member.start, member.end) for _, member in members)
-            edits = removal_edits(text, Items(member_spans), {index})
+            edits = removal_edits(text, _members(members), {index})
         else:
             edits = [(spans[0].start, spans[-1].end, "")]
         found.update({line: [] for line in going})
         found[min(going)] = edits
     for child in [item for _, item in members] if node.kind == "object" else node.value:
         _json_removals(text, child, lines, found)
+
+
+def _members(members: list[tuple[str, _Node]]) -> Items:
+    """An object's members as a list, each from its key to its value's end."""
+    return Items(tuple(Span(member.key_start or member.start, member.end) for _, member in members))
+
+
+def _line_of(text: str, position: int) -> int:
+    return text.count("\n", 0, position) + 1
 
 
 def _one_per_line(at: dict[int, list[int]], lines: set[int]) -> dict[int, int]:
@@ -536,6 +557,9 @@ def _yaml_removals(text: str, node: Any, lines: set[int], found: dict[int, list[
         return
     for key, value in node.value:
         _yaml_removals(text, value, lines, found)
+        if isinstance(key, yaml.ScalarNode) and key.value in REMOVABLE_KEYS:
+            _yaml_key_removal(text, node, key, value, lines, found)
+            continue
         removable = isinstance(key, yaml.ScalarNode) and key.value in REMOVABLE_LISTS
         if not removable or not isinstance(value, yaml.SequenceNode):
             continue
@@ -554,6 +578,18 @@ def _yaml_removals(text: str, node: Any, lines: set[int], found: dict[int, list[
             edits = [_line_removal(text, Span(key.start_mark.index, spans[-1].end))]
         found.update({line: [] for line in going})
         found[min(going)] = edits
+
+
+def _yaml_key_removal(
+    text: str, mapping: yaml.MappingNode, key: Any, value: Any, lines: set[int], found: dict[int, list[Edit]]
+) -> None:
+    """The lines of a block mapping's key and its value, when the policy is written at the
+    key's line or where its value starts; never the mapping's only key."""
+    at = {key.start_mark.line + 1, value.start_mark.line + 1} & lines
+    if not at or mapping.flow_style or len(mapping.value) == 1:
+        return
+    found[min(at)] = [_line_removal(text, Span(key.start_mark.index, _content_end(text, value)))]
+    found.update({line: [] for line in at if line != min(at)})
 
 
 def _yaml_item_span(text: str, sequence: yaml.SequenceNode, node: Any) -> Span:

@@ -37,6 +37,12 @@ The rules:
   policy the code does not define loses nothing otherwise (it cannot be edited here): the
   note says which services a policy of your own would keep. Any other policy with nothing
   left keeps its last statement, and the note says to remove the policy.
+- A permission set is judged by its roles (one verdict across its accounts, made by the
+  analysis): its inline policy's statements are edited, and its AWS managed policy
+  attachments removed, as any principal's; a customer managed policy it refers to by name
+  is in each account, not in the code, so the note names it and what to take out of it. No
+  removal is suggested while one of its roles is younger than `min_age_days`, or while
+  an assigned account's role could not be read.
 - Every edited file must still parse, or it is left alone.
 """
 
@@ -51,7 +57,15 @@ from typing import Literal
 
 from iam_lastused import catalog
 from iam_lastused.analysis.analyze import statement_services
-from iam_lastused.model import Grant, Location, PrincipalResult, RunResult, ServiceResult, Statement
+from iam_lastused.model import (
+    Grant,
+    Location,
+    PolicyReference,
+    PrincipalResult,
+    RunResult,
+    ServiceResult,
+    Statement,
+)
 
 Verdict = Literal["all-used", "partly-unused", "unused", "unknown"]
 Level = Literal["service", "action"]
@@ -122,6 +136,8 @@ class PolicySuggestion:
     kept_services: tuple[str, ...] = ()
     removed: bool = False
     notes: tuple[str, ...] = ()
+    policy_reference: PolicyReference | None = None
+    """A customer managed policy a permission set refers to by name: named, never edited."""
 
 
 @dataclass(frozen=True)
@@ -186,16 +202,45 @@ def judge_statements(
 
 
 def _young(run: RunResult, min_age_days: int, created: Mapping[str, datetime]) -> dict[str, str]:
-    """Principals created less than `min_age_days` ago, with the note to give."""
+    """Principals created less than `min_age_days` ago, with the note to give; a permission
+    set by its roles instead (`_held_back`)."""
     notes = {}
     for address, when in created.items():
-        age = run.now - (when if when.tzinfo else when.replace(tzinfo=timezone.utc))
+        age = _age(run.now, when)
         if age < timedelta(days=min_age_days):
             notes[address] = (
                 f"{address} was created {age.days} days ago (less than {min_age_days}): "
                 "its report has not seen enough; no removal suggested"
             )
+    for result in run.principals:
+        if result.principal.roles:
+            notes.pop(result.principal.address, None)
+            held_back = _held_back(result, run.now, min_age_days)
+            if held_back:
+                notes[result.principal.address] = held_back
     return notes
+
+
+def _age(now: datetime, when: datetime) -> timedelta:
+    return now - (when if when.tzinfo else when.replace(tzinfo=timezone.utc))
+
+
+def _held_back(result: PrincipalResult, now: datetime, min_age_days: int) -> str | None:
+    """Why a permission set gets no removal, by its roles: one created less than
+    `min_age_days` ago (a re-assignment makes a new role, with no history), or an assigned
+    account whose role could not be read (its use is unknown). An account where the role is
+    not deployed yet has no use to lose."""
+    address = result.principal.address
+    reasons = []
+    for role in result.principal.roles:
+        if role.arn and role.created and _age(now, role.created) < timedelta(days=min_age_days):
+            reasons.append(f"{address} was created {_age(now, role.created).days} days ago in account "
+                           f"{role.account} (its role there, less than {min_age_days}): its report has not "
+                           "seen enough")
+        elif role.arn is None and not role.not_deployed:
+            reasons.append(f"{address}'s role in {role.account} could not be read "
+                           f"({role.why or 'no reason given'})")
+    return f"{'; '.join(reasons)}; no removal suggested" if reasons else None
 
 
 def _judge(
@@ -443,6 +488,8 @@ def judge_policies(
 
     def goes_whole(key: _GrantKey) -> bool:
         grant, keys = grants[key], allowed(key)
+        if grant.policy_reference is not None:
+            return False  # defined in each account, not here: named in a note (`_referenced`)
         own = grant.policy_arn is not None or all(held_in[k] == {key} for k in keys)
         return grant.known and bool(keys) and own and _every_statement_goes(grant, keys, judged)
 
@@ -463,7 +510,9 @@ def judge_policies(
             ), keys))
             continue
         for key in keys_here:
-            if grants[key].policy_arn is not None:
+            if grants[key].policy_reference is not None:
+                found.extend(_referenced(grants[key], tuple(sorted(holders[key])), allowed(key), judged))
+            elif grants[key].policy_arn is not None:
                 found.extend(_not_removed(grants[key], tuple(sorted(holders[key])), allowed(key), judged))
     return sorted(found, key=lambda item: (item[0].location.file, item[0].location.line or 0))
 
@@ -496,6 +545,35 @@ def _not_removed(
         f"unused, attach a policy of your own instead, granting only {', '.join(kept)}"
     )
     return [(replace(base, verdict="partly-unused", kept_services=kept, notes=(note,)), keys)]
+
+
+def _referenced(
+    grant: Grant,
+    principals: tuple[str, ...],
+    keys: tuple[StatementKey, ...],
+    judged: Mapping[StatementKey, StatementSuggestion],
+) -> list[tuple[PolicySuggestion, tuple[StatementKey, ...]]]:
+    """A customer managed policy a permission set refers to by name, with something
+    unused: the policy is in each assigned account, not in the code, so it is named in a
+    note with what to take out of it, and never edited."""
+    allows = [judged[k] for k in keys]
+    reference = grant.policy_reference
+    if reference is None or not grant.known or not any(s.rewrites is not None for s in allows):
+        return []
+    removable = tuple(sorted({namespace for s in allows for namespace in s.removable_services}))
+    actions = tuple(sorted({action for s in allows for action in s.removable_actions}, key=str.lower))
+    granted = {namespace for s in grant.statements for namespace in statement_services(s)}
+    kept = tuple(sorted(granted - set(removable)))
+    unused = ", ".join(removable or actions)
+    note = (
+        f"the customer managed policy {reference.path}{reference.name} is referred to by name and defined "
+        f"in each assigned account, not in this code, so it is not edited: remove {unused} from it there"
+        + (f", keeping {', '.join(kept)}" if kept else ", or stop attaching it")
+    )
+    verdict: Verdict = "unused" if _every_statement_goes(grant, keys, judged) else "partly-unused"
+    suggestion = PolicySuggestion(grant.location, principals, verdict, None, removable, kept, notes=(note,),
+                                  policy_reference=reference)
+    return [(suggestion, keys)]
 
 
 _SHARED_PLACE = (
