@@ -92,3 +92,11 @@ def test_no_credential_is_printed_or_cached(cli, iam, last_accessed, monkeypatch
         if entry.is_file():
             text = entry.read_text()
             assert secret not in text and token not in text and "AccessKeyId" not in text
+
+
+def test_readme_identity_center_policy_is_exactly_its_allow_list():
+    section = (ROOT / "README.md").read_text().split("## IAM Identity Center permission sets", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    policy = json.loads(re.search(r"```json\n(.*?)```", section, re.S)[1])
+    actions = sorted(action for statement in policy["Statement"] for action in statement["Action"])
+    assert actions == policy_actions("identity-center")
