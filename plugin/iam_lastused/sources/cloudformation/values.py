@@ -17,20 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from iam_lastused.sources.unknown import Unknown
+
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _MAX_DEPTH = 200  # a template nests intrinsics as deep as it likes; Python's stack does not
-
-
-@dataclass(frozen=True)
-class Unknown:
-    """A value that cannot be known before deployment (or without an input), and why.
-    `ref` is the logical ID of the resource it is the ID or attribute of."""
-
-    reason: str
-    ref: str | None = None
-    attribute: str | None = None
-    line: int | None = field(default=None, compare=False)
-    """The line of the intrinsic it was computed from."""
 
 
 class _NoValue:

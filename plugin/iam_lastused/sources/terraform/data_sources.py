@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 from iam_lastused.aws.partitions import dns_suffixes
 from iam_lastused.sources.terraform.hcl import Block
-from iam_lastused.sources.terraform.values import Scope, Unknown, evaluate, why_unknown
+from iam_lastused.sources.terraform.values import Scope, evaluate, why_unknown
+from iam_lastused.sources.unknown import Unknown
 
 ACCOUNT_UNKNOWN = "the account is known only with --account-id"
 REGION_UNKNOWN = "the region is known only with --region"

@@ -20,7 +20,6 @@ from iam_lastused.sources.terraform.values import (
     Document,
     Namespace,
     Text,
-    Unknown,
     as_declared,
     as_string,
     document_from_block,
@@ -29,6 +28,7 @@ from iam_lastused.sources.terraform.values import (
     tag,
     why_unknown,
 )
+from iam_lastused.sources.unknown import Unknown
 
 if TYPE_CHECKING:
     from iam_lastused.sources.terraform.scan import Scan

@@ -14,7 +14,8 @@ from iam_lastused.sources.iam_resources import PRINCIPAL_TYPES, TERRAFORM, colle
 from iam_lastused.sources.policy_references import reference_grant
 from iam_lastused.sources.terraform.hcl import Block
 from iam_lastused.sources.terraform.instances import ALL, Instance, ResourceKey, instance_suffix
-from iam_lastused.sources.terraform.values import Scope, Unknown, evaluate, expanded, policy_document
+from iam_lastused.sources.terraform.values import Scope, evaluate, expanded, policy_document
+from iam_lastused.sources.unknown import Unknown
 
 if TYPE_CHECKING:
     from iam_lastused.sources.terraform.scan import Scan

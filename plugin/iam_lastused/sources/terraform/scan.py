@@ -30,7 +30,8 @@ from iam_lastused.sources.terraform.data_sources import Known
 from iam_lastused.sources.terraform.instances import Instance
 from iam_lastused.sources.terraform.principals import PolicyIndex, principals
 from iam_lastused.sources.terraform.reader import MAX_FILE_BYTES, TERRAFORM_SUFFIXES, Files, Module
-from iam_lastused.sources.terraform.values import Text, Unknown
+from iam_lastused.sources.terraform.values import Text
+from iam_lastused.sources.unknown import Unknown
 from iam_lastused.store import scan_memo
 
 __all__ = ["MAX_FILE_BYTES", "TERRAFORM_SUFFIXES", "Scan", "scan_terraform"]
