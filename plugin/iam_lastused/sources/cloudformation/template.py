@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from iam_lastused.environment import Environment
 from iam_lastused.files import ReadRefused, Root, TooBig, read_bytes, refusal
 from iam_lastused.model import (
     Grant,
@@ -51,12 +52,11 @@ _AWS_TYPE = re.compile(r"""["']?Type["']?\s*:\s*["']?AWS::""")
 @dataclass(frozen=True)
 class Context:
     """What the run knows that a template's values depend on (picklable: it goes to
-    the workers): parameter values given, and the pseudo parameters known at scan time."""
+    the workers): parameter values given, and where the stack is deployed (the pseudo
+    parameters known at scan time)."""
 
     parameters: Mapping[str, str] = field(default_factory=dict)
-    account_id: str | None = None
-    region: str | None = None
-    partition: str = "aws"
+    environment: Environment = field(default_factory=Environment)
 
 
 def is_template(path: Path, root: Root | None = None) -> bool:
@@ -104,14 +104,14 @@ def scan_template(
     if SAM_TRANSFORM not in transforms:
         untransformed = _untransformed_sam(template, file)
     else:
-        result = translate(template, parameters, context.region, context.partition, file)
+        result = translate(template, parameters, context.environment, file)
         if isinstance(result, list):
             return SourceResult(errors=tuple(result))
         translated, template = result, result.template
     resources = nodes.mapping(template.get("Resources"))
     values = Values(
         parameters,
-        Pseudo(context.account_id, context.region, context.partition, stack),
+        Pseudo(context.environment, stack),
         nodes.mapping(template.get("Mappings")),
         nodes.mapping(template.get("Conditions")),
         frozenset(str(logical_id) for logical_id in resources),
@@ -205,7 +205,7 @@ def _expand(
     ]
     source["Transform"] = LANGUAGE_EXTENSIONS  # not SAM's: its Globals are SAM's own transform's, next
     try:
-        cfn = Template(file, source, [context.region or "us-east-1"])
+        cfn = Template(file, source, [context.environment.region or "us-east-1"])
         matches = cfn.transform()
     except MemoryError:
         raise

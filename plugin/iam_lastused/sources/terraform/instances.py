@@ -312,7 +312,7 @@ class Instance:
             def attribute(attr: str) -> Any:
                 scope = Scope(self, file, self.repeat(what, file, block, key))
                 return self._once(("data", data_type, name, key, attr), lambda: data_sources.attribute(
-                    data_type, address, block, scope, attr, self.scan.known, policies))
+                    data_type, address, block, scope, attr, self.scan.environment, policies))
 
             return Namespace(attribute, instances=key is None or key is ALL)
 

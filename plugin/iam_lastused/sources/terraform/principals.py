@@ -37,10 +37,10 @@ class PolicyIndex:
     def by_arn(self, arn: str) -> ResourceKey | None:
         """The policy whose ARN is `arn` (only when the account is known, as then are
         the ARNs of the policies the code defines)."""
-        known = self.scan.known
-        if known.account_id is None:
+        environment = self.scan.environment
+        if environment.account_id is None:
             return None
-        prefix = f"arn:{known.partition}:iam::{known.account_id}:policy"
+        prefix = f"arn:{environment.partition}:iam::{environment.account_id}:policy"
         return next((key for path, name, key in self._policies() if f"{prefix}{path}{name}" == arn), None)
 
     def by_name(self, name: str, path_prefix: str | None) -> ResourceKey | None:
