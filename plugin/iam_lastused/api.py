@@ -23,14 +23,14 @@ from typing import Any
 from iam_lastused import deployed_stacks
 from iam_lastused.analysis.analyze import FAIL_LEVELS, has_findings
 from iam_lastused.aws.sweep import Shard
+from iam_lastused.environment import Environment
 from iam_lastused.files import DEFAULT_EXCLUDE, Root, excluded, outside_root, root_for
 from iam_lastused.model import RunResult
 from iam_lastused.render import renderer
-from iam_lastused.resolve import Account, partition_of_region
+from iam_lastused.resolve import partition_of_region
 from iam_lastused.runner import NO_CREDENTIALS, Options, Run, UsageError
 from iam_lastused.sources import (
     Inputs,
-    Known,
     NoCode,
     ParametersError,
     Plan,
@@ -122,13 +122,12 @@ def scan(
         raise UsageError("--stack reads the stack from AWS; it cannot be used with --access-data")
     values = _parameter_values(parameters, parameter)
     deployed = deployed_stacks.parameters(run, set(stacks.values()))
-    known = _known(run, live=True)
+    environment = _environment(run, live=True)
     try:
         found = scan_paths(
             found_paths, var_files, stacks, root_for(found_paths, run.options.root),
-            parameters=values, account_id=known.account_id, region=known.region,
-            stack_parameters=deployed, use_cache=not run.options.no_cache, variables=variables,
-            exclude=exclude, partition=known.partition,
+            parameters=values, environment=environment, stack_parameters=deployed,
+            use_cache=not run.options.no_cache, variables=variables, exclude=exclude,
         )
     except NoCode as exc:
         raise UsageError(str(exc)) from None
@@ -171,15 +170,16 @@ def load_plan(plan: str | Path | bytes, *, terraform: Sequence[str] | None = Non
         raise UsageError(str(exc)) from None
 
 
-def _known(run: Run, live: bool) -> Known:
-    """What the run knows, before any code is evaluated, of the account and region the
-    code is applied in, for data.aws_caller_identity, data.aws_partition and
-    data.aws_region: the account as given (`--account-id`, access data naming one);
-    else, `live` and with no access data, the caller's own, from STS; live, the region is
-    the session's unless given. Nothing is said here when AWS cannot answer (no
-    credentials, a profile that cannot be set up): resolving says it, once, if the code
-    holds a principal that needs the account."""
+def _environment(run: Run, live: bool) -> Environment:
+    """What the run knows, before any code is evaluated, of where the code is deployed,
+    for data.aws_caller_identity, data.aws_partition, data.aws_region and the pseudo
+    parameters: the account as given (`--account-id`, access data naming one); else,
+    `live` and with no access data, the caller's own, from STS; live, the region is the
+    session's unless given; the partition the account's, else the region's. Nothing is
+    said here when AWS cannot answer (no credentials, a profile that cannot be set up):
+    resolving says it, once, if the code holds a principal that needs the account."""
     account = run.given_account()
+    account_id, partition = (account.account_id, account.partition) if account else (None, None)
     region = run.options.region
     if live and run.access_data is None:
         try:
@@ -188,9 +188,8 @@ def _known(run: Run, live: bool) -> Known:
         except UsageError:  # the session cannot be set up
             identity = None
         if identity is not None:
-            account = Account(identity.partition, identity.account)
-    return Known(account.account_id if account else None, region,
-                 account.partition if account else partition_of_region(region))
+            account_id, partition = identity.account, identity.partition
+    return Environment(account_id, region, partition or partition_of_region(region))
 
 
 def check(arns: Sequence[str], **options: Any) -> RunResult:
@@ -242,7 +241,7 @@ def cfn(
     if run.access_data is not None:
         raise UsageError("cfn reads the stack from AWS; it cannot be used with --access-data")
     inputs = Inputs(Root(()), parameters=_parameter_values(parameters, parameter),  # no file is read
-                    account_id=run.options.account_id, region=run.options.region)
+                    environment=_environment(run, live=False))
     found = read_deployed(deployed_stacks.deployed(run, stack, change_set), inputs)
     resolved = run.resolve(run.resolve_stacks(found.principals, {stack}))
     return run.analyse(replace(found, principals=tuple(resolved)))
@@ -268,9 +267,8 @@ def hook(
     refused = outside_root(named, root)
     leave_out = (*DEFAULT_EXCLUDE, *exclude)
     changed = [path for path in named if root.contains(path) and not excluded(path, leave_out)]
-    known = _known(run, live=not offline and bool(changed))
     inputs = Inputs(root, var_files, use_cache=not run.options.no_cache, variables=variables,
-                    account_id=known.account_id, region=known.region, partition=known.partition)
+                    environment=_environment(run, live=not offline and bool(changed)))
     found = Terraform().read(changed, inputs)
     found = replace(found, errors=(*refused, *found.errors))
     if not offline and found.principals:  # no AWS call for none (every changed file excluded, say)

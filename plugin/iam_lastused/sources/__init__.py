@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from iam_lastused.environment import Environment
 from iam_lastused.files import (
     DEFAULT_EXCLUDE,
     HIDDEN_DIRECTORIES,
@@ -48,7 +49,6 @@ from iam_lastused.sources.cloudformation.template import (
 )
 from iam_lastused.sources.plan.load import PlanError, load_plan, plan_from_json
 from iam_lastused.sources.plan.read import read_plan
-from iam_lastused.sources.terraform.data_sources import Known
 from iam_lastused.sources.terraform.reader import is_terraform
 from iam_lastused.sources.terraform.scan import MAX_FILE_BYTES, TERRAFORM_SUFFIXES, scan_terraform
 from iam_lastused.workers import OverBudget, map_bounded
@@ -57,8 +57,8 @@ if TYPE_CHECKING:
     from iam_lastused.aws.stacks import DeployedStack
 
 __all__ = [
+    "Environment",
     "Inputs",
-    "Known",
     "NoCode",
     "ParametersError",
     "Plan",
@@ -98,9 +98,9 @@ class Inputs:
     """The stack each template is deployed as, by real path."""
     parameters: Mapping[str, str] = field(default_factory=dict)
     """CloudFormation parameter values given (`--parameters`, `--parameter`)."""
-    account_id: str | None = None
-    region: str | None = None
-    """What is known at scan time of the account and region (`AWS::AccountId`, `AWS::Region`)."""
+    environment: Environment = field(default_factory=Environment)
+    """Where the code is deployed, as far as the run knows (`AWS::AccountId`,
+    `data.aws_region`, the partition ARNs are written in)."""
     stack_parameters: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Each stack's deployed parameter values, under those given."""
     use_cache: bool = True
@@ -109,15 +109,9 @@ class Inputs:
     """Terraform variables given (`--var NAME=VALUE`), set after the var files."""
     exclude: Sequence[str] = DEFAULT_EXCLUDE
     """The globs the walks leave out: the defaults, then the user's (`--exclude`)."""
-    partition: str | None = None
-    """The account's partition, when it is known; else the region's."""
     configuration: Path | None = None
     """The directory a Terraform plan was made in: its root module, and the modules it
     calls, give the plan's principals their file:line (`Plan`)."""
-
-    @property
-    def partition_of_run(self) -> str:
-        return self.partition or partition_of_region(self.region)
 
 
 class NoCode(Exception):
@@ -158,9 +152,9 @@ class Terraform:
         return [path for path in paths if self.takes(path) and _mentions_iam(path, root)]
 
     def read(self, paths: Sequence[Path], inputs: Inputs) -> SourceResult:
-        known = Known(inputs.account_id, inputs.region, inputs.partition_of_run)
         return scan_terraform(
-            paths, inputs.var_files, inputs.root, inputs.use_cache, known, inputs.variables, inputs.exclude
+            paths, inputs.var_files, inputs.root, inputs.use_cache, inputs.environment, inputs.variables,
+            inputs.exclude,
         )
 
 
@@ -187,7 +181,7 @@ class CloudFormation:
         """Each template read here, then parsed in bounded workers (workers.map_bounded)."""
         texts = {path: read_template(path, inputs.root) for path in paths}
         unread = [SourceResult(errors=(text,)) for text in texts.values() if isinstance(text, InputError)]
-        context = Context(dict(inputs.parameters), inputs.account_id, inputs.region, inputs.partition_of_run)
+        context = Context(dict(inputs.parameters), inputs.environment)
         items = [(path, stack, text, None, self.context(context, inputs, stack))
                  for path, text in texts.items() if isinstance(text, str)
                  for stack in [inputs.stacks.get(path.resolve())]]
@@ -256,7 +250,7 @@ def read_deployed(deployed: DeployedStack, inputs: Inputs) -> SourceResult:
     """A deployed stack's principals, or what its pending change set would make of them,
     from what aws/stacks.py read of it: each side read with its own parameter values,
     under those given (`Inputs.parameters`)."""
-    context = Context(dict(inputs.parameters), inputs.account_id, inputs.region, inputs.partition_of_run)
+    context = Context(dict(inputs.parameters), inputs.environment)
     return read_change_set(deployed, context)
 
 
@@ -283,33 +277,29 @@ def scan_paths(
     stacks: Mapping[Path, str] | None = None,
     root: Root | None = None,
     parameters: Mapping[str, str] | None = None,
-    account_id: str | None = None,
-    region: str | None = None,
+    environment: Environment | None = None,
     stack_parameters: Mapping[str, Mapping[str, str]] | None = None,
     use_cache: bool = True,
     variables: Sequence[tuple[str, str]] = (),
     exclude: Sequence[str] = (),
-    partition: str | None = None,
 ) -> SourceResult:
     """Every source's principals in the given directories and files. `stacks` names the
     stack each template is deployed as. Files the code names are read only inside `root`
-    (by default, the root of `paths`). `account_id`, `region` and `partition` are what
-    the run knows of where the code is applied (the partition, when not given, the
-    region's). The walks of directories leave out what the
-    `exclude` globs name, besides `DEFAULT_EXCLUDE`; a file named in `paths` never is.
+    (by default, the root of `paths`). `environment` is where the code is deployed, as
+    far as the run knows (by default, nothing but the configured region's partition).
+    The walks of directories leave out what the `exclude` globs name, besides
+    `DEFAULT_EXCLUDE`; a file named in `paths` never is.
     Raises NoCode, before reading anything, for a directory no source finds anything in."""
     inputs = Inputs(
         root if root is not None else root_for(paths),
         var_files,
         {path.resolve(): name for path, name in (stacks or {}).items()},
         dict(parameters or {}),
-        account_id,
-        region,
+        environment or Environment(partition=partition_of_region(None)),
         dict(stack_parameters or {}),
         use_cache,
         tuple(variables),
         (*DEFAULT_EXCLUDE, *exclude),
-        partition,
     )
     missing = [InputError("no such file or directory", str(path)) for path in paths if not path.exists()]
     refused = outside_root(paths, inputs.root)

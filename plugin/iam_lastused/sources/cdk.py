@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from iam_lastused.files import MAX_SOURCE_BYTES, ReadRefused, read_bytes, refusal
 from iam_lastused.model import InputError, Principal, SourceResult
-from iam_lastused.resolve import partition_of_region
 from iam_lastused.sources.cloudformation.stacks import resolve_from_stack
 from iam_lastused.sources.cloudformation.template import (
     GENERATED,
@@ -205,8 +204,7 @@ def _construct_path(value: Any) -> str | None:
 def _scanned(templates: Sequence[_Template], inputs: Inputs) -> list[SourceResult]:
     """Each template through `scan_template`, in bounded workers, with its principals
     named by construct path."""
-    partition = partition_of_region(inputs.region)
-    context = Context(dict(inputs.parameters), inputs.account_id, inputs.region, partition)
+    context = Context(dict(inputs.parameters), inputs.environment)
     items = [
         (t.path, t.chain[0] if len(t.chain) == 1 else None, t.text, None, _context(context, inputs, t))
         for t in templates

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from iam_lastused.sources.cloudformation.values import Unknown
+from iam_lastused.sources.unknown import Unknown
 
 
 def line(node: Any) -> int | None:

@@ -17,7 +17,7 @@ else:  # pragma: no cover
 
 from iam_lastused.data_files import DataFileError, document_of
 from iam_lastused.files import ReadRefused, read_bytes, refusal
-from iam_lastused.sources.cloudformation.values import Unknown
+from iam_lastused.sources.unknown import Unknown
 
 _MAX_FILE_BYTES = 1_048_576
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from iam_lastused.environment import Environment
 from iam_lastused.model import InputError
 from iam_lastused.sources.cloudformation import nodes
 
@@ -79,16 +80,19 @@ def _placeholder_uris(resources: Mapping[str, Any]) -> None:
 
 
 def translate(
-    template: dict[str, Any], parameters: Mapping[str, Any], region: str | None, partition: str, file: str
+    template: dict[str, Any], parameters: Mapping[str, Any], environment: Environment, file: str
 ) -> Translated | list[InputError]:
-    """The CloudFormation template SAM's transform makes of `template`."""
+    """The CloudFormation template SAM's transform makes of `template`, deployed in
+    `environment` (its region, else its partition's first)."""
     from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
     from samtranslator.parser.parser import Parser
     from samtranslator.public.exceptions import InvalidDocumentException
     from samtranslator.translator.translator import Translator
 
+    partition = environment.partition
     managed = get_bundled_managed_policy_map(partition) or {}
-    region = region or {"aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}.get(partition, "us-east-1")
+    first_region = {"aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}.get(partition, "us-east-1")
+    region = environment.region or first_region
     source = copy.deepcopy(template)
     resources = source.get("Resources", {})
     if isinstance(resources, dict):

@@ -17,20 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from iam_lastused.environment import Environment
+from iam_lastused.sources.unknown import Unknown
+
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _MAX_DEPTH = 200  # a template nests intrinsics as deep as it likes; Python's stack does not
-
-
-@dataclass(frozen=True)
-class Unknown:
-    """A value that cannot be known before deployment (or without an input), and why.
-    `ref` is the logical ID of the resource it is the ID or attribute of."""
-
-    reason: str
-    ref: str | None = None
-    attribute: str | None = None
-    line: int | None = field(default=None, compare=False)
-    """The line of the intrinsic it was computed from."""
 
 
 class _NoValue:
@@ -43,24 +34,24 @@ NO_VALUE: Any = _NoValue()
 
 @dataclass(frozen=True)
 class Pseudo:
-    """What the run knows of the pseudo parameters."""
+    """What the run knows of the pseudo parameters: where the stack is deployed, and as
+    which stack."""
 
-    account_id: str | None = None
-    region: str | None = None
-    partition: str = "aws"
+    environment: Environment = field(default_factory=Environment)
     stack: str | None = None
 
     def value(self, name: str) -> Any:
+        environment = self.environment
         if name == "AWS::NoValue":
             return NO_VALUE
         if name == "AWS::Partition":
-            return self.partition
+            return environment.partition
         if name == "AWS::URLSuffix":
-            return "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
+            return "amazonaws.com.cn" if environment.partition == "aws-cn" else "amazonaws.com"
         if name == "AWS::AccountId":
-            return self.account_id or Unknown("AWS::AccountId is not given (--account-id)")
+            return environment.account_id or Unknown("AWS::AccountId is not given (--account-id)")
         if name == "AWS::Region":
-            return self.region or Unknown("AWS::Region is not given (--region)")
+            return environment.region or Unknown("AWS::Region is not given (--region)")
         if name == "AWS::StackName":
             return self.stack or Unknown("AWS::StackName is not given (--stack)")
         return Unknown(f"{name} is known only once the stack is deployed")

@@ -36,7 +36,8 @@ from iam_lastused.sources.plan.load import check_plan
 from iam_lastused.sources.policy_references import reference_grant
 from iam_lastused.sources.terraform.reader import terraform_files
 from iam_lastused.sources.terraform.scan import scan_terraform
-from iam_lastused.sources.terraform.values import Unknown, policy_document
+from iam_lastused.sources.terraform.values import policy_document
+from iam_lastused.sources.unknown import Unknown
 
 _CHANGES = {
     ("no-op",): "no-op",

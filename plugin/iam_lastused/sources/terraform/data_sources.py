@@ -9,24 +9,16 @@ never calls AWS, so an account not given stays unknown and says so.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from iam_lastused.aws.partitions import dns_suffixes
+from iam_lastused.environment import Environment
 from iam_lastused.sources.terraform.hcl import Block
-from iam_lastused.sources.terraform.values import Scope, Unknown, evaluate, why_unknown
+from iam_lastused.sources.terraform.values import Scope, evaluate, why_unknown
+from iam_lastused.sources.unknown import Unknown
 
 ACCOUNT_UNKNOWN = "the account is known only with --account-id"
 REGION_UNKNOWN = "the region is known only with --region"
-
-
-@dataclass(frozen=True)
-class Known:
-    """What the scan is told of the account the code is applied in."""
-
-    account_id: str | None = None
-    region: str | None = None
-    partition: str = "aws"
 
 
 KNOWN_TYPES = frozenset({"aws_partition", "aws_caller_identity", "aws_region", "aws_iam_policy"})
@@ -51,21 +43,22 @@ def aws_managed_policies(partition: str) -> dict[str, str]:
 
 
 def attribute(
-    data_type: str, address: str, block: Block, scope: Scope, attr: str, known: Known,
+    data_type: str, address: str, block: Block, scope: Scope, attr: str, environment: Environment,
     policies: InTreePolicies,
 ) -> Any:
     """`attr` of the data source `block` (of a type in KNOWN_TYPES), or Unknown with why."""
     if data_type == "aws_partition":
+        partition = environment.partition
         values = {
-            "partition": known.partition,
-            "id": known.partition,
-            "dns_suffix": dns_suffixes().get(known.partition, Unknown(f"{address}.dns_suffix is not known")),
-            "reverse_dns_prefix": ".".join(reversed(dns_suffixes().get(known.partition, "").split("."))),
+            "partition": partition,
+            "id": partition,
+            "dns_suffix": dns_suffixes().get(partition, Unknown(f"{address}.dns_suffix is not known")),
+            "reverse_dns_prefix": ".".join(reversed(dns_suffixes().get(partition, "").split("."))),
         }
         return values.get(attr, Unknown(f"{address}.{attr} is not evaluated"))
     if data_type == "aws_caller_identity":
         if attr in ("account_id", "id"):
-            return known.account_id or Unknown(ACCOUNT_UNKNOWN)
+            return environment.account_id or Unknown(ACCOUNT_UNKNOWN)
         return Unknown(f"{address}.{attr} is read at apply")
     if data_type == "aws_region":
         if attr not in ("name", "id", "region"):
@@ -73,14 +66,14 @@ def attribute(
         for argument in ("region", "name"):
             if argument in block["attrs"]:
                 return evaluate(block["attrs"][argument], scope)
-        return known.region or Unknown(REGION_UNKNOWN)
-    return _policy_attribute(address, block, scope, attr, known, policies)
+        return environment.region or Unknown(REGION_UNKNOWN)
+    return _policy_attribute(address, block, scope, attr, environment, policies)
 
 
 def _policy_attribute(
-    address: str, block: Block, scope: Scope, attr: str, known: Known, policies: InTreePolicies
+    address: str, block: Block, scope: Scope, attr: str, environment: Environment, policies: InTreePolicies
 ) -> Any:
-    arn = _policy_arn(address, block, scope, known)
+    arn = _policy_arn(address, block, scope, environment)
     if attr in ("arn", "id"):
         if not isinstance(arn, str):
             return _by_name(block, scope, policies, arn)
@@ -113,10 +106,10 @@ def _by_name(block: Block, scope: Scope, policies: InTreePolicies, otherwise: An
     return otherwise if found is None else found
 
 
-def _policy_arn(address: str, block: Block, scope: Scope, known: Known) -> Any:
+def _policy_arn(address: str, block: Block, scope: Scope, environment: Environment) -> Any:
     """The ARN a `data "aws_iam_policy"` finds: the one given, or an AWS managed
     policy's by its name; a customer managed one's by its name when the code defines
-    it and the account is known."""
+    it and the account is environment."""
     attrs = block["attrs"]
     if "arn" in attrs:
         return evaluate(attrs["arn"], scope)
@@ -127,10 +120,10 @@ def _policy_arn(address: str, block: Block, scope: Scope, known: Known) -> Any:
         return Unknown(f"{address}: the name is not known: {why_unknown(name) or 'not a string'}")
     prefix = evaluate(attrs["path_prefix"], scope) if "path_prefix" in attrs else None
     path = prefix if isinstance(prefix, str) and prefix.startswith("/") and prefix.endswith("/") else "/"
-    managed = aws_managed_policies(known.partition).get(name)
-    in_path = managed is not None and managed.startswith(f"arn:{known.partition}:iam::aws:policy{path}")
+    managed = aws_managed_policies(environment.partition).get(name)
+    in_path = managed is not None and managed.startswith(f"arn:{environment.partition}:iam::aws:policy{path}")
     if managed is not None and (prefix is None or in_path):
         return managed
-    if known.account_id is None:
+    if environment.account_id is None:
         return Unknown(f"{address}: {name} is not an AWS managed policy, and {ACCOUNT_UNKNOWN}")
-    return f"arn:{known.partition}:iam::{known.account_id}:policy{path}{name}"
+    return f"arn:{environment.partition}:iam::{environment.account_id}:policy{path}{name}"

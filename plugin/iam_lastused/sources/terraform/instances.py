@@ -20,7 +20,6 @@ from iam_lastused.sources.terraform.values import (
     Document,
     Namespace,
     Text,
-    Unknown,
     as_declared,
     as_string,
     document_from_block,
@@ -29,6 +28,7 @@ from iam_lastused.sources.terraform.values import (
     tag,
     why_unknown,
 )
+from iam_lastused.sources.unknown import Unknown
 
 if TYPE_CHECKING:
     from iam_lastused.sources.terraform.scan import Scan
@@ -312,7 +312,7 @@ class Instance:
             def attribute(attr: str) -> Any:
                 scope = Scope(self, file, self.repeat(what, file, block, key))
                 return self._once(("data", data_type, name, key, attr), lambda: data_sources.attribute(
-                    data_type, address, block, scope, attr, self.scan.known, policies))
+                    data_type, address, block, scope, attr, self.scan.environment, policies))
 
             return Namespace(attribute, instances=key is None or key is ALL)
 

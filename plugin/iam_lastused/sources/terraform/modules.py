@@ -27,7 +27,8 @@ from iam_lastused.sources.terraform.hcl import Block
 from iam_lastused.sources.terraform.instances import ALL, Children, Instance, Repeat, Scope, instance_suffix
 from iam_lastused.sources.terraform.reader import MAX_FILE_BYTES, Module
 from iam_lastused.sources.terraform.syntax import Literal
-from iam_lastused.sources.terraform.values import Unknown, evaluate
+from iam_lastused.sources.terraform.values import evaluate
+from iam_lastused.sources.unknown import Unknown
 
 if TYPE_CHECKING:
     from iam_lastused.sources.terraform.scan import Scan

@@ -14,7 +14,8 @@ from iam_lastused.sources.iam_resources import PRINCIPAL_TYPES, TERRAFORM, colle
 from iam_lastused.sources.policy_references import reference_grant
 from iam_lastused.sources.terraform.hcl import Block
 from iam_lastused.sources.terraform.instances import ALL, Instance, ResourceKey, instance_suffix
-from iam_lastused.sources.terraform.values import Scope, Unknown, evaluate, expanded, policy_document
+from iam_lastused.sources.terraform.values import Scope, evaluate, expanded, policy_document
+from iam_lastused.sources.unknown import Unknown
 
 if TYPE_CHECKING:
     from iam_lastused.sources.terraform.scan import Scan
@@ -36,10 +37,10 @@ class PolicyIndex:
     def by_arn(self, arn: str) -> ResourceKey | None:
         """The policy whose ARN is `arn` (only when the account is known, as then are
         the ARNs of the policies the code defines)."""
-        known = self.scan.known
-        if known.account_id is None:
+        environment = self.scan.environment
+        if environment.account_id is None:
             return None
-        prefix = f"arn:{known.partition}:iam::{known.account_id}:policy"
+        prefix = f"arn:{environment.partition}:iam::{environment.account_id}:policy"
         return next((key for path, name, key in self._policies() if f"{prefix}{path}{name}" == arn), None)
 
     def by_name(self, name: str, path_prefix: str | None) -> ResourceKey | None:

@@ -18,7 +18,8 @@ from iam_lastused.model import InputError
 from iam_lastused.sources.iam_resources import TERRAFORM
 from iam_lastused.sources.terraform import data_sources, parse_cache
 from iam_lastused.sources.terraform.hcl import Block, HclError, hcl_blocks, json_blocks
-from iam_lastused.sources.terraform.values import Text, Unknown, text
+from iam_lastused.sources.terraform.values import Text, text
+from iam_lastused.sources.unknown import Unknown
 from iam_lastused.store import scan_memo
 from iam_lastused.workers import OverBudget, map_bounded
 

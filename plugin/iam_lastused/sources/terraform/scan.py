@@ -23,14 +23,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from iam_lastused.environment import Environment
 from iam_lastused.files import DEFAULT_EXCLUDE, Root, real_path, root_for
 from iam_lastused.model import InputError, SourceResult
 from iam_lastused.sources.terraform import modules, variables
-from iam_lastused.sources.terraform.data_sources import Known
 from iam_lastused.sources.terraform.instances import Instance
 from iam_lastused.sources.terraform.principals import PolicyIndex, principals
 from iam_lastused.sources.terraform.reader import MAX_FILE_BYTES, TERRAFORM_SUFFIXES, Files, Module
-from iam_lastused.sources.terraform.values import Text, Unknown
+from iam_lastused.sources.terraform.values import Text
+from iam_lastused.sources.unknown import Unknown
 from iam_lastused.store import scan_memo
 
 __all__ = ["MAX_FILE_BYTES", "TERRAFORM_SUFFIXES", "Scan", "scan_terraform"]
@@ -41,31 +42,32 @@ def scan_terraform(
     var_files: Sequence[Path] = (),
     root: Root | None = None,
     use_cache: bool = True,
-    known: Known | None = None,
+    environment: Environment | None = None,
     variables: Sequence[tuple[str, str]] = (),
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
 ) -> SourceResult:
     """Principals defined by the Terraform in `paths` (files or directories); the var
     files set the variables of the root modules. Files the code names (`file()`,
     module sources, links) are read only inside `root` (by default the one of `paths`).
-    Without `use_cache`, the parse cache is neither read nor written. `known` is what
-    the data sources aws_caller_identity, aws_region and aws_partition answer;
+    Without `use_cache`, the parse cache is neither read nor written. `environment` is
+    where the code is deployed: what the data sources aws_caller_identity, aws_region
+    and aws_partition answer;
     `variables` (`--var NAME=VALUE`) are set after the var files, in their order;
     `exclude` globs leave root modules out of the walk (`reader.Files.discover`). A scan of
     what an earlier one read, unchanged, gives that scan's result (store.scan_memo)."""
     root = root if root is not None else root_for(paths)
-    known = known or Known()
+    environment = environment or Environment()
     memo_key = scan_memo.key(
         os.getcwd(), [str(path) for path in paths], [str(path) for path in var_files], list(variables),
         sorted((name, value) for name, value in os.environ.items() if name.startswith("TF_VAR_")),
         os.environ.get("TF_DATA_DIR"),
-        [str(directory) for directory in root.directories], known, list(exclude),
+        [str(directory) for directory in root.directories], environment, list(exclude),
     )
     with _fewer_collections():
         if use_cache and (kept := scan_memo.load(memo_key)) is not None:
             return kept
         started = time.time_ns()
-        scan = Scan(root, use_cache, known)
+        scan = Scan(root, use_cache, environment)
         result = _read(scan, paths, var_files, variables, exclude)
         if use_cache:
             scan_memo.keep(memo_key, scan.files.manifest, result, started)
@@ -113,9 +115,9 @@ class Scan:
     """One scan: what it has read and instantiated, what it knows of the account, and
     the errors and notes it reports."""
 
-    def __init__(self, root: Root, use_cache: bool = True, known: Known | None = None) -> None:
+    def __init__(self, root: Root, use_cache: bool = True, environment: Environment | None = None) -> None:
         self.root = root
-        self.known = known or Known()
+        self.environment = environment or Environment()
         self.errors: dict[InputError, None] = {}
         self.notes: dict[str, None] = {}
         self.files = Files(root, use_cache, self.error, self.note)

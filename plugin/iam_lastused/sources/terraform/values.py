@@ -37,20 +37,11 @@ from iam_lastused.sources.terraform.syntax import (
     Unevaluated,
     Variable,
 )
+from iam_lastused.sources.unknown import Unknown
 
 # ---------------------------------------------------------------------------
 # Values
 # ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Unknown:
-    """A value that cannot be known statically, and why. `resource` is the key of the
-    IAM resource it is an attribute of, when it is one (`aws_iam_policy.x.arn`)."""
-
-    reason: str
-    resource: Any = None
-    error: bool = False  # an evaluation error (a missing attribute, key or index): try() moves on
 
 
 class Text(str):
