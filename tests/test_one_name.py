@@ -18,7 +18,6 @@ ENVIRONMENT_FIELDS = frozenset({"account_id", "region", "partition"})
 
 NOT_AN_ENVIRONMENT = {
     "iam_lastused.runner.Options": "the options as given, from which the run builds its Environment",
-    "iam_lastused.resolve.Account": "until it becomes an Environment (issue 24 item 5, resolve.py's writer)",
 }
 """Classes that hold two of the ENVIRONMENT_FIELDS for another reason, and why."""
 

@@ -14,9 +14,10 @@ import pytest
 from iam_lastused import catalog
 from iam_lastused.analysis.analyze import analyze
 from iam_lastused.aws.managed_policies import documents_from_access_data, with_documents
+from iam_lastused.environment import Environment
 from iam_lastused.model import RunResult
 from iam_lastused.render.suggestions import render_patch, render_suggestions, suggestions_json
-from iam_lastused.resolve import Account, with_arns
+from iam_lastused.resolve import with_arns
 from iam_lastused.sources import scan_paths
 from iam_lastused.store.access_data import load_access_data, report_from_response
 from iam_lastused.suggest.edits import suggest
@@ -70,7 +71,7 @@ def scan(tree: Path, access_data: Path) -> RunResult:
     """What `iam-lastused scan TREE --access-data FILE` analyses, as a RunResult."""
     found = scan_paths([tree])
     data = load_access_data(access_data)
-    principals = with_arns(found.principals, Account("aws", ACCOUNT), "")
+    principals = with_arns(found.principals, Environment(ACCOUNT), "")
     principals = with_documents(principals, documents_from_access_data(data))
     outcomes = {arn: report_from_response(arn, raw) for arn, raw in data.items() if "JobStatus" in raw}
     return RunResult(90, NOW, analyze(principals, outcomes, NOW, 90), found.errors, found.notes)

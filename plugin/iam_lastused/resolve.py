@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from iam_lastused.aws.partitions import default_region, partition_for_region
+from iam_lastused.environment import Environment
 from iam_lastused.iam_names import name_problem
 from iam_lastused.model import InputError, Kind, Principal
 
@@ -49,13 +50,7 @@ def _slashed(path: str) -> str:
     return path if path.startswith("/") else "/" + path
 
 
-@dataclass(frozen=True)
-class Account:
-    partition: str
-    account_id: str
-
-
-def account_from_arns(arns: Iterable[str]) -> Account | None:
+def account_from_arns(arns: Iterable[str]) -> Environment | None:
     """The one account all these ARNs belong to (AWS-owned policies, and the roles Identity
     Center provisions in each account a permission set is assigned to, aside), else None."""
     accounts = {
@@ -63,7 +58,10 @@ def account_from_arns(arns: Iterable[str]) -> Account | None:
         for m in map(parse_arn, arns)
         if m is not None and ":role/aws-reserved/sso.amazonaws.com/" not in m.string
     }
-    return Account(*accounts.pop()) if len(accounts) == 1 else None
+    if len(accounts) != 1:
+        return None
+    partition, account_id = accounts.pop()
+    return Environment(account_id, None, partition)
 
 
 def partition_of_region(region: str | None) -> str:
@@ -89,8 +87,10 @@ def with_valid_names(principals: Sequence[Principal]) -> list[Principal]:
     return checked
 
 
-def with_arns(principals: Sequence[Principal], account: Account | None, why_unknown: str) -> list[Principal]:
-    """Each principal named in code, given the ARN its name implies in `account`. A
+def with_arns(
+    principals: Sequence[Principal], environment: Environment | None, why_unknown: str
+) -> list[Principal]:
+    """Each principal named in code, given the ARN its name implies in `environment`'s account. A
     permission set has no IAM ARN: it resolves to its role in each account it is assigned
     to, found by its name (runner.Run.with_roles)."""
     resolved = []
@@ -101,11 +101,11 @@ def with_arns(principals: Sequence[Principal], account: Account | None, why_unkn
             resolved.append(replace(principal, unresolved="the name cannot be known before apply"))
         elif principal.kind == "permission-set":
             resolved.append(principal)
-        elif account is None:
+        elif environment is None or environment.account_id is None:
             resolved.append(replace(principal, unresolved=why_unknown))
         else:
             arn = build_arn(
-                account.partition, account.account_id, principal.kind, principal.path, principal.name
+                environment.partition, environment.account_id, principal.kind, principal.path, principal.name
             )
             resolved.append(replace(principal, arn=arn))
     return resolved

@@ -27,6 +27,7 @@ from iam_lastused.aws.identity_center import IdentityCenter, ReservedRole, roles
 from iam_lastused.aws.principals import confirm_deployed, iam_path
 from iam_lastused.aws.s3_store import open_store
 from iam_lastused.aws.stacks import stack_resources
+from iam_lastused.environment import Environment
 from iam_lastused.model import (
     AccessReport,
     CallerIdentity,
@@ -37,7 +38,6 @@ from iam_lastused.model import (
     UsageSource,
 )
 from iam_lastused.resolve import (
-    Account,
     account_from_arns,
     partition_of_region,
     with_arns,
@@ -241,17 +241,17 @@ class Run:
 
     # Resolve -----------------------------------------------------------------
 
-    def given_account(self) -> Account | None:
+    def given_account(self) -> Environment | None:
         """The account as given (--account-id, or an access-data file naming one account),
         with no call to AWS: its partition is the access data's, else the region's."""
         options = self.options
         from_data = account_from_arns(self.access_data) if self.access_data is not None else None
         if options.account_id:
             partition = from_data.partition if from_data else partition_of_region(options.region)
-            return Account(partition, options.account_id)
-        return from_data
+            return Environment(options.account_id, options.region, partition)
+        return replace(from_data, region=options.region) if from_data else None
 
-    def account(self) -> tuple[Account | None, str]:
+    def account(self) -> tuple[Environment | None, str]:
         """The account that principals named in code live in, or why it is unknown.
         A given account ID needs no call: its partition is the region's."""
         given = self.given_account()
@@ -261,7 +261,7 @@ class Run:
             return None, "account unknown: give --account-id (the access data names no one account)"
         try:
             identity = self.identity()
-            return Account(identity.partition, identity.account), ""
+            return Environment(identity.account, self.options.region, identity.partition), ""
         except NoCredentials:
             self.warn(NO_CREDENTIALS)
             return None, "no AWS credentials: the account is unknown"
