@@ -163,3 +163,26 @@ def test_an_assignment_names_its_permission_set_by_its_arn(tmp_path):
     assert engineers.accounts is None
     assert "DataEngineersInProduction: the permission-set is not known: the physical ID of " \
            "DataEngineers is known only once deployed" in result.notes
+
+
+def test_a_customer_managed_reference_iam_would_refuse_is_not_shown(tmp_path):
+    """Its name and path are the code's to compute: shown only if IAM would take them."""
+    (tmp_path / "template.yaml").write_text("""\
+Resources:
+  Ops:
+    Type: AWS::SSO::PermissionSet
+    Properties:
+      InstanceArn: arn:aws:sso:::instance/ssoins-1234567890abcdef
+      Name: Ops
+      CustomerManagedPolicyReferences:
+        - Name: "$(touch pwned) <script>"
+      PermissionsBoundary:
+        CustomerManagedPolicyReference:
+          Name: "x"
+          Path: "no-slashes"
+""")
+    [ops] = scan_paths([tmp_path]).principals
+    [grant] = ops.grants or ()
+    assert (grant.location.line, grant.policy_reference, grant.known) == (8, None, False)
+    assert grant.unknown and grant.unknown.startswith("the customer managed policy's invalid name")
+    assert ops.boundary is not None and ops.boundary.policy_reference is None

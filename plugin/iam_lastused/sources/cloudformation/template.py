@@ -27,7 +27,6 @@ from iam_lastused.model import (
     InputError,
     Kind,
     Location,
-    PolicyReference,
     Principal,
     SourceResult,
     Suppression,
@@ -38,6 +37,7 @@ from iam_lastused.sources.cloudformation.parameters import template_parameters
 from iam_lastused.sources.cloudformation.sam import SAM_TRANSFORM, Translated, translate
 from iam_lastused.sources.cloudformation.values import Pseudo, Values, is_intrinsic
 from iam_lastused.sources.iam_resources import CLOUDFORMATION, Collected, ResourceType, collect
+from iam_lastused.sources.policy_references import reference_grant
 from iam_lastused.sources.unknown import Unknown
 
 LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
@@ -491,9 +491,7 @@ class _Template:
             unknown = name if not isinstance(name, str) else path
             why = _why(unknown) if isinstance(value, dict) else "it is not a mapping"
             return Grant(location, known=False, unknown=f"the customer managed policy is not known: {why}")
-        reference = PolicyReference(str(name), str(path) or "/")
-        why = f"customer managed policy {reference.path}{reference.name}: read in each account"
-        return Grant(location, known=False, unknown=why, policy_reference=reference)
+        return reference_grant(location, str(name), str(path))
 
     def boundary(self, resource: _Resource, attr: str) -> Grant:
         """A permission set's `PermissionsBoundary`: an AWS managed policy's ARN or a
