@@ -180,3 +180,23 @@ def test_every_option_of_every_command_has_help():
         if not action.help and not isinstance(action, argparse._SubParsersAction)
     ]
     assert missing == []
+
+
+def test_hook_reads_a_change_that_touches_only_a_permission_set(cli, tmp_path, monkeypatch):
+    """The hook skips files that mention no IAM type; a permission set is one (issue 27)."""
+    (tmp_path / "sso.tf").write_text(
+        'resource "aws_ssoadmin_permission_set" "ops" {\n'
+        '  name         = "Ops"\n'
+        '  instance_arn = "arn:aws:sso:::instance/ssoins-1111111111111111"\n'
+        "}\n"
+        'resource "aws_ssoadmin_permission_set_inline_policy" "ops" {\n'
+        '  instance_arn       = "arn:aws:sso:::instance/ssoins-1111111111111111"\n'
+        "  permission_set_arn = aws_ssoadmin_permission_set.ops.arn\n"
+        '  inline_policy      = jsonencode({Statement = [{Effect = "Allow", Action = "*", Resource = "*"}]})\n'
+        "}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    run = cli("hook", "--offline", "sso.tf", "--format", "json")
+    assert [(p["address"], p["kind"]) for p in run.json["principals"]] == [
+        ("aws_ssoadmin_permission_set.ops", "permission-set")]
+    assert run.code == 1  # its "*" is a finding in the code alone

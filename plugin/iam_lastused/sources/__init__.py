@@ -47,6 +47,7 @@ from iam_lastused.sources.cloudformation.template import (
     read_template,
     scan_template,
 )
+from iam_lastused.sources.iam_resources import TERRAFORM
 from iam_lastused.sources.plan.load import PlanError, load_plan, plan_from_json
 from iam_lastused.sources.plan.read import read_plan
 from iam_lastused.sources.terraform.reader import is_terraform
@@ -79,8 +80,9 @@ __all__ = [
     "with_stack_names",
 ]
 
-IAM_MARKERS = (b"aws_iam_", b"AWS::IAM::", b"AWS::Serverless::")
-"""What a file that touches IAM holds (`Terraform.touching_iam`)."""
+IAM_MARKERS = tuple(resource_type.encode() for resource_type in TERRAFORM)
+"""What a Terraform file that touches IAM holds (`Terraform.touching_iam`): the name of a
+type in the one IAM resource table, so a new type is seen by the hook too."""
 
 BUILD_OUTPUT = (".aws-sam/", "cdk.out/")
 """Not entered while walking a tree for templates, besides what is excluded: build
