@@ -192,7 +192,8 @@ def test_hook_reads_a_change_that_touches_only_a_permission_set(cli, tmp_path, m
         'resource "aws_ssoadmin_permission_set_inline_policy" "ops" {\n'
         '  instance_arn       = "arn:aws:sso:::instance/ssoins-1111111111111111"\n'
         "  permission_set_arn = aws_ssoadmin_permission_set.ops.arn\n"
-        '  inline_policy      = jsonencode({Statement = [{Effect = "Allow", Action = "*", Resource = "*"}]})\n'
+        '  inline_policy      = jsonencode({Statement = [\n'
+        '    {Effect = "Allow", Action = "*", Resource = "*"}]})\n'
         "}\n"
     )
     monkeypatch.chdir(tmp_path)

@@ -186,3 +186,17 @@ Resources:
     assert (grant.location.line, grant.policy_reference, grant.known) == (8, None, False)
     assert grant.unknown and grant.unknown.startswith("the customer managed policy's invalid name")
     assert ops.boundary is not None and ops.boundary.policy_reference is None
+
+
+def test_a_roles_permissions_boundary_is_noted_not_granted(tmp_path):
+    (tmp_path / "template.yaml").write_text("""\
+Resources:
+  App:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {}
+      PermissionsBoundary: arn:aws:iam::aws:policy/PowerUserAccess
+""")
+    [app] = scan_paths([tmp_path]).principals
+    assert app.boundary is not None and app.boundary.policy_arn == "arn:aws:iam::aws:policy/PowerUserAccess"
+    assert app.boundary.location.line == 6 and app.grants == ()

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from iam_lastused.files import root_for
 from iam_lastused.model import Grant, Location, PolicyReference, Principal, SourceResult
-from iam_lastused.sources.iam_resources import TERRAFORM
 from iam_lastused.sources.plan.read import read_plan
 from iam_lastused.sources.terraform.scan import scan_terraform
 from terraform_oracle import moto_endpoint, planned_resources, requires_terraform, terraform_plan
@@ -291,11 +290,7 @@ def test_plan_of_the_landing_zone_takes_what_it_cannot_link_from_the_hcl() -> No
 # ---------------------------------------------------------------------------
 
 
-def test_a_roles_permissions_boundary_is_read_as_a_boundary(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with_boundary = replace(TERRAFORM["aws_iam_role"], boundary="permissions_boundary")
-    monkeypatch.setitem(TERRAFORM, "aws_iam_role", with_boundary)
+def test_a_roles_permissions_boundary_is_read_as_a_boundary(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(
         'resource "aws_iam_role" "app" {\n'
         '  name                 = "app"\n'

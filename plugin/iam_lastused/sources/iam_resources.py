@@ -69,9 +69,10 @@ _PERMISSION_SET: tuple[tuple[str, Kind], ...] = (("permission_set_arn", "permiss
 
 TERRAFORM: dict[str, ResourceType] = {
     "aws_iam_role": ResourceType(
-        kind="role", inline_policies="inline_policy", policy_arns="managed_policy_arns"
+        kind="role", inline_policies="inline_policy", policy_arns="managed_policy_arns",
+        boundary="permissions_boundary",
     ),
-    "aws_iam_user": ResourceType(kind="user"),
+    "aws_iam_user": ResourceType(kind="user", boundary="permissions_boundary"),
     "aws_iam_group": ResourceType(kind="group"),
     "aws_iam_policy": ResourceType(kind="policy", document="policy"),
     "aws_iam_role_policy": ResourceType(document="policy", targets=(("role", "role"),)),
@@ -110,10 +111,12 @@ _MANAGED = "ManagedPolicyArns"
 
 CLOUDFORMATION: dict[str, ResourceType] = {
     "AWS::IAM::Role": ResourceType(
-        kind="role", name="RoleName", inline_policies="Policies", policy_arns=_MANAGED
+        kind="role", name="RoleName", inline_policies="Policies", policy_arns=_MANAGED,
+        boundary="PermissionsBoundary",
     ),
     "AWS::IAM::User": ResourceType(
-        kind="user", name="UserName", inline_policies="Policies", policy_arns=_MANAGED, groups="Groups"
+        kind="user", name="UserName", inline_policies="Policies", policy_arns=_MANAGED, groups="Groups",
+        boundary="PermissionsBoundary",
     ),
     "AWS::IAM::Group": ResourceType(
         kind="group", name="GroupName", inline_policies="Policies", policy_arns=_MANAGED

@@ -494,10 +494,16 @@ class _Template:
         return reference_grant(location, str(name), str(path))
 
     def boundary(self, resource: _Resource, attr: str) -> Grant:
-        """A permission set's `PermissionsBoundary`: an AWS managed policy's ARN or a
-        customer managed policy by name and path."""
+        """A `PermissionsBoundary`: a role's or user's policy ARN; a permission set's AWS
+        managed policy ARN or customer managed policy by name and path."""
         location = self.written(resource, attr)
-        value = nodes.mapping(resource.properties[attr])
+        given = resource.properties[attr]
+        if isinstance(given, str):
+            return Grant(location, known=False, unknown="a permissions boundary", policy_arn=str(given))
+        if isinstance(given, Unknown):
+            why = f"a permissions boundary, its ARN not known: {given.reason}"
+            return Grant(location, known=False, unknown=why)
+        value = nodes.mapping(given)
         arn = value.get("ManagedPolicyArn")
         if "CustomerManagedPolicyReference" in value:
             reference = self.reference(value["CustomerManagedPolicyReference"], location).policy_reference
