@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -447,16 +448,20 @@ class Span:
     end: int
 
 
+Form = typing.Literal["string", "tuple", "object", "heredoc", "parentheses", "other"]
+
+
 @dataclass(frozen=True)
 class WrittenExpr:
     """An expression where it is written. `form` says what it is: a quoted string
     (`string` its value when it has no interpolation or directive), a tuple (`items`), an
     object (`members`: each key, as `expression` reads it, and its value), a heredoc,
     parentheses (`nested` the one expression they hold) or anything else. `nested` holds
-    the strings, tuples, objects, heredocs and parentheses written inside it otherwise
-    (a function's arguments, an interpolation...), in order."""
+    the strings, tuples, objects, heredocs and parentheses written inside anything else
+    (a function's arguments, an interpolation...), in order; what is written inside an
+    object's key is not kept (no policy is written there)."""
 
-    form: str  # "string", "tuple", "object", "heredoc", "parentheses" or "other"
+    form: Form
     span: Span
     line: int
     string: str | None = None
