@@ -27,25 +27,21 @@ from json.decoder import scanstring  # type: ignore[attr-defined]  # not in type
 from typing import Any
 
 import yaml
-from hcl2.api import parses
-from hcl2.rules.base import AttributeRule, BlockRule
-from hcl2.rules.containers import ObjectElemKeyRule, ObjectRule, TupleRule
-from hcl2.rules.expressions import ExprTermRule
-from hcl2.rules.literal_rules import IdentifierRule
-from hcl2.rules.strings import HeredocTemplateRule, HeredocTrimTemplateRule, StringRule
 
 from iam_lastused.sources.iam_resources import TERRAFORM
-from iam_lastused.sources.terraform.hcl import expression, label
+from iam_lastused.sources.terraform.hcl import (
+    Expr,
+    Span,
+    WrittenAttribute,
+    WrittenBlock,
+    WrittenExpr,
+    walk,
+    written,
+)
 from iam_lastused.sources.terraform.syntax import Literal
 
 Edit = tuple[int, int, str]
 Writer = Callable[[str], str]
-
-
-@dataclass(frozen=True)
-class Span:
-    start: int
-    end: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,138 +230,109 @@ def _separator(text: str, spans: Sequence[Span], open_end: int, comma: str = ","
 # ---------------------------------------------------------------------------
 
 
+_Tree = tuple[WrittenBlock | WrittenAttribute, ...]
+
+
 @functools.lru_cache(maxsize=8)
-def _hcl_tree(text: str) -> Any:
-    """A file's parse tree, read-only: a file is searched for statements and for policies
-    to remove before it is edited, and python-hcl2 parses are the slow part."""
-    return parses(text)
+def _hcl_tree(text: str) -> _Tree:
+    """A file as written, read-only: a file is searched for statements and for policies
+    to remove before it is edited, and the parse is the slow part."""
+    return written(text)
 
 
-def _walk(node: Any) -> Iterator[Any]:
-    yield node
-    for child in getattr(node, "children", None) or ():
-        if child is not None and hasattr(child, "_meta"):
-            yield from _walk(child)
-
-
-def _span(node: Any) -> Span:
-    return Span(node._meta.start_pos, node._meta.end_pos)
-
-
-def _unwrap(node: Any) -> Any:
-    while isinstance(node, ExprTermRule):
-        node = node.expression
+def _unwrap(node: WrittenExpr) -> WrittenExpr:
+    while node.form == "parentheses":
+        node = node.nested[0]
     return node
 
 
-def _label(node: Any) -> str:
-    """A block label or name of python-hcl2's rule tree, as the Terraform source reads it."""
-    return label(node.to_lark())
+def _string(node: WrittenExpr) -> str | None:
+    """The value of a string without interpolation, in parentheses or not."""
+    return _unwrap(node).string
 
 
-def _literal(node: Any) -> str | None:
-    expr = expression(node.to_lark())
-    return expr.value if isinstance(expr, Literal) and isinstance(expr.value, str) else None
+_POLICY_DOCUMENT = ("data", "aws_iam_policy_document")
 
 
 def _hcl_sites(text: str) -> Iterator[Site]:
-    for node in _walk(_hcl_tree(text)):
-        if isinstance(node, BlockRule) and [_label(node_label) for node_label in node.labels][:2] == [
-            "data",
-            "aws_iam_policy_document",
-        ]:
+    for node in walk(_hcl_tree(text)):
+        if isinstance(node, WrittenBlock) and (node.type, *node.labels[:1]) == _POLICY_DOCUMENT:
             yield from _block_sites(text, node)
-        elif isinstance(node, ObjectRule):
+        elif isinstance(node, WrittenExpr) and node.form == "object":
             yield from _object_sites(text, node)
-        elif isinstance(node, (HeredocTemplateRule, HeredocTrimTemplateRule)):
+        elif isinstance(node, WrittenExpr) and node.form == "heredoc":
             yield from _heredoc_sites(text, node)
 
 
-def _block_type(node: Any) -> list[str]:
-    return [_label(node_label) for node_label in node.labels] if isinstance(node, BlockRule) else []
+def _blocks(block: WrittenBlock) -> list[WrittenBlock]:
+    return [child for child in block.body if isinstance(child, WrittenBlock)]
 
 
-def _hcl_removals(text: str, tree: Any, lines: set[int], found: dict[int, list[Edit]]) -> None:
-    for node in _walk(tree):
-        if not isinstance(node, BlockRule):
+def _hcl_removals(text: str, tree: _Tree, lines: set[int], found: dict[int, list[Edit]]) -> None:
+    for node in walk(tree):
+        if not isinstance(node, WrittenBlock):
             continue
-        labels = _block_type(node)
-        if labels[:1] == ["resource"] and labels[1:2] and labels[1] in REMOVABLE_RESOURCES:
-            if node._meta.line in lines:
-                found[node._meta.line] = [_line_removal(text, _span(node))]
-        inline = [child for child in node.body.children if _block_type(child) == ["inline_policy"]]
-        going = [block for block in inline if block._meta.line in lines]
+        if node.type == "resource" and node.labels[:1] and node.labels[0] in REMOVABLE_RESOURCES:
+            if node.line in lines:
+                found[node.line] = [_line_removal(text, node.span)]
+        inline = [child for child in _blocks(node) if child.type == "inline_policy" and not child.labels]
+        going = [block for block in inline if block.line in lines]
         for block in going:
-            found[block._meta.line] = [_line_removal(text, _span(block))]
+            found[block.line] = [_line_removal(text, block.span)]
         if going and len(going) == len(inline):
-            span = _span(going[-1])
-            found[going[-1]._meta.line] = [(span.start, span.end, "inline_policy {}")]
+            span = going[-1].span
+            found[going[-1].line] = [(span.start, span.end, "inline_policy {}")]
 
 
-def _block_sites(text: str, document: BlockRule) -> Iterator[Site]:
-    kinds = (["statement"], ["dynamic"])
-    blocks = [child for child in document.body.children if _block_type(child)[:1] in kinds]
-    siblings = Items(tuple(_span(block) for block in blocks), lines=True)
+def _block_sites(text: str, document: WrittenBlock) -> Iterator[Site]:
+    blocks = [child for child in _blocks(document) if child.type in ("statement", "dynamic")]
+    siblings = Items(tuple(block.span for block in blocks), lines=True)
     for index, block in enumerate(blocks):
-        if _block_type(block) != ["statement"]:
+        if block.type != "statement" or block.labels:
             continue
-        attributes = {
-            _label(child.identifier): child.expression
-            for child in block.body.children
-            if isinstance(child, AttributeRule)
-        }
-        effect = _literal(attributes["effect"]) if "effect" in attributes else "Allow"
+        attributes = {child.name: child.value for child in block.body if isinstance(child, WrittenAttribute)}
+        effect = _string(attributes["effect"]) if "effect" in attributes else "Allow"
         action = _hcl_action(text, attributes["actions"]) if "actions" in attributes else None
-        yield Site(
-            block._meta.line, _span(block), effect, action, "not_actions" in attributes, siblings, index
-        )
+        yield Site(block.line, block.span, effect, action, "not_actions" in attributes, siblings, index)
 
 
-def _object_key(element: Any) -> str | None:
-    key = element.key
-    if not isinstance(key, ObjectElemKeyRule):
-        return None
-    inner = key.value
-    if isinstance(inner, IdentifierRule):
-        return _label(inner)
-    return _literal(inner) if isinstance(inner, StringRule) else None
+def _object_key(key: Expr) -> str | None:
+    return key.value if isinstance(key, Literal) and isinstance(key.value, str) else None
 
 
-def _object_sites(text: str, document: ObjectRule) -> Iterator[Site]:
-    fields = {_object_key(element): element.expression for element in document.elements}
+def _object_sites(text: str, document: WrittenExpr) -> Iterator[Site]:
+    fields = {_object_key(key): value for key, value in document.members}
     if "Statement" not in fields:
         return
     value = _unwrap(fields["Statement"])
-    elements = value.elements if isinstance(value, TupleRule) else [fields["Statement"]]
-    siblings = Items(tuple(_span(element) for element in elements))
+    elements = value.items if value.form == "tuple" else (fields["Statement"],)
+    siblings = Items(tuple(element.span for element in elements))
     for index, element in enumerate(elements):
         statement = _unwrap(element)
-        if not isinstance(statement, ObjectRule):
+        if statement.form != "object":
             continue
-        keys = {_object_key(item): item.expression for item in statement.elements}
-        effect = _literal(keys["Effect"]) if "Effect" in keys else "Allow"
+        keys = {_object_key(key): item for key, item in statement.members}
+        effect = _string(keys["Effect"]) if "Effect" in keys else "Allow"
         action = _hcl_action(text, keys["Action"]) if "Action" in keys else None
-        line = statement._meta.line
-        yield Site(line, _span(statement), effect, action, "NotAction" in keys, siblings, index)
+        yield Site(statement.line, statement.span, effect, action, "NotAction" in keys, siblings, index)
 
 
-def _hcl_action(text: str, expression: Any) -> ActionValue | None:
+def _hcl_action(text: str, expression: WrittenExpr) -> ActionValue | None:
     value = _unwrap(expression)
-    if isinstance(value, StringRule):
-        literal = _literal(value)
-        return ActionValue(_span(value), (literal,), None) if literal is not None else None
-    if not isinstance(value, TupleRule) or not value.elements:
+    if value.form == "string":
+        return ActionValue(value.span, (value.string,), None) if value.string is not None else None
+    if value.form != "tuple" or not value.items:
         return None
-    values = [_literal(_unwrap(element)) for element in value.elements]
+    values = [_string(element) for element in value.items]
     if any(v is None for v in values):
         return None
-    spans = tuple(_span(element) for element in value.elements)
-    items = Items(spans, _separator(text, spans, _span(value).start + 1))
-    return ActionValue(_span(value), tuple(values), items)  # type: ignore[arg-type]
+    spans = tuple(element.span for element in value.items)
+    items = Items(spans, _separator(text, spans, value.span.start + 1))
+    return ActionValue(value.span, tuple(values), items)  # type: ignore[arg-type]
 
 
-def _heredoc_sites(text: str, node: Any) -> Iterator[Site]:
-    span = _span(node)
+def _heredoc_sites(text: str, node: WrittenExpr) -> Iterator[Site]:
+    span = node.span
     start = _skip_space(text, text.index("\n", span.start) + 1)
     if text[start : start + 1] != "{":
         return

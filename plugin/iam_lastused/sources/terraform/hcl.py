@@ -1,5 +1,6 @@
 """Terraform source text to blocks of typed expressions (`syntax`), which is what the
-parse cache stores and `values` evaluates.
+parse cache stores and `values` evaluates; and the same tree as written, with where each
+block and expression is in the text (`written`), which is what the suggestions edit.
 
 Read from the syntax tree of python-hcl2's parser, which keeps positions (its dict
 output keeps neither lines nor expressions), or from a .tf.json document. The tree is
@@ -12,7 +13,9 @@ from __future__ import annotations
 import functools
 import json
 import re
+import typing
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from hcl2 import parser as hcl2_parser
@@ -43,7 +46,21 @@ from iam_lastused.sources.terraform.syntax import (
     Variable,
 )
 
-__all__ = ["Block", "Expr", "HclError", "hcl_attributes", "hcl_blocks", "json_blocks", "template_expr"]
+__all__ = [
+    "Block",
+    "Expr",
+    "HclError",
+    "Span",
+    "WrittenAttribute",
+    "WrittenBlock",
+    "WrittenExpr",
+    "hcl_attributes",
+    "hcl_blocks",
+    "json_blocks",
+    "template_expr",
+    "walk",
+    "written",
+]
 
 KeepBlock = Callable[[str, list[str]], bool]
 
@@ -322,16 +339,19 @@ def _object(node: Tree) -> Expr:
     items = []
     for element in _trees(node):
         key, value = _trees(element)
-        inner = _trees(key)[0]
-        written = inner.children[0] if inner.data == "expr_term" and len(inner.children) == 1 else None
-        if inner.data == "keyword":
-            key_expr: Expr = Literal(_token(inner))
-        elif isinstance(written, Tree) and written.data in _KEY_LITERALS:
-            key_expr = Literal(_token(written))
-        else:
-            key_expr = expression(inner)
-        items.append((key_expr, expression(value)))
+        items.append((_key(key), expression(value)))
     return ObjectCons(items, _line(node))
+
+
+def _key(node: Tree) -> Expr:
+    """An object's key: a name, number or keyword written as the key is that text."""
+    inner = _trees(node)[0]
+    written = inner.children[0] if inner.data == "expr_term" and len(inner.children) == 1 else None
+    if inner.data == "keyword":
+        return Literal(_token(inner))
+    if isinstance(written, Tree) and written.data in _KEY_LITERALS:
+        return Literal(_token(written))
+    return expression(inner)
 
 
 def _index_expr(node: Tree) -> Expr:
@@ -414,6 +434,146 @@ _CONVERTERS: dict[str, Callable[[Tree], Expr]] = {
     "for_tuple_expr": _for,
     "for_object_expr": _for,
 }
+
+# ---------------------------------------------------------------------------
+# The same tree as written: where each block and expression is, for the suggestions
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where something is written: offsets into the text, `end` just past its last character."""
+
+    start: int
+    end: int
+
+
+Form = typing.Literal["string", "tuple", "object", "heredoc", "parentheses", "other"]
+
+
+@dataclass(frozen=True)
+class WrittenExpr:
+    """An expression where it is written. `form` says what it is: a quoted string
+    (`string` its value when it has no interpolation or directive), a tuple (`items`), an
+    object (`members`: each key, as `expression` reads it, and its value), a heredoc,
+    parentheses (`nested` the one expression they hold) or anything else. `nested` holds
+    the strings, tuples, objects, heredocs and parentheses written inside anything else
+    (a function's arguments, an interpolation...), in order; what is written inside an
+    object's key is not kept (no policy is written there)."""
+
+    form: Form
+    span: Span
+    line: int
+    string: str | None = None
+    items: tuple[WrittenExpr, ...] = ()
+    members: tuple[tuple[Expr, WrittenExpr], ...] = ()
+    nested: tuple[WrittenExpr, ...] = ()
+
+
+@dataclass(frozen=True)
+class WrittenAttribute:
+    name: str
+    value: WrittenExpr
+
+
+@dataclass(frozen=True)
+class WrittenBlock:
+    """A block where it is written: its type, labels, line and span, and what its body
+    holds, in order."""
+
+    type: str
+    labels: tuple[str, ...]
+    line: int
+    span: Span
+    body: tuple[WrittenBlock | WrittenAttribute, ...]
+
+
+Written = WrittenBlock | WrittenAttribute | WrittenExpr
+
+
+def written(text: str) -> tuple[WrittenBlock | WrittenAttribute, ...]:
+    """The attributes and blocks at the top of an HCL file, as written: parsed as
+    `hcl_blocks` parses it, spans being offsets into `text` itself."""
+    return tuple(_WrittenReader(text).body(_body(text)))
+
+
+def walk(nodes: tuple[Written, ...]) -> Iterator[Written]:
+    """Every block, attribute and expression in `nodes`, each before what it holds, in order."""
+    for node in nodes:
+        yield node
+        if isinstance(node, WrittenBlock):
+            yield from walk(node.body)
+        elif isinstance(node, WrittenAttribute):
+            yield from walk((node.value,))
+        else:
+            yield from walk(node.items)
+            yield from walk(tuple(value for _, value in node.members))
+            yield from walk(node.nested)
+
+
+_WRITTEN_FORMS = {"expr_term", "string", "tuple", "object", "heredoc_template", "heredoc_template_trim"}
+
+
+class _WrittenReader:
+    """Reads the parser's tree into written nodes. The parser read `normalised(text)`,
+    whose lines are those of `text` but for blanks after a heredoc's closing marker, so a
+    position is found from its line and column: no node starts or ends in those blanks."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0]
+        for line in (text if text.endswith("\n") else text + "\n").split("\n"):
+            self.starts.append(self.starts[-1] + len(line) + 1)
+
+    def span(self, node: Tree) -> Span:
+        meta = node.meta
+        return Span(
+            self.starts[meta.line - 1] + meta.column - 1,
+            self.starts[meta.end_line - 1] + meta.end_column - 1,
+        )
+
+    def body(self, nodes: list[Tree]) -> Iterator[WrittenBlock | WrittenAttribute]:
+        for node in nodes:
+            if node.data == "attribute":
+                yield WrittenAttribute(label(node.children[0]), self.expression(node.children[2]))
+            elif node.data == "block":
+                labels = _labels(node)
+                body = next(child for child in _trees(node) if child.data == "body")
+                contents = tuple(self.body(_trees(body)))
+                yield WrittenBlock(labels[0], tuple(labels[1:]), node.meta.line, self.span(node), contents)
+
+    def expression(self, node: Tree) -> WrittenExpr:
+        kind, span, line = node.data, self.span(node), node.meta.line
+        if kind == "expr_term":
+            inner = _trees(node)
+            if len(node.children) == 1 and inner:
+                return self.expression(inner[0])
+            if inner:
+                return WrittenExpr("parentheses", span, line, nested=(self.expression(inner[0]),))
+        if kind == "string":
+            plain = all(isinstance(part.children[0], Token) for part in _trees(node))
+            value = _string(node) if plain else None
+            text = value.value if isinstance(value, Literal) and isinstance(value.value, str) else None
+            return WrittenExpr("string", span, line, text, nested=self.nested(node))
+        if kind == "tuple":
+            return WrittenExpr("tuple", span, line, items=tuple(map(self.expression, _trees(node))))
+        if kind == "object":
+            members = tuple(
+                (_key(key), self.expression(value)) for key, value in map(_trees, _trees(node))
+            )
+            return WrittenExpr("object", span, line, members=members)
+        if kind in ("heredoc_template", "heredoc_template_trim"):
+            return WrittenExpr("heredoc", span, line)
+        return WrittenExpr("other", span, line, nested=self.nested(node))
+
+    def nested(self, node: Tree) -> tuple[WrittenExpr, ...]:
+        found: list[WrittenExpr] = []
+        for child in _trees(node):
+            if child.data in _WRITTEN_FORMS:
+                found.append(self.expression(child))
+            else:
+                found.extend(self.nested(child))
+        return tuple(found)
+
 
 # ---------------------------------------------------------------------------
 # Templates outside quoted strings: heredocs, .tf.json strings, templatefile()
