@@ -52,3 +52,8 @@ def test_the_hook_leaves_out_a_changed_file_below_an_excluded_directory(cli, tmp
               "live/main.tf", "--exclude", "legacy/")
     assert [p["address"] for p in run.json["principals"]] == ["aws_iam_role.live"]
     assert Path("live/main.tf").is_file()
+
+
+def test_a_name_of_undecodable_bytes_is_matched_too():
+    name = PurePath(b"caf\xe9\xff/r.tf".decode("utf-8", "surrogateescape"))
+    assert excluded(name, ["caf*/"]) and not excluded(name, ["*.yaml"])

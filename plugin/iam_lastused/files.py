@@ -178,7 +178,9 @@ def excluded(relative: PurePath, exclude: Sequence[str], directory: bool = False
     """Whether a path, relative to the directory walked, matches one of the `exclude` globs."""
     if not relative.parts:
         return False
-    return _spec(tuple(exclude)).match_file(relative.as_posix() + ("/" if directory else ""))
+    # a name's undecodable bytes (os.fsdecode's surrogates) as U+FFFD: RE2 takes UTF-8 only
+    path = relative.as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _spec(tuple(exclude)).match_file(path + ("/" if directory else ""))
 
 
 def walk(directory: Path, exclude: Sequence[str]) -> Iterator[tuple[Path, list[str], list[str]]]:
