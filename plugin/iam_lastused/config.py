@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from iam_lastused.files import OUTSIDE_ROOT, git_work_tree, root_for
-from iam_lastused.options import OPTIONS
+from iam_lastused.options import OPTIONS, problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -236,4 +236,6 @@ def _convert(path: Path | None, key: str, action: argparse.Action, value: Any) -
         raise ConfigError(f"{path}: {key} must be a path (a string)")
     if action.choices and converted not in action.choices:
         raise ConfigError(f"{path}: {key} must be one of {', '.join(map(str, action.choices))}")
+    if (wrong := problem(key.replace("_", "-"), converted)) is not None:
+        raise ConfigError(f"{path}: {key} {wrong}")
     return converted

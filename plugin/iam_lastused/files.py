@@ -10,14 +10,14 @@ A refusal says which path, as written, and why; never what the file holds.
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import os
-import re
 import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+
+from pathspec import GitIgnoreSpec
 
 from iam_lastused.model import InputError
 from iam_lastused.render.escape import terminal_safe
@@ -158,48 +158,29 @@ HIDDEN_DIRECTORIES = ".*/"
 """The Terraform walk leaves out every hidden directory (`.terraform`, `.github`, ...)."""
 
 
-@dataclass(frozen=True)
-class _Glob:
-    segments: tuple[re.Pattern[str] | None, ...]
-    """Each segment's pattern; None for `**`."""
-    directories_only: bool
-    name: re.Pattern[str] | None
-    """For a glob of one segment (not `**`): the pattern of a name at any depth."""
-
-    def matches(self, parts: tuple[str, ...]) -> bool:
-        """Segment by segment, in time segments x parts whatever the `**`s (globs may come
-        from the config file, that is from a pull request)."""
-        if self.name is not None:
-            return bool(self.name.match(parts[-1]))
-        reached = {0}  # how many parts the segments so far can match
-        for pattern in self.segments:
-            if pattern is None:
-                reached = set(range(min(reached), len(parts) + 1)) if reached else set()
-            else:
-                reached = {n + 1 for n in reached if n < len(parts) and pattern.match(parts[n])}
-        return len(parts) in reached
-
-
 @functools.lru_cache(maxsize=256)
-def _glob(glob: str) -> _Glob:
-    """A glob as gitignore, pre-commit and tflint users write them: `/` between segments;
-    one segment alone (`node_modules/`, `*_test.tf`) matches a name at any depth, more
-    (or a leading `/`) the whole path; a trailing `/` makes it match directories only;
-    `**` matches any number of segments (so `examples/**` matches `examples` too); `*`,
-    `?` and `[...]` match within one segment, case-sensitively."""
-    segments = [segment for segment in glob.split("/") if segment not in ("", ".")]
-    patterns = tuple(None if part == "**" else re.compile(fnmatch.translate(part)) for part in segments)
-    anywhere = len(patterns) == 1 and not glob.startswith(("/", "./"))
-    return _Glob(patterns, glob.endswith("/"), patterns[0] if anywhere else None)
+def _spec(globs: tuple[str, ...]) -> GitIgnoreSpec:
+    """The globs as gitignore reads them (pre-commit's and tflint's users write them so):
+    one without a `/` but at its end (`node_modules/`, `*_test.tf`) matches a name at any
+    depth, one with a `/` (or a leading `/`) the path from the directory walked; a
+    trailing `/` matches directories only (and so all below them); `**` any number of
+    directories (`examples/**`: all inside `examples`); `*`, `?` and `[...]` within one
+    name, case-sensitively; `!GLOB` takes back what an earlier one left out.
 
-
-def _excluded(parts: tuple[str, ...], globs: Sequence[_Glob], directory: bool) -> bool:
-    return any(glob.matches(parts) for glob in globs if directory or not glob.directories_only)
+    On RE2, whose matching is linear in the path: the globs may come from the config file,
+    that is from a pull request, as does the tree walked, and pathspec's default regular
+    expressions backtrack (`**/a/**/a/**/b` over a path 2,000 directories deep takes about
+    a minute; bench/exclude_globs.py prints the figures)."""
+    return GitIgnoreSpec.from_lines(globs, backend="re2")
 
 
 def excluded(relative: PurePath, exclude: Sequence[str], directory: bool = False) -> bool:
     """Whether a path, relative to the directory walked, matches one of the `exclude` globs."""
-    return bool(relative.parts) and _excluded(relative.parts, [_glob(glob) for glob in exclude], directory)
+    if not relative.parts:
+        return False
+    # a name's undecodable bytes (os.fsdecode's surrogates) as U+FFFD: RE2 takes UTF-8 only
+    path = relative.as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _spec(tuple(exclude)).match_file(path + ("/" if directory else ""))
 
 
 def walk(directory: Path, exclude: Sequence[str]) -> Iterator[tuple[Path, list[str], list[str]]]:
@@ -208,14 +189,13 @@ def walk(directory: Path, exclude: Sequence[str]) -> Iterator[tuple[Path, list[s
     is listed; whether it may be read is `read_bytes`'s to say. A directory (and all
     below it) or file matching an `exclude` glob (`excluded`) is left out; `directory`
     itself never is."""
-    globs = [_glob(glob) for glob in exclude]
     for current, directories, names in os.walk(directory, followlinks=False):
         base = Path(current)
         parts = base.relative_to(directory).parts
-        kept = [name for name in directories if not _excluded((*parts, name), globs, True)]
+        kept = [name for name in directories if not excluded(PurePath(*parts, name), exclude, True)]
         links = sorted(name for name in kept if (base / name).is_symlink())
         directories[:] = sorted(name for name in kept if name not in links)
-        yield base, links, sorted(name for name in names if not _excluded((*parts, name), globs, False))
+        yield base, links, sorted(name for name in names if not excluded(PurePath(*parts, name), exclude))
 
 
 def excerpt(text: str, line: int | None, column: int | None = None) -> str:

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from iam_lastused.analysis.analyze import DEFAULT_MAX_SERVICES, analyze, granularity_notes
+from iam_lastused.analysis.analyze import analyze, granularity_notes
 from iam_lastused.analysis.suppressions import with_suppressions
 from iam_lastused.aws import managed_policies, reports
 from iam_lastused.aws import session as aws
@@ -37,6 +37,7 @@ from iam_lastused.model import (
     SourceResult,
     UsageSource,
 )
+from iam_lastused.options import default
 from iam_lastused.resolve import (
     account_from_arns,
     partition_of_region,
@@ -63,19 +64,19 @@ class Options:
 
     access_data: Path | str | None = None
     """An access-data file, or a store of snapshots: a directory or `s3://BUCKET/PREFIX`."""
-    max_age: float = 86400.0
+    max_age: float = default("max-age")
     """Seconds: a store's snapshot older than this is not used."""
-    usage_source: Literal["iam", "access-analyzer"] = "iam"
+    usage_source: Literal["iam", "access-analyzer"] = default("usage-source")
     analyzer_arn: str | None = None
-    stale_days: int = 90
-    granularity: Literal["service", "action"] = "service"
+    stale_days: int = default("stale-days")
+    granularity: Literal["service", "action"] = default("granularity")
     profile: str | None = None
     region: str | None = None
     account_id: str | None = None
     assume_role_arn: str | None = None
-    max_services: int = DEFAULT_MAX_SERVICES
+    max_services: int = default("max-services")
     no_cache: bool = False
-    timeout: float = 600.0
+    timeout: float = default("timeout")
     root: Path | None = None
     accounts: Mapping[str, str] = field(default_factory=dict)
     """A profile per account ID (the config file's `[accounts]`)."""

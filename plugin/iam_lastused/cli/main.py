@@ -16,6 +16,7 @@ from iam_lastused.cli import output
 from iam_lastused.cli.commands import cfn, check, fetch, hook, plan, run_task, scan, sweep, wrap
 from iam_lastused.cli.parser import build_parser
 from iam_lastused.config import ConfigError, read_config
+from iam_lastused.options import OPTIONS, problem
 from iam_lastused.render import SUGGESTING_FORMATS
 from iam_lastused.render.escape import terminal_safe
 
@@ -54,16 +55,11 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         args.format = "lint" if args.command == "hook" else "text"
     if getattr(args, "fail_on", "") is None and args.command != "hook":
         args.fail_on = "never"
-    for name in ("stale_days", "max_services", "min_age_days"):
-        if getattr(args, name, 0) < 0:
-            parser.error(f"--{name.replace('_', '-')} must be 0 or more")
+    for name in OPTIONS:  # each value as its declaration checks it (options.py)
+        if (wrong := problem(name, getattr(args, name.replace("-", "_"), None))) is not None:
+            parser.error(f"--{name} {wrong}")
     if getattr(args, "format", None) == "plan" and args.command not in PLAN_COMMANDS:
         parser.error("--format plan annotates a Terraform plan: use it with plan or wrap")
-    if args.timeout <= 0:
-        parser.error("--timeout must be more than 0 seconds")
-    account_id = getattr(args, "account_id", None)
-    if account_id is not None and not (len(account_id) == 12 and account_id.isdigit()):
-        parser.error("--account-id must be an AWS account ID: 12 digits")
     if getattr(args, "suggest", None) == "text" and args.format not in SUGGESTING_FORMATS:
         parser.error(f"--suggest adds to text or json output, not {args.format}: use --suggest=patch")
 

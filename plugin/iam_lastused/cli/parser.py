@@ -6,12 +6,12 @@ import argparse
 from pathlib import Path
 
 from iam_lastused import __version__
-from iam_lastused.analysis.analyze import DEFAULT_MAX_SERVICES, FAIL_LEVELS
+from iam_lastused.analysis.analyze import FAIL_LEVELS
 from iam_lastused.cli.commands import run_task, sweep
 from iam_lastused.cli.usage_options import add_usage_options
 from iam_lastused.config import Config, apply_defaults
+from iam_lastused.options import default
 from iam_lastused.render import REPORT_FORMATS
-from iam_lastused.suggest.verdicts import DEFAULT_MIN_AGE_DAYS
 
 
 def _format_and_file(value: str) -> tuple[str, Path]:
@@ -42,14 +42,14 @@ def _engine_options(group: argparse._ActionsContainer) -> None:
     group.add_argument("--assume-role-arn", metavar="TEMPLATE",
                        help="for each account, assume this role for its reports, "
                        "e.g. 'arn:aws:iam::{account_id}:role/iam-lastused'")
-    group.add_argument("--granularity", choices=["service", "action"], default="service",
+    group.add_argument("--granularity", choices=["service", "action"], default=default("granularity"),
                        help="last-accessed reports per service (default) or per action")
     group.add_argument(
         "--timeout",
         type=float,
-        default=600.0,
+        default=default("timeout"),
         metavar="SECONDS",
-        help="give up on reports not complete after this long (default 600)",
+        help=f"give up on reports not complete after this long (default {default('timeout'):g})",
     )
 
 
@@ -62,16 +62,16 @@ def _analysis_options(group: argparse._ActionsContainer) -> None:
     group.add_argument(
         "--stale-days",
         type=int,
-        default=90,
+        default=default("stale-days"),
         metavar="N",
-        help="a service last used more than N days ago is stale (default 90)",
+        help=f"a service last used more than N days ago is stale (default {default('stale-days')})",
     )
     group.add_argument(
         "--max-services",
         type=int,
-        default=DEFAULT_MAX_SERVICES,
+        default=default("max-services"),
         metavar="N",
-        help=f"flag a principal granted more than N services (default {DEFAULT_MAX_SERVICES})",
+        help=f"flag a principal granted more than N services (default {default('max-services')})",
     )
     group.add_argument(
         "--fail-on",
@@ -131,9 +131,9 @@ def _suggest_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--suggest", nargs="?", const="text", choices=["text", "patch"],
                         help="suggest each statement rewritten to what was used; "
                         "--suggest=patch prints a patch for git apply")
-    parser.add_argument("--min-age-days", type=int, default=DEFAULT_MIN_AGE_DAYS, metavar="N",
+    parser.add_argument("--min-age-days", type=int, default=default("min-age-days"), metavar="N",
                         help="suggest no removal for a principal created less than N days ago "
-                        f"(default {DEFAULT_MIN_AGE_DAYS})")
+                        f"(default {default('min-age-days')})")
 
 
 def _parameter_options(parser: argparse.ArgumentParser) -> None:

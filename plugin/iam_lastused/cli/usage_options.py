@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from iam_lastused.options import default
 from iam_lastused.store.snapshots import parse_duration
 
 
@@ -30,9 +31,9 @@ def add_usage_options(group: argparse._ActionsContainer) -> None:
         help="take reports from this file (offline: no AWS call is made), or from a sweep's store: "
         "a directory or s3://BUCKET/PREFIX (what it lacks is asked of AWS)",
     )
-    group.add_argument("--max-age", type=max_age, default=86400.0, metavar="DURATION",
+    group.add_argument("--max-age", type=max_age, default=default("max-age"), metavar="DURATION",
                        help="use a store's snapshot no older than this: 30m, 24h, 7d (default 24h)")
-    group.add_argument("--usage-source", choices=["iam", "access-analyzer"], default="iam",
+    group.add_argument("--usage-source", choices=["iam", "access-analyzer"], default=default("usage-source"),
                        help="iam: last-accessed reports (default); access-analyzer: the unused-access "
                        "findings of --analyzer-arn (no job generated)")
     group.add_argument("--analyzer-arn", metavar="ARN",

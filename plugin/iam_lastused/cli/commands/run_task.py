@@ -10,6 +10,7 @@ from pathlib import Path
 
 from iam_lastused import api
 from iam_lastused.cli import output
+from iam_lastused.options import default
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,11 +26,6 @@ def run(args: argparse.Namespace) -> int:
         if not value:
             raise api.UsageError(f"--hmac-key-env {args.hmac_key_env}: that environment variable is not set")
         key = value.encode()
-    for name, least in (("queue_limit", 1), ("workers", 1), ("port", 0)):
-        if getattr(args, name) < least:
-            raise api.UsageError(f"--{name.replace('_', '-')} must be {least} or more")
-    if args.run_timeout <= 0:
-        raise api.UsageError("--run-timeout must be more than 0 seconds")
     options = output.options(args)
     options.pop("progress")
     if isinstance(options["access_data"], Path):  # a file or directory: s3:// stays as it is
@@ -58,18 +54,22 @@ def add_parser(
         description="Answer HCP Terraform run-task requests at post_plan or pre_apply: each run's plan is "
         "analysed as `iam-lastused plan` does, and the result sent back (failed on findings at --fail-on).",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument("--host", default=default("host"),
+                       help=f"address to listen on (default {default('host')})")
+    serve.add_argument("--port", type=int, default=default("port"),
+                       help=f"port to listen on (default {default('port')})")
     serve.add_argument("--hmac-key-env", metavar="NAME",
                        help="the environment variable holding the run task's HMAC key; requests must then "
                        "carry its X-TFC-Task-Signature")
-    serve.add_argument("--api-url", default="https://app.terraform.io", metavar="URL",
+    serve.add_argument("--api-url", default=default("api-url"), metavar="URL",
                        help="HCP Terraform or Terraform Enterprise; plan and callback URLs must be under it "
-                       "(default https://app.terraform.io)")
-    serve.add_argument("--queue-limit", type=int, default=16, metavar="N",
-                       help="runs waiting at most; past it a request is answered 503 (default 16)")
-    serve.add_argument("--workers", type=int, default=1, metavar="N",
-                       help="runs analysed at once (default 1)")
-    serve.add_argument("--run-timeout", type=float, default=540.0, metavar="SECONDS",
-                       help="a run not done after this long gets a failed result (default 540)")
+                       f"(default {default('api-url')})")
+    serve.add_argument("--queue-limit", type=int, default=default("queue-limit"), metavar="N",
+                       help="runs waiting at most; past it a request is answered 503 "
+                       f"(default {default('queue-limit')})")
+    serve.add_argument("--workers", type=int, default=default("workers"), metavar="N",
+                       help=f"runs analysed at once (default {default('workers')})")
+    serve.add_argument("--run-timeout", type=float, default=default("run-timeout"), metavar="SECONDS",
+                       help="a run not done after this long gets a failed result "
+                       f"(default {default('run-timeout'):g})")
     return serve
