@@ -116,13 +116,7 @@ INTERNALS = ("sources", "aws", "analysis")
 """What only the library API (and the run behind it) reaches: the front ends reach them
 through it."""
 
-FRONT_ENDS_MAY_IMPORT = {
-    ("iam_lastused.cli.parser", "iam_lastused.analysis.analyze"):
-        "options-once's file this round: the options' declaration (the --fail-on levels, the "
-        "--max-services default) moves out of the parser there",
-    ("iam_lastused.cli.parser", "iam_lastused.analysis.analyze.DEFAULT_MAX_SERVICES"): "as above",
-    ("iam_lastused.cli.parser", "iam_lastused.analysis.analyze.FAIL_LEVELS"): "as above",
-}
+FRONT_ENDS_MAY_IMPORT: dict[tuple[str, str], str] = {}
 """What a front end still imports of the internals, each with why."""
 
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from iam_lastused import __version__
-from iam_lastused.analysis.analyze import FAIL_LEVELS
+from iam_lastused.api import FAIL_LEVELS
 from iam_lastused.cli.commands import run_task, sweep
 from iam_lastused.cli.usage_options import add_usage_options
 from iam_lastused.config import Config, apply_defaults
