@@ -54,7 +54,7 @@ stack's logical ID in its parent."""
 
 
 @dataclass(frozen=True)
-class _Template:
+class _AssemblyTemplate:
     """One template of the assembly: where it is, the chain of stacks it is deployed as
     (the deployed stack's name, then each nested stack's logical ID), and its text."""
 
@@ -107,7 +107,7 @@ def read_assembly(assembly: Path, inputs: Inputs) -> SourceResult:
     if not isinstance(artifacts, dict):
         return SourceResult(errors=(InputError("not a cloud assembly: no artifacts", manifest_file),))
     errors: list[InputError] = []
-    pending: list[_Template] = []
+    pending: list[_AssemblyTemplate] = []
     for artifact_id, artifact in artifacts.items():
         if not isinstance(artifact, dict) or artifact.get("type") != STACK_ARTIFACT:
             continue
@@ -127,8 +127,8 @@ def read_assembly(assembly: Path, inputs: Inputs) -> SourceResult:
         if isinstance(text, InputError):
             errors.append(text)
             continue
-        pending.append(_Template(path, (str(stack_name),), display, text))
-    templates: list[_Template] = []
+        pending.append(_AssemblyTemplate(path, (str(stack_name),), display, text))
+    templates: list[_AssemblyTemplate] = []
     seen: set[Path] = set()
     while pending and len(templates) < _MAX_TEMPLATES:
         template = pending.pop(0)
@@ -165,11 +165,11 @@ def _metadata(resource: Any) -> Mapping[str, Any]:
 
 
 def _nested(
-    assembly: Path, template: _Template, root: Root | None, seen: set[Path]
-) -> list[tuple[_Template | None, InputError | None]]:
+    assembly: Path, template: _AssemblyTemplate, root: Root | None, seen: set[Path]
+) -> list[tuple[_AssemblyTemplate | None, InputError | None]]:
     """The nested stacks a template references (`AWS::CloudFormation::Stack` with CDK's
     `aws:asset:path` metadata naming the nested template in the assembly)."""
-    found: list[tuple[_Template | None, InputError | None]] = []
+    found: list[tuple[_AssemblyTemplate | None, InputError | None]] = []
     for logical_id, resource in _resources(template.text).items():
         if not isinstance(resource, dict) or resource.get("Type") != NESTED_STACK:
             continue
@@ -190,7 +190,7 @@ def _nested(
             continue
         display = _construct_path(_metadata(resource).get("aws:cdk:path"))
         display = display or f"{template.display}/{logical_id}"
-        found.append((_Template(path, (*template.chain, str(logical_id)), display, text), None))
+        found.append((_AssemblyTemplate(path, (*template.chain, str(logical_id)), display, text), None))
     return found
 
 
@@ -201,7 +201,7 @@ def _construct_path(value: Any) -> str | None:
     return value.removesuffix("/Resource") or value
 
 
-def _scanned(templates: Sequence[_Template], inputs: Inputs) -> list[SourceResult]:
+def _scanned(templates: Sequence[_AssemblyTemplate], inputs: Inputs) -> list[SourceResult]:
     """Each template through `scan_template`, in bounded workers, with its principals
     named by construct path."""
     context = Context(dict(inputs.parameters), inputs.environment)
@@ -223,12 +223,12 @@ def _scanned(templates: Sequence[_Template], inputs: Inputs) -> list[SourceResul
     return results
 
 
-def _context(context: Context, inputs: Inputs, template: _Template) -> Context:
+def _context(context: Context, inputs: Inputs, template: _AssemblyTemplate) -> Context:
     deployed = inputs.stack_parameters.get(template.chain[0]) if len(template.chain) == 1 else None
     return replace(context, parameters={**deployed, **context.parameters}) if deployed else context
 
 
-def _named(principal: Principal, template: _Template, paths: Mapping[str, str | None]) -> Principal:
+def _named(principal: Principal, template: _AssemblyTemplate, paths: Mapping[str, str | None]) -> Principal:
     logical_id = principal.address.rpartition("/")[2]
     construct = paths.get(logical_id) or f"{template.display}/{logical_id}"
     unresolved = GENERATED_CDK if principal.unresolved == GENERATED else principal.unresolved
