@@ -1,5 +1,6 @@
-"""Each option's default and check are declared once (options.py): the parser, the config
-reader and the library's `runner.Options` take them from there, none states its own."""
+"""Each option is declared once (options.py): its kind, type, choices, metavar, help,
+default and check. The parser, the config reader and the library's `runner.Options` take
+them from there, none states its own."""
 
 from __future__ import annotations
 
@@ -10,22 +11,31 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from iam_lastused.cli.arguments import argument
 from iam_lastused.cli.parser import build_parser
-from iam_lastused.options import _VALUES, OPTIONS
+from iam_lastused.options import OPTIONS, declared
 from iam_lastused.runner import Options
 
+CLI = Path(__file__).parent.parent / "plugin" / "iam_lastused" / "cli"
 
-def _actions(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.Action]]:
+
+def _commands_actions(
+    parser: argparse.ArgumentParser, command: str | None = None
+) -> Iterator[tuple[str | None, str, argparse.Action]]:
     for action in parser._actions:  # argparse keeps no public list of a parser's options
         if isinstance(action, argparse._SubParsersAction):
-            for child in action.choices.values():
-                yield from _actions(child)
+            for name, child in action.choices.items():
+                yield from _commands_actions(child, name)
         for option in action.option_strings:
             if option.startswith("--") and option not in ("--help", "--version"):
-                yield option[2:], action
+                yield command, option[2:], action
 
 
-ACTIONS = list(_actions(build_parser()))
+COMMANDS_ACTIONS = list(_commands_actions(build_parser()))
+ACTIONS = [(name, action) for _, name, action in COMMANDS_ACTIONS]
+SHOWN = ("option_strings", "dest", "nargs", "const", "default", "type", "choices", "required", "help",
+         "metavar")
+"""What of an argparse action makes an option what it is on the command line."""
 
 
 def test_every_parser_default_is_the_declared_one():
@@ -67,9 +77,54 @@ def test_the_librarys_options_default_to_the_declarations():
             assert field.default == declared.default, field.name
 
 
-def test_every_default_and_check_is_of_a_declared_option():
-    assert set(_VALUES) <= set(OPTIONS)
+def test_every_parser_option_is_declared():
     assert {name for name, _ in ACTIONS} <= set(OPTIONS)
+    assert {"store", "host", "shard", "config", "exclude"} <= {name for name, _ in ACTIONS}
+
+
+def test_every_parser_action_is_what_its_declaration_gives():
+    """Kind, type, choices, metavar, help and default of each command's option: its
+    declaration's (with that command's variant), none written in the parser."""
+    differ = []
+    for command, name, action in COMMANDS_ACTIONS:
+        expected = argparse.ArgumentParser().add_argument(f"--{name}", **argument(declared(name, command)))
+        wrong = [(field, getattr(action, field)) for field in SHOWN
+                 if getattr(action, field) != getattr(expected, field)]
+        if wrong or type(action) is not type(expected):
+            differ.append((command, name, wrong))
+    assert differ == []
+
+
+def test_a_commands_variant_is_declared_with_the_option():
+    shown = {(command, name): action for command, name, action in COMMANDS_ACTIONS}
+    assert shown["cfn", "stack"].required and shown["cfn", "stack"].metavar == "NAME"
+    assert isinstance(shown["scan", "stack"], argparse._AppendAction)
+    assert shown["hook", "exclude"].help == OPTIONS["exclude"].variants["hook"]["help"]
+    assert shown["wrap", "chdir"].default == Path(".") and shown["plan", "chdir"].default is None
+
+
+def test_no_option_is_added_to_a_parser_outside_the_declaration():
+    """Only cli/arguments.py turns a declaration into an argument; the rest of cli/
+    adds positionals (and --version) alone."""
+    written = sorted(
+        f"{path.relative_to(CLI)}: {found.group(0)}"
+        for path in CLI.rglob("*.py")
+        for found in re.finditer(r"add_argument\(\s*f?[\"']-[^\"']*", path.read_text(encoding="utf-8"))
+        if path.name != "arguments.py" and "--version" not in found.group(0)
+    )
+    assert written == []
+
+
+def test_the_invokers_config_value_is_converted_by_the_declaration(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    invoker = tmp_path / "invoker.toml"  # no repository holds it: the invoker's own
+    invoker.write_text('max-age = "2x"\n')
+    monkeypatch.setenv(OPTIONS["config"].env or "", str(invoker))
+    run = cli("check", "arn:aws:iam::111122223333:role/x", "--access-data",
+              str(Path(__file__).parent.parent / "examples" / "access-data.json"))
+    assert run.code == 2
+    assert run.err == (f"iam-lastused: error: {invoker}: max-age '2x': give a whole number and a unit, "
+                       "s, m, h or d (e.g. 24h)\n")
 
 
 @pytest.mark.parametrize(("content", "says"), [

@@ -1,8 +1,9 @@
 """The config file: `.iam-lastused.toml`, or `[tool.iam-lastused]` in `pyproject.toml`.
 
 The nearest one walking up from the working directory wins. Its keys are the
-long CLI option names (`stale-days = 30`, `fail-on = "unused"`); they become the
-parser's defaults, so an option given on the command line still overrides them.
+long CLI option names (`stale-days = 30`, `fail-on = "unused"`), each converted and
+checked as its declaration (options.py) says; they become the parser's defaults, so an
+option given on the command line still overrides them.
 `[[suppress]]` entries (principal, services, reason) suppress findings, and
 `[accounts]` names the profile to use for each account ID. A path it names is
 relative to the config file.
@@ -23,13 +24,13 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from iam_lastused.files import OUTSIDE_ROOT, git_work_tree, root_for
-from iam_lastused.options import OPTIONS, problem
+from iam_lastused.options import OPTIONS, Option, declared, problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,7 +38,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CONFIG_NAME = ".iam-lastused.toml"
-CONFIG_VARIABLE = "IAM_LASTUSED_CONFIG"
+CONFIG_VARIABLE = OPTIONS["config"].env or ""
 """The environment's way to name the invoker's config file (a CI server's, say)."""
 
 
@@ -170,7 +171,7 @@ def _located(path: Path, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _relative_to(config_path: Path, key: str, value: Any, trusted: bool) -> Any:
     """A path (or list of paths) the config names, made relative to the config file; in
     a repository's config it must lie inside the repository holding the config. Values
-    of the wrong type are left for apply_defaults to name."""
+    of the wrong type are left for config_defaults to name."""
     values = value if isinstance(value, list) else [value]
     if not all(isinstance(item, str) for item in values) or any("://" in item for item in values):
         return value  # a URL (s3://...) is no path
@@ -190,52 +191,45 @@ def _shown(path: Path) -> str:
     return str(path) if relative.startswith("..") else relative
 
 
-def _long_options(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+def config_defaults(config: Config, names: Iterable[str], command: str | None = None) -> dict[str, Any]:
+    """The config's values of the options named (as `command` has them), converted and checked
+    as their declarations say: the parsed command line's defaults, by attribute."""
+    wanted = set(names)
     return {
-        option[2:]: action
-        for action in parser._actions  # argparse keeps no public list of its options
-        for option in action.option_strings
-        if option.startswith("--")
+        option.dest or name.replace("-", "_"):
+            _convert(config.origin.get(key, config.path), key, option, value)
+        for key, value in config.options.items()
+        if (name := key.replace("_", "-")) in wanted and (option := declared(name, command))
     }
 
 
-def apply_defaults(parsers: list[argparse.ArgumentParser], config: Config) -> None:
-    """Make the config's options the defaults of each subcommand that has them."""
-    options = [_long_options(parser) for parser in parsers]
-    for parser, known in zip(parsers, options, strict=True):
-        defaults = {
-            known[name].dest: _convert(config.origin.get(key, config.path), key, known[name], value)
-            for key, value in config.options.items()
-            if (name := key.replace("_", "-")) in known
-        }
-        parser.set_defaults(**defaults)
-
-
-def _convert(path: Path | None, key: str, action: argparse.Action, value: Any) -> Any:
-    convert: Callable[[Any], Any] | None = action.type  # type: ignore[assignment]  # argparse types it loosely
-    if action.nargs == 0:  # a flag such as --no-cache
+def _convert(path: Path | None, key: str, option: Option, value: Any) -> Any:
+    convert = option.type
+    if option.kind == "flag":  # such as no-cache
         if not isinstance(value, bool):
             raise ConfigError(f"{path}: {key} must be true or false")
         return value
-    if isinstance(action, argparse._AppendAction):
+    if option.kind == "repeated":
         values = value if isinstance(value, list) else [value]
         if not all(isinstance(v, str) for v in values):
             raise ConfigError(f"{path}: {key} must be a string or a list of strings")
         return [convert(v) if convert else v for v in values]
     try:
         converted = convert(value) if convert and isinstance(value, str) else value
+    except argparse.ArgumentTypeError as exc:  # says what a value should be, as the command line's error does
+        raise ConfigError(f"{path}: {key} {exc}") from None
     except (TypeError, ValueError):
         raise ConfigError(f"{path}: {key} = {value!r} is not a valid value") from None
-    if isinstance(converted, bool) and action.type in (int, float):
+    if isinstance(converted, bool) and convert in (int, float):
         raise ConfigError(f"{path}: {key} must be a number, not true or false")
-    if action.type is int and not isinstance(converted, int):
+    if convert is int and not isinstance(converted, int):
         raise ConfigError(f"{path}: {key} must be a whole number")
-    if action.type is float and not isinstance(converted, int | float):
+    if convert is float and not isinstance(converted, int | float):
         raise ConfigError(f"{path}: {key} must be a number")
-    if action.type is Path and not isinstance(converted, Path):
+    if convert is Path and not isinstance(converted, Path):
         raise ConfigError(f"{path}: {key} must be a path (a string)")
-    if action.choices and converted not in action.choices:
-        raise ConfigError(f"{path}: {key} must be one of {', '.join(map(str, action.choices))}")
-    if (wrong := problem(key.replace("_", "-"), converted)) is not None:
+    if option.choices and converted not in option.choices:
+        raise ConfigError(f"{path}: {key} must be one of {', '.join(option.choices)}")
+    if (wrong := problem(option.name, converted)) is not None:
         raise ConfigError(f"{path}: {key} {wrong}")
     return converted

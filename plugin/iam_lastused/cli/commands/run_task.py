@@ -10,7 +10,10 @@ from pathlib import Path
 
 from iam_lastused import api
 from iam_lastused.cli import output
-from iam_lastused.options import default
+from iam_lastused.cli.arguments import add_options
+
+OPTIONS = ("host", "port", "hmac-key-env", "api-url", "queue-limit", "workers", "run-timeout")
+"""The server's own options, besides its analyses'."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,22 +57,5 @@ def add_parser(
         description="Answer HCP Terraform run-task requests at post_plan or pre_apply: each run's plan is "
         "analysed as `iam-lastused plan` does, and the result sent back (failed on findings at --fail-on).",
     )
-    serve.add_argument("--host", default=default("host"),
-                       help=f"address to listen on (default {default('host')})")
-    serve.add_argument("--port", type=int, default=default("port"),
-                       help=f"port to listen on (default {default('port')})")
-    serve.add_argument("--hmac-key-env", metavar="NAME",
-                       help="the environment variable holding the run task's HMAC key; requests must then "
-                       "carry its X-TFC-Task-Signature")
-    serve.add_argument("--api-url", default=default("api-url"), metavar="URL",
-                       help="HCP Terraform or Terraform Enterprise; plan and callback URLs must be under it "
-                       f"(default {default('api-url')})")
-    serve.add_argument("--queue-limit", type=int, default=default("queue-limit"), metavar="N",
-                       help="runs waiting at most; past it a request is answered 503 "
-                       f"(default {default('queue-limit')})")
-    serve.add_argument("--workers", type=int, default=default("workers"), metavar="N",
-                       help=f"runs analysed at once (default {default('workers')})")
-    serve.add_argument("--run-timeout", type=float, default=default("run-timeout"), metavar="SECONDS",
-                       help="a run not done after this long gets a failed result "
-                       f"(default {default('run-timeout'):g})")
+    add_options(serve, OPTIONS, "serve")
     return serve

@@ -11,21 +11,11 @@ from collections.abc import Callable
 
 from iam_lastused import api
 from iam_lastused.cli import output
+from iam_lastused.cli.arguments import add_options
 
-
-def _accounts(value: str) -> list[str]:
-    accounts = [part.strip() for part in value.split(",") if part.strip()]
-    for account in accounts:
-        if not (len(account) == 12 and account.isdigit()):
-            raise argparse.ArgumentTypeError(f"{account!r} is not an AWS account ID (12 digits)")
-    return accounts
-
-
-def _shard(value: str) -> api.Shard:
-    try:
-        return api.parse_shard(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+OPTIONS = ("store", "accounts", "organization", "ou", "shard", "quiet")
+"""The sweep's own options, besides every command's AWS ones: --accounts and --organization
+exclude each other."""
 
 
 def add_parser(
@@ -38,21 +28,9 @@ def add_parser(
         "last-accessed report, written as one snapshot per account under STORE/<account-id>/ "
         "for runs to read with --access-data STORE. s3:PutObject under the store's prefix is its one write.",
     )
-    sweep.add_argument("--store", metavar="URL",
-                       help="s3://BUCKET/PREFIX, or a local directory (required: here, or as store in "
-                       "the config file --config names)")
-    which = sweep.add_mutually_exclusive_group()
-    which.add_argument("--accounts", type=_accounts, default=[], metavar="ID,...",
-                       help="the accounts to sweep (default: the caller's own)")
-    which.add_argument("--organization", action="store_true",
-                       help="every ACTIVE account of the organisation (organizations:ListAccounts)")
-    sweep.add_argument("--ou", metavar="OU-ID",
-                       help="with --organization: only the accounts under this organisational unit, "
-                       "at any depth")
-    sweep.add_argument("--shard", type=_shard, default=api.parse_shard("1/1"), metavar="I/N",
-                       help="be worker I of N: the accounts at sorted positions I, I+N, I+2N... "
-                       "(default 1/1)")
-    sweep.add_argument("--quiet", action="store_true", help="no progress and no warnings on stderr")
+    add_options(sweep, OPTIONS[:1])
+    add_options(sweep.add_mutually_exclusive_group(), OPTIONS[1:3])
+    add_options(sweep, OPTIONS[3:])
     aws_options(sweep.add_argument_group("AWS options"))
     return sweep
 
