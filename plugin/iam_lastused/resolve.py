@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from iam_lastused.aws.identity_center import RESERVED_PATH
 from iam_lastused.aws.partitions import default_region, partition_for_region
 from iam_lastused.environment import Environment
 from iam_lastused.iam_names import name_problem
@@ -56,7 +57,7 @@ def account_from_arns(arns: Iterable[str]) -> Environment | None:
     accounts = {
         (m["partition"], m["account"])
         for m in map(parse_arn, arns)
-        if m is not None and ":role/aws-reserved/sso.amazonaws.com/" not in m.string
+        if m is not None and f":role{RESERVED_PATH}" not in m.string
     }
     if len(accounts) != 1:
         return None

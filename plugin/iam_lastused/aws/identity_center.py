@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from botocore.config import Config
@@ -39,7 +39,6 @@ set's lookups are one call per account, or per permission set of an instance, in
 _PERMISSION_SET_ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):sso:::[A-Za-z]+/(?P<instance>ssoins-[^/]+)/ps-[^/]+"
 )
-_LONG_AGO = datetime.min.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -48,28 +47,6 @@ class ReservedRole:
 
     arn: str
     created: datetime | None = None
-
-
-def _role_name(permission_set: str) -> re.Pattern[str]:
-    """The name of the role Identity Center provisions for `permission_set`."""
-    return re.compile(rf"AWSReservedSSO_{re.escape(permission_set)}_[0-9a-fA-F]{{16}}")
-
-
-def _role_arn(account: str, permission_set: str) -> re.Pattern[str]:
-    """The ARN of that role in `account`: under the reserved path, with or without a
-    region segment."""
-    path = re.escape(RESERVED_PATH)
-    return re.compile(
-        rf"arn:aws[a-z-]*:iam::{re.escape(account)}:role{path}(?:[a-z0-9-]+/)?{_role_name(permission_set).pattern}"
-    )
-
-
-def role_among(roles: Iterable[ReservedRole], account: str, permission_set: str) -> ReservedRole | None:
-    """The permission set's role in `account` among `roles` (the newest, should a listing
-    hold two: a re-assignment makes a new one)."""
-    pattern = _role_arn(account, permission_set)
-    found = [role for role in roles if pattern.fullmatch(role.arn)]
-    return max(found, key=lambda role: role.created or _LONG_AGO) if found else None
 
 
 def reserved_roles(session: Any) -> list[ReservedRole]:

@@ -7,13 +7,17 @@ is only missing from the file). Pure: the reading is aws/identity_center.py's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import Any
 
-from iam_lastused.aws.identity_center import ReservedRole, role_among
+from iam_lastused.aws.identity_center import RESERVED_PATH, ReservedRole
 from iam_lastused.aws.reports import account_of
 from iam_lastused.model import AccountRole, Principal
+
+_LONG_AGO = datetime.min.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,27 @@ class Listing:
 
 Lookup = Callable[[str], "Listing | str"]
 """An account's listing, or why its roles cannot be known."""
+
+
+def _role_name(permission_set: str) -> re.Pattern[str]:
+    """The name of the role Identity Center provisions for `permission_set`."""
+    return re.compile(rf"AWSReservedSSO_{re.escape(permission_set)}_[0-9a-fA-F]{{16}}")
+
+
+def _role_arn(account: str, permission_set: str) -> re.Pattern[str]:
+    """The ARN of that role in `account`: under the reserved path, with or without a
+    region segment."""
+    path = re.escape(RESERVED_PATH)
+    name = _role_name(permission_set).pattern
+    return re.compile(rf"arn:aws[a-z-]*:iam::{re.escape(account)}:role{path}(?:[a-z0-9-]+/)?{name}")
+
+
+def role_among(roles: Iterable[ReservedRole], account: str, permission_set: str) -> ReservedRole | None:
+    """The permission set's role in `account` among `roles` (the newest, should a listing
+    hold two: a re-assignment makes a new one)."""
+    pattern = _role_arn(account, permission_set)
+    found = [role for role in roles if pattern.fullmatch(role.arn)]
+    return max(found, key=lambda role: role.created or _LONG_AGO) if found else None
 
 
 def needs_roles(principal: Principal) -> bool:
@@ -79,9 +104,8 @@ def accounts_holding(principal: Principal, data: Mapping[str, Any]) -> list[str]
     """The accounts of which an access-data file holds the permission set's role: its
     accounts when the code names none, and Identity Center is not asked offline."""
     name = principal.name or ""
-    accounts = (account_of(arn) for arn in data)
-    return sorted({account for account, arn in zip(accounts, data, strict=True)
-                   if role_among((ReservedRole(arn),), account, name)})
+    return sorted({account_of(arn) for arn in data
+                   if role_among((ReservedRole(arn),), account_of(arn), name)})
 
 
 def from_access_data(principal: Principal, data: Mapping[str, Any]) -> Principal:
